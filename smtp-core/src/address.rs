@@ -1,0 +1,285 @@
+//! Mailbox addresses and the SMTP envelope.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::Error;
+
+/// Longest address accepted (RFC 5321 §4.5.3.1.3: path of 256 octets).
+const MAX_ADDRESS_LEN: usize = 254;
+
+/// A validated mailbox address (`local@domain`) for the SMTP envelope.
+///
+/// Rejects CR, LF, NUL, `<`, `>`, spaces outside a quoted local part, and
+/// anything without exactly one unquoted `@` between non-empty parts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Address {
+    raw: String,
+    at: usize,
+}
+
+impl Address {
+    /// Parses and validates an address.
+    pub fn new(input: impl AsRef<str>) -> Result<Address, Error> {
+        let raw = input.as_ref();
+        let bad = |reason| Error::InvalidInput {
+            what: "address",
+            value: raw.to_string(),
+            reason,
+        };
+        if raw.is_empty() {
+            return Err(bad("empty address"));
+        }
+        if raw.len() > MAX_ADDRESS_LEN {
+            return Err(bad("longer than 254 bytes"));
+        }
+        if let Some(c) = raw.chars().find(|c| matches!(c, '\r' | '\n' | '\0')) {
+            let _ = c;
+            return Err(bad("contains CR, LF or NUL"));
+        }
+        if raw.chars().any(|c| c.is_control()) {
+            return Err(bad("contains a control character"));
+        }
+        if raw.contains(['<', '>']) {
+            return Err(bad("contains '<' or '>': give the bare address, without angle brackets"));
+        }
+        let at = split_at(raw).ok_or_else(|| bad("expected local@domain"))?;
+        let (local, domain) = (&raw[..at], &raw[at + 1..]);
+        if local.is_empty() {
+            return Err(bad("empty local part before '@'"));
+        }
+        if local.len() > 64 {
+            return Err(bad("local part longer than 64 bytes"));
+        }
+        if !local.starts_with('"') {
+            if local.contains(' ') {
+                return Err(bad("unquoted space in local part"));
+            }
+            if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+                return Err(bad("misplaced '.' in local part"));
+            }
+            if local.contains(['(', ')', ',', ':', ';', '@', '[', ']', '\\', '"']) {
+                return Err(bad("special character in unquoted local part"));
+            }
+        }
+        validate_domain(domain).map_err(bad)?;
+        Ok(Address { raw: raw.to_string(), at })
+    }
+
+    /// The whole address.
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+    /// The part before `@`.
+    pub fn local_part(&self) -> &str {
+        &self.raw[..self.at]
+    }
+    /// The part after `@`.
+    pub fn domain(&self) -> &str {
+        &self.raw[self.at + 1..]
+    }
+    /// True when the address has non-ASCII characters, so the server must
+    /// offer SMTPUTF8 (RFC 6531) to accept it.
+    pub fn needs_smtputf8(&self) -> bool {
+        !self.raw.is_ascii()
+    }
+}
+
+/// Index of the `@` that separates local part and domain: the last one,
+/// and only if the local part is not a quoted string containing it.
+fn split_at(raw: &str) -> Option<usize> {
+    if let Some(rest) = raw.strip_prefix('"') {
+        let close = rest.find('"')? + 1;
+        if raw[close + 1..].starts_with('@') && !raw[close + 2..].contains('@') {
+            return Some(close + 1);
+        }
+        return None;
+    }
+    let at = raw.find('@')?;
+    if raw[at + 1..].contains('@') {
+        return None;
+    }
+    Some(at)
+}
+
+fn validate_domain(domain: &str) -> Result<(), &'static str> {
+    if domain.is_empty() {
+        return Err("empty domain after '@'");
+    }
+    if let Some(lit) = domain.strip_prefix('[') {
+        let inner = lit.strip_suffix(']').ok_or("unterminated address literal")?;
+        let ok = match inner.strip_prefix("IPv6:") {
+            Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+            None => inner.parse::<std::net::Ipv4Addr>().is_ok(),
+        };
+        return if ok { Ok(()) } else { Err("bad address literal") };
+    }
+    if domain.len() > 253 {
+        return Err("domain longer than 253 bytes");
+    }
+    for label in domain.split('.') {
+        if label.is_empty() {
+            return Err("empty label in domain");
+        }
+        if label.len() > 63 {
+            return Err("domain label longer than 63 bytes");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("domain label starts or ends with '-'");
+        }
+        if !label.chars().all(|c| c.is_alphanumeric() || c == '-' || !c.is_ascii()) {
+            return Err("invalid character in domain");
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+impl FromStr for Address {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Address, Error> {
+        Address::new(s)
+    }
+}
+
+impl TryFrom<&str> for Address {
+    type Error = Error;
+    fn try_from(s: &str) -> Result<Address, Error> {
+        Address::new(s)
+    }
+}
+
+/// The SMTP envelope: reverse path and recipients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    from: Option<Address>,
+    to: Vec<Address>,
+}
+
+impl Envelope {
+    /// An envelope with a sender (`None` is the null reverse path `<>`,
+    /// used for bounces) and at least one recipient.
+    pub fn new(from: Option<Address>, to: Vec<Address>) -> Result<Envelope, Error> {
+        if to.is_empty() {
+            return Err(Error::InvalidInput {
+                what: "envelope",
+                value: String::new(),
+                reason: "no recipients",
+            });
+        }
+        Ok(Envelope { from, to })
+    }
+    /// The reverse path; `None` means `<>`.
+    pub fn from(&self) -> Option<&Address> {
+        self.from.as_ref()
+    }
+    /// The recipients, in order.
+    pub fn to(&self) -> &[Address] {
+        &self.to
+    }
+    /// True when any address needs SMTPUTF8.
+    pub fn needs_smtputf8(&self) -> bool {
+        self.from.iter().chain(&self.to).any(Address::needs_smtputf8)
+    }
+}
+
+/// Checks a value that goes on the wire inside a command (EHLO name, an
+/// extension parameter): no CR, LF, NUL or other control characters.
+pub fn check_wire_value(what: &'static str, value: &str) -> Result<(), Error> {
+    if value.is_empty() {
+        return Err(Error::InvalidInput { what, value: value.into(), reason: "empty" });
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(Error::InvalidInput {
+            what,
+            value: value.into(),
+            reason: "contains CR, LF, NUL or another control character",
+        });
+    }
+    if value.contains(' ') {
+        return Err(Error::InvalidInput { what, value: value.into(), reason: "contains a space" });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_common_forms() {
+        for ok in [
+            "a@b.c",
+            "first.last+tag@example.test",
+            "\"quoted name\"@example.test",
+            "user@[127.0.0.1]",
+            "user@[IPv6:::1]",
+            "postmaster@localhost",
+            "jörg@bücher.example",
+        ] {
+            Address::new(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+    }
+
+    #[test]
+    fn rejects_injection_and_malformed() {
+        for bad in [
+            "",
+            "a@b.c\r\nRCPT TO:<evil@x>",
+            "a\n@b.c",
+            "a\0@b.c",
+            "<a@b.c>",
+            "a@b.c>",
+            "ab.c",
+            "a@",
+            "@b.c",
+            "a@b@c",
+            "a b@c.d",
+            ".a@b.c",
+            "a..b@c.d",
+            "a@b..c",
+            "a@-b.c",
+            "a@[999.1.1.1]",
+            "a@b c",
+        ] {
+            let err = Address::new(bad).unwrap_err();
+            assert!(err.to_string().starts_with("invalid address"), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn smtputf8_detection() {
+        assert!(!Address::new("a@b.c").unwrap().needs_smtputf8());
+        assert!(Address::new("jörg@b.c").unwrap().needs_smtputf8());
+        let env = Envelope::new(
+            Some("a@b.c".parse().unwrap()),
+            vec!["x@y.z".parse().unwrap(), "δοκιμή@παράδειγμα.δοκιμή".parse().unwrap()],
+        )
+        .unwrap();
+        assert!(env.needs_smtputf8());
+    }
+
+    #[test]
+    fn parts() {
+        let a = Address::new("\"x@y\"@example.test").unwrap();
+        assert_eq!(a.local_part(), "\"x@y\"");
+        assert_eq!(a.domain(), "example.test");
+    }
+
+    #[test]
+    fn envelope_needs_recipients() {
+        assert!(Envelope::new(None, vec![]).is_err());
+    }
+
+    #[test]
+    fn wire_values() {
+        assert!(check_wire_value("ehlo name", "client.example").is_ok());
+        assert!(check_wire_value("ehlo name", "x\r\nMAIL FROM:<>").is_err());
+        assert!(check_wire_value("ehlo name", "").is_err());
+    }
+}

@@ -1,0 +1,289 @@
+//! The one error type of `smtp-core`.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::delivery::RecipientOutcome;
+use crate::reply::Reply;
+
+/// A boxed error from a plugin (connector, TLS upgrade, SASL mechanism).
+///
+/// Plugins keep their own error enums; the engine carries them here so
+/// callers can `downcast_ref` to the plugin's type.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The stage of a session an error belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Phase {
+    /// Building or validating input before any byte goes out.
+    Input,
+    /// Reaching the server (TCP, or a proxy tunnel).
+    Connect,
+    /// The TLS handshake (implicit TLS or after STARTTLS).
+    Tls,
+    /// Waiting for the server's `220` greeting.
+    Greeting,
+    /// `EHLO` / `HELO`.
+    Ehlo,
+    /// The `STARTTLS` command.
+    StartTls,
+    /// `AUTH`.
+    Auth,
+    /// `MAIL FROM`.
+    Mail,
+    /// `RCPT TO`.
+    Rcpt,
+    /// `DATA` or `BDAT`, up to and including the end-of-data reply.
+    Data,
+    /// `RSET` or `NOOP` (connection reuse).
+    Reset,
+    /// `QUIT`.
+    Quit,
+    /// Writing to a local outbox (file transport).
+    Outbox,
+}
+
+impl Phase {
+    /// A short lowercase name, as used in messages (`"rcpt"`, `"tls"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Input => "input",
+            Phase::Connect => "connect",
+            Phase::Tls => "tls",
+            Phase::Greeting => "greeting",
+            Phase::Ehlo => "ehlo",
+            Phase::StartTls => "starttls",
+            Phase::Auth => "auth",
+            Phase::Mail => "mail",
+            Phase::Rcpt => "rcpt",
+            Phase::Data => "data",
+            Phase::Reset => "reset",
+            Phase::Quit => "quit",
+            Phase::Outbox => "outbox",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything that can go wrong while sending mail.
+///
+/// `Display` is one lowercase line naming the phase and the server's reply;
+/// [`Error::hint`] says what to try.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An address, EHLO name or parameter was rejected before connecting.
+    #[error("invalid {what} {value:?}: {reason}")]
+    InvalidInput {
+        /// What was being checked ("address", "ehlo name", ...).
+        what: &'static str,
+        /// The offending value, with control characters escaped by `Debug`.
+        value: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// The connector (TCP or proxy) could not reach the server.
+    #[error("connect to {target} failed: {source}")]
+    Connect {
+        /// `host:port` being reached.
+        target: String,
+        /// The connector's own error.
+        #[source]
+        source: BoxError,
+    },
+    /// The TLS handshake or TLS configuration failed.
+    #[error("tls with {server} failed: {source}")]
+    Tls {
+        /// The name the certificate was checked against.
+        server: String,
+        /// The TLS plugin's own error.
+        #[source]
+        source: BoxError,
+    },
+    /// The server answered with a non-success reply.
+    #[error("{phase} rejected by server: {reply}")]
+    Rejected {
+        /// Which command was refused.
+        phase: Phase,
+        /// The server's reply.
+        reply: Reply,
+    },
+    /// No recipient of the transaction was accepted: nothing was sent.
+    #[error("no recipient accepted: {}", summarize(.rejected))]
+    NoRecipientsAccepted {
+        /// Every recipient with the server's reply to it.
+        rejected: Vec<RecipientOutcome>,
+    },
+    /// The server did not answer in time.
+    #[error("{phase} timed out after {}", humanize(*.after))]
+    Timeout {
+        /// What we were waiting for.
+        phase: Phase,
+        /// The configured limit that ran out.
+        after: Duration,
+    },
+    /// Reading or writing the connection failed.
+    #[error("{phase} failed: {source}")]
+    Io {
+        /// What we were doing.
+        phase: Phase,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server closed the connection.
+    #[error("{phase} failed: the server closed the connection")]
+    ConnectionClosed {
+        /// What we were doing.
+        phase: Phase,
+    },
+    /// The server sent something that is not SMTP.
+    #[error("{phase} failed: protocol violation by server: {detail}")]
+    Protocol {
+        /// What we were doing.
+        phase: Phase,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The connection broke after the message was handed over, before the
+    /// server confirmed it: it may or may not have been delivered.
+    #[error("unknown outcome: {detail}; the message may or may not have been accepted")]
+    UnknownOutcome {
+        /// What happened.
+        detail: String,
+    },
+    /// STARTTLS was required but the server does not offer it.
+    #[error("starttls required but the server does not offer it")]
+    StartTlsNotOffered,
+    /// The server sent bytes after its `220` to STARTTLS, before the TLS
+    /// handshake: a response-injection attempt (CVE-2011-0411 class).
+    #[error("starttls aborted: the server sent {bytes} unexpected bytes before the tls handshake")]
+    StartTlsInjection {
+        /// How many bytes were pending.
+        bytes: usize,
+    },
+    /// TLS is wanted but no TLS implementation is configured.
+    #[error("tls requested but no tls implementation is configured")]
+    TlsNotConfigured,
+    /// The SASL layer (mechanism choice or a mechanism) failed locally.
+    #[error("auth failed: {source}")]
+    Sasl {
+        /// The mechanism's or authenticator's error.
+        #[source]
+        source: BoxError,
+    },
+    /// A mechanism that exposes the secret was about to run without TLS.
+    #[error("auth {mechanism} refused: it would send the password in clear over a connection without tls")]
+    CleartextAuthRefused {
+        /// The mechanism that was refused.
+        mechanism: String,
+    },
+    /// The message is larger than the server's advertised `SIZE` limit.
+    #[error("message of {size} bytes exceeds the server's size limit of {limit} bytes")]
+    MessageTooBig {
+        /// Size of the message.
+        size: u64,
+        /// The server's limit.
+        limit: u64,
+    },
+    /// Reading the message body failed.
+    #[error("reading the message failed: {0}")]
+    Message(#[source] std::io::Error),
+    /// Writing to the outbox directory failed.
+    #[error("writing to outbox {path} failed: {source}")]
+    Outbox {
+        /// The outbox path.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn humanize(d: Duration) -> String {
+    if d.as_millis() < 1000 {
+        format!("{}ms", d.as_millis())
+    } else if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+fn summarize(rejected: &[RecipientOutcome]) -> String {
+    let parts: Vec<String> = rejected
+        .iter()
+        .map(|r| format!("{}: {}", r.recipient, r.reply))
+        .collect();
+    parts.join("; ")
+}
+
+impl Error {
+    /// The phase the error belongs to.
+    pub fn phase(&self) -> Phase {
+        match self {
+            Error::InvalidInput { .. } | Error::MessageTooBig { .. } | Error::Message(_) => {
+                Phase::Input
+            }
+            Error::Connect { .. } => Phase::Connect,
+            Error::Tls { .. } | Error::TlsNotConfigured => Phase::Tls,
+            Error::Rejected { phase, .. }
+            | Error::Timeout { phase, .. }
+            | Error::Io { phase, .. }
+            | Error::ConnectionClosed { phase }
+            | Error::Protocol { phase, .. } => *phase,
+            Error::NoRecipientsAccepted { .. } => Phase::Rcpt,
+            Error::UnknownOutcome { .. } => Phase::Data,
+            Error::StartTlsNotOffered | Error::StartTlsInjection { .. } => Phase::StartTls,
+            Error::Sasl { .. } | Error::CleartextAuthRefused { .. } => Phase::Auth,
+            Error::Outbox { .. } => Phase::Outbox,
+        }
+    }
+
+    /// The server's reply, when the error came from one.
+    pub fn reply(&self) -> Option<&Reply> {
+        match self {
+            Error::Rejected { reply, .. } => Some(reply),
+            Error::NoRecipientsAccepted { rejected } => rejected.first().map(|r| &r.reply),
+            _ => None,
+        }
+    }
+
+    /// A later attempt may succeed: 4xx replies, timeouts, dropped or
+    /// refused connections.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Rejected { reply, .. } => reply.is_transient(),
+            Error::NoRecipientsAccepted { rejected } => {
+                rejected.iter().any(|r| r.reply.is_transient())
+            }
+            Error::Connect { .. }
+            | Error::Timeout { .. }
+            | Error::Io { .. }
+            | Error::ConnectionClosed { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Retrying the same thing will fail the same way: 5xx replies, bad
+    /// input, TLS and configuration problems.
+    pub fn is_permanent(&self) -> bool {
+        !self.is_transient() && !matches!(self, Error::UnknownOutcome { .. })
+    }
+
+    /// The outcome is unknown: the message may have been delivered.
+    pub fn is_unknown_outcome(&self) -> bool {
+        matches!(self, Error::UnknownOutcome { .. })
+    }
+
+    /// What a person should try, when there is a likely cause.
+    pub fn hint(&self) -> Option<String> {
+        crate::hint::hint_for(self)
+    }
+}

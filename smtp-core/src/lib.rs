@@ -1,0 +1,29 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod address;
+pub mod capabilities;
+pub mod connector;
+pub mod delivery;
+pub mod error;
+mod hint;
+pub mod message;
+pub mod reply;
+pub mod sasl;
+pub mod timeouts;
+pub mod tls;
+pub mod transcript;
+
+pub use address::{Address, Envelope};
+pub use capabilities::Capabilities;
+pub use connector::{AsyncStream, BoxStream, Connector, Target, TcpConnector};
+pub use delivery::{Delivery, RecipientOutcome};
+pub use error::{BoxError, Error, Phase};
+pub use hint::is_rate_limited;
+pub use message::MessageSource;
+pub use reply::{EnhancedCode, Reply};
+pub use sasl::{AuthContext, Authenticator, Mechanism, SecretBytes};
+pub use timeouts::Timeouts;
+pub use tls::{CertificateInfo, Security, TlsInfo, TlsUpgrade};
+pub use transcript::{Direction, MemoryTranscript, SessionEvent, Transcript};

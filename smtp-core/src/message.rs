@@ -1,0 +1,89 @@
+//! The message body as an async stream.
+
+use std::fmt;
+use std::path::Path;
+use std::pin::Pin;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// The bytes of an RFC 5322 message (headers and body), read in bounded
+/// chunks so a 50 MiB attachment is never held whole in memory.
+///
+/// Line ends may be CRLF or bare LF; the engine sends CRLF.
+pub struct MessageSource {
+    reader: Pin<Box<dyn AsyncRead + Send>>,
+    size: Option<u64>,
+    eight_bit: Option<bool>,
+}
+
+impl fmt::Debug for MessageSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageSource")
+            .field("size", &self.size)
+            .field("eight_bit", &self.eight_bit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MessageSource {
+    /// A message held in memory. Size and 8-bit content are known.
+    pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> MessageSource {
+        let bytes = bytes.into();
+        let eight_bit = Some(!bytes.is_ascii());
+        let size = Some(bytes.len() as u64);
+        MessageSource { reader: Box::pin(std::io::Cursor::new(bytes)), size, eight_bit }
+    }
+
+    /// A message in a file. The file is scanned once, streaming, for its
+    /// size and for 8-bit bytes, then streamed again when sent.
+    pub async fn from_file(path: impl AsRef<Path>) -> std::io::Result<MessageSource> {
+        let path = path.as_ref();
+        let mut file = tokio::fs::File::open(path).await?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let (mut size, mut eight_bit) = (0u64, false);
+        loop {
+            let n = file.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            eight_bit |= !buf[..n].is_ascii();
+        }
+        let file = tokio::fs::File::open(path).await?;
+        Ok(MessageSource { reader: Box::pin(file), size: Some(size), eight_bit: Some(eight_bit) })
+    }
+
+    /// Any async reader. Give the size if known (for the `SIZE` check and
+    /// parameter); 8-bit content is assumed unless declared otherwise.
+    pub fn from_reader(reader: impl AsyncRead + Send + 'static, size: Option<u64>) -> MessageSource {
+        MessageSource { reader: Box::pin(reader), size, eight_bit: None }
+    }
+
+    /// Declares whether the body has bytes above 127 (`BODY=8BITMIME`).
+    pub fn with_eight_bit(mut self, eight_bit: bool) -> MessageSource {
+        self.eight_bit = Some(eight_bit);
+        self
+    }
+
+    /// The size in bytes, when known.
+    pub fn size(&self) -> Option<u64> {
+        self.size
+    }
+
+    /// Whether the content has 8-bit bytes; `None` when unknown.
+    pub fn eight_bit(&self) -> Option<bool> {
+        self.eight_bit
+    }
+
+    /// Reads up to `buf.len()` bytes.
+    pub async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.reader.read(buf).await
+    }
+
+    /// Reads everything (for in-memory transports and tests).
+    pub async fn read_to_end(mut self) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(self.size.unwrap_or(0).min(1 << 20) as usize);
+        self.reader.read_to_end(&mut out).await?;
+        Ok(out)
+    }
+}

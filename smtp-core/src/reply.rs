@@ -1,0 +1,360 @@
+//! Server replies and a sans-IO streaming reply parser.
+
+use std::fmt;
+
+/// Longest reply line accepted (RFC 5321 §4.5.3.1.5 says 512; servers
+/// exceed it, so allow some room while still bounding memory).
+pub const MAX_LINE_LEN: usize = 4096;
+/// Most lines accepted in one multi-line reply (bounds memory).
+pub const MAX_LINES: usize = 256;
+
+/// An RFC 3463 enhanced status code such as `5.7.8`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EnhancedCode {
+    /// Class: 2, 4 or 5.
+    pub class: u8,
+    /// Subject (0..=999).
+    pub subject: u16,
+    /// Detail (0..=999).
+    pub detail: u16,
+}
+
+impl fmt::Display for EnhancedCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.class, self.subject, self.detail)
+    }
+}
+
+impl EnhancedCode {
+    /// Parses `x.y.z` at the start of `text`; returns the code and the rest.
+    pub fn parse_prefix(text: &str) -> Option<(EnhancedCode, &str)> {
+        let end = text.find(' ').unwrap_or(text.len());
+        let mut parts = text[..end].split('.');
+        let class: u8 = parse_num(parts.next()?, 1)?.try_into().ok()?;
+        let subject = parse_num(parts.next()?, 3)?;
+        let detail = parse_num(parts.next()?, 3)?;
+        if parts.next().is_some() || !matches!(class, 2 | 4 | 5) {
+            return None;
+        }
+        let rest = text[end..].trim_start_matches(' ');
+        Some((EnhancedCode { class, subject, detail }, rest))
+    }
+}
+
+fn parse_num(s: &str, max_digits: usize) -> Option<u16> {
+    if s.is_empty() || s.len() > max_digits || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// One complete (possibly multi-line) reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The three-digit code, 200..=599.
+    pub code: u16,
+    /// The enhanced status code of the first line, if present.
+    pub enhanced: Option<EnhancedCode>,
+    /// Text of each line, without code, separator or enhanced code.
+    pub lines: Vec<String>,
+}
+
+impl Reply {
+    /// Builds a one-line reply (mostly for tests and synthetic outcomes).
+    pub fn new(code: u16, text: &str) -> Reply {
+        let (enhanced, rest) = match EnhancedCode::parse_prefix(text) {
+            Some((e, rest)) => (Some(e), rest.to_string()),
+            None => (None, text.to_string()),
+        };
+        Reply { code, enhanced, lines: vec![rest] }
+    }
+    /// 2xx.
+    pub fn is_positive(&self) -> bool {
+        (200..300).contains(&self.code)
+    }
+    /// 3xx (e.g. `354` to DATA, `334` to AUTH).
+    pub fn is_intermediate(&self) -> bool {
+        (300..400).contains(&self.code)
+    }
+    /// 4xx: try again later.
+    pub fn is_transient(&self) -> bool {
+        (400..500).contains(&self.code)
+    }
+    /// 5xx: do not retry as is.
+    pub fn is_permanent(&self) -> bool {
+        self.code >= 500
+    }
+    /// All lines joined by a space.
+    pub fn text(&self) -> String {
+        self.lines.join(" ")
+    }
+    /// The first line's text.
+    pub fn first_line(&self) -> &str {
+        self.lines.first().map(String::as_str).unwrap_or("")
+    }
+}
+
+impl fmt::Display for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code)?;
+        if let Some(e) = self.enhanced {
+            write!(f, " {e}")?;
+        }
+        let text = self.text();
+        if !text.is_empty() {
+            write!(f, " {text}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What went wrong while parsing a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// A line was longer than [`MAX_LINE_LEN`].
+    LineTooLong,
+    /// A reply had more than [`MAX_LINES`] lines.
+    TooManyLines,
+    /// A line did not start with a three-digit code and ` `/`-`.
+    Malformed(String),
+    /// Lines of one reply carried different codes.
+    CodeMismatch {
+        /// Code of the first line.
+        first: u16,
+        /// Code of the offending line.
+        then: u16,
+    },
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::LineTooLong => write!(f, "reply line longer than {MAX_LINE_LEN} bytes"),
+            ParseError::TooManyLines => write!(f, "reply longer than {MAX_LINES} lines"),
+            ParseError::Malformed(line) => write!(f, "malformed reply line {line:?}"),
+            ParseError::CodeMismatch { first, then } => {
+                write!(f, "multi-line reply changes code from {first} to {then}")
+            }
+        }
+    }
+}
+
+/// A sans-IO reply parser: feed it bytes, take complete replies out.
+///
+/// It accepts `LF` as well as `CRLF` line ends (some servers), bounds line
+/// length and line count, and never panics.
+#[derive(Debug, Default)]
+pub struct ReplyParser {
+    pending: Vec<String>,
+    code: Option<u16>,
+}
+
+impl ReplyParser {
+    /// A fresh parser.
+    pub fn new() -> ReplyParser {
+        ReplyParser::default()
+    }
+
+    /// True when part of a multi-line reply has been consumed.
+    pub fn in_reply(&self) -> bool {
+        self.code.is_some()
+    }
+
+    /// Tries to take one complete reply from the front of `buf`.
+    ///
+    /// Returns the reply and how many bytes of `buf` it used, `Ok(None)` if
+    /// more bytes are needed (lines consumed so far are kept inside the
+    /// parser and reported in the returned count on the next call only as
+    /// the bytes not yet seen), or an error for input that is not SMTP.
+    pub fn parse(&mut self, buf: &[u8]) -> Result<(Option<Reply>, usize), ParseError> {
+        let mut used = 0;
+        loop {
+            let rest = &buf[used..];
+            let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+                if rest.len() > MAX_LINE_LEN {
+                    return Err(ParseError::LineTooLong);
+                }
+                return Ok((None, used));
+            };
+            if nl > MAX_LINE_LEN {
+                return Err(ParseError::LineTooLong);
+            }
+            let mut line = &rest[..nl];
+            if line.last() == Some(&b'\r') {
+                line = &line[..line.len() - 1];
+            }
+            used += nl + 1;
+            if let Some(reply) = self.line(line)? {
+                return Ok((Some(reply), used));
+            }
+        }
+    }
+
+    fn line(&mut self, line: &[u8]) -> Result<Option<Reply>, ParseError> {
+        let malformed = || ParseError::Malformed(String::from_utf8_lossy(line).into_owned());
+        if line.len() < 3 || !line[..3].iter().all(u8::is_ascii_digit) {
+            return Err(malformed());
+        }
+        let code = u16::from(line[0] - b'0') * 100
+            + u16::from(line[1] - b'0') * 10
+            + u16::from(line[2] - b'0');
+        if !(200..600).contains(&code) {
+            return Err(malformed());
+        }
+        let last = match line.get(3) {
+            None | Some(b' ') => true,
+            Some(b'-') => false,
+            Some(_) => return Err(malformed()),
+        };
+        if let Some(first) = self.code
+            && first != code
+        {
+            return Err(ParseError::CodeMismatch { first, then: code });
+        }
+        if self.pending.len() >= MAX_LINES {
+            return Err(ParseError::TooManyLines);
+        }
+        self.code = Some(code);
+        let text = line.get(4..).unwrap_or(&[]);
+        self.pending.push(String::from_utf8_lossy(text).into_owned());
+        if !last {
+            return Ok(None);
+        }
+        let mut lines = std::mem::take(&mut self.pending);
+        self.code = None;
+        let mut enhanced = None;
+        if matches!(code / 100, 2 | 4 | 5) {
+            let class = (code / 100) as u8;
+            // Strip the enhanced code from every line that carries the
+            // same class, keeping the first one's value.
+            for (i, l) in lines.iter_mut().enumerate() {
+                if let Some((e, rest)) = EnhancedCode::parse_prefix(l)
+                    && e.class == class
+                {
+                    if i == 0 {
+                        enhanced = Some(e);
+                    }
+                    *l = rest.to_string();
+                }
+            }
+        }
+        Ok(Some(Reply { code, enhanced, lines }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(input: &[u8]) -> Reply {
+        let mut p = ReplyParser::new();
+        let (r, used) = p.parse(input).unwrap();
+        assert_eq!(used, input.len());
+        r.unwrap()
+    }
+
+    #[test]
+    fn single_line_with_enhanced_code() {
+        let r = one(b"250 2.1.0 Ok\r\n");
+        assert_eq!(r.code, 250);
+        assert_eq!(r.enhanced.unwrap().to_string(), "2.1.0");
+        assert_eq!(r.lines, vec!["Ok"]);
+        assert_eq!(r.to_string(), "250 2.1.0 Ok");
+    }
+
+    #[test]
+    fn multi_line() {
+        let r = one(b"250-mail.example.test\r\n250-PIPELINING\r\n250 SIZE 1000\r\n");
+        assert_eq!(r.lines, vec!["mail.example.test", "PIPELINING", "SIZE 1000"]);
+        assert!(r.enhanced.is_none());
+    }
+
+    #[test]
+    fn bare_code_and_empty_last_line() {
+        assert_eq!(one(b"250\r\n").lines, vec![""]);
+        let r = one(b"250-sink\r\n250 \r\n");
+        assert_eq!(r.lines, vec!["sink", ""]);
+    }
+
+    #[test]
+    fn accepts_bare_lf() {
+        assert_eq!(one(b"220 hi\n").code, 220);
+    }
+
+    #[test]
+    fn incremental_feeding_byte_by_byte() {
+        let input = b"250-a\r\n250-b\r\n250 c\r\n220 next\r\n";
+        let mut p = ReplyParser::new();
+        let mut buf = Vec::new();
+        let mut replies = Vec::new();
+        for &b in input {
+            buf.push(b);
+            let (r, used) = p.parse(&buf).unwrap();
+            buf.drain(..used);
+            replies.extend(r);
+        }
+        assert_eq!(replies.len(), 2);
+        assert_eq!(replies[0].lines, vec!["a", "b", "c"]);
+        assert_eq!(replies[1].code, 220);
+    }
+
+    #[test]
+    fn two_replies_in_one_buffer_are_taken_one_at_a_time() {
+        let input = b"250 ok\r\n354 go\r\n";
+        let mut p = ReplyParser::new();
+        let (r, used) = p.parse(input).unwrap();
+        assert_eq!(r.unwrap().code, 250);
+        assert_eq!(used, 8);
+        let (r, _) = p.parse(&input[used..]).unwrap();
+        assert_eq!(r.unwrap().code, 354);
+    }
+
+    #[test]
+    fn errors() {
+        let mut p = ReplyParser::new();
+        assert!(matches!(p.parse(b"hello\r\n"), Err(ParseError::Malformed(_))));
+        let mut p = ReplyParser::new();
+        assert!(matches!(p.parse(b"250x\r\n"), Err(ParseError::Malformed(_))));
+        let mut p = ReplyParser::new();
+        assert!(matches!(p.parse(b"199 no\r\n"), Err(ParseError::Malformed(_))));
+        let mut p = ReplyParser::new();
+        assert_eq!(
+            p.parse(b"250-a\r\n550 b\r\n"),
+            Err(ParseError::CodeMismatch { first: 250, then: 550 })
+        );
+        let mut p = ReplyParser::new();
+        let long = vec![b'2'; MAX_LINE_LEN + 10];
+        assert_eq!(p.parse(&long), Err(ParseError::LineTooLong));
+        let mut p = ReplyParser::new();
+        let many = "250-x\r\n".repeat(MAX_LINES + 1);
+        assert_eq!(p.parse(many.as_bytes()), Err(ParseError::TooManyLines));
+    }
+
+    #[test]
+    fn enhanced_code_must_match_class() {
+        let r = one(b"550 2.0.0 odd\r\n");
+        assert!(r.enhanced.is_none());
+        assert_eq!(r.lines, vec!["2.0.0 odd"]);
+        assert!(EnhancedCode::parse_prefix("5.7.1234 x").is_none());
+        assert!(EnhancedCode::parse_prefix("5.7").is_none());
+    }
+
+    #[test]
+    fn never_panics_on_arbitrary_bytes() {
+        // A cheap deterministic fuzz: every prefix of a noisy corpus.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2000 {
+            let len = (seed % 64) as usize;
+            let mut bytes = Vec::with_capacity(len);
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let pick = b"0123456789 -\r\n.25abc\xff\x00";
+                bytes.push(pick[(seed % pick.len() as u64) as usize]);
+            }
+            let mut p = ReplyParser::new();
+            let _ = p.parse(&bytes);
+        }
+    }
+}

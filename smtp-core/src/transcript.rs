@@ -1,0 +1,134 @@
+//! A hook that sees every protocol line (secrets redacted) and each stage
+//! of the session, for the CLI's transcript and `smtp test`, and tracing.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::capabilities::Capabilities;
+use crate::tls::TlsInfo;
+
+/// Who sent a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Client to server (`C:`).
+    Client,
+    /// Server to client (`S:`).
+    Server,
+}
+
+impl Direction {
+    /// `"C"` or `"S"`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Direction::Client => "C",
+            Direction::Server => "S",
+        }
+    }
+}
+
+/// A milestone of a session, with the time it took.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SessionEvent {
+    /// The connector returned a stream (TCP, or proxy tunnel).
+    Connected {
+        /// `host:port`.
+        target: String,
+        /// Time to connect.
+        elapsed: Duration,
+    },
+    /// The TLS handshake finished.
+    TlsEstablished {
+        /// What was negotiated.
+        info: TlsInfo,
+        /// Handshake time.
+        elapsed: Duration,
+    },
+    /// The server's greeting arrived.
+    Greeting {
+        /// Greeting text.
+        text: String,
+        /// Time waited.
+        elapsed: Duration,
+    },
+    /// EHLO (or HELO) succeeded.
+    Capabilities {
+        /// What the server offers.
+        capabilities: Capabilities,
+        /// Round-trip time.
+        elapsed: Duration,
+    },
+    /// STARTTLS was offered but skipped or not offered (opportunistic mode).
+    StartTlsSkipped {
+        /// Why.
+        reason: String,
+    },
+    /// Authentication succeeded.
+    Authenticated {
+        /// The mechanism used.
+        mechanism: String,
+        /// Time taken.
+        elapsed: Duration,
+    },
+}
+
+/// Receives protocol lines and events. Lines arrive without CRLF; AUTH
+/// payloads are already replaced by `<redacted>` and message bodies are
+/// summarised, never shown.
+pub trait Transcript: Send + Sync + std::fmt::Debug {
+    /// One protocol line.
+    fn line(&self, direction: Direction, line: &str);
+    /// A session milestone. Default: ignored.
+    fn event(&self, _event: &SessionEvent) {}
+}
+
+/// A transcript kept in memory (tests, `smtp test`).
+#[derive(Debug, Default)]
+pub struct MemoryTranscript {
+    lines: Mutex<Vec<String>>,
+    events: Mutex<Vec<SessionEvent>>,
+}
+
+impl MemoryTranscript {
+    /// Empty transcript.
+    pub fn new() -> MemoryTranscript {
+        MemoryTranscript::default()
+    }
+    /// Every line so far, as `C: ...` / `S: ...`.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+    /// Every event so far.
+    pub fn events(&self) -> Vec<SessionEvent> {
+        self.events.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+    /// The whole transcript as text.
+    pub fn text(&self) -> String {
+        let mut s = self.lines().join("\n");
+        s.push('\n');
+        s
+    }
+}
+
+impl Transcript for MemoryTranscript {
+    fn line(&self, direction: Direction, line: &str) {
+        if let Ok(mut l) = self.lines.lock() {
+            l.push(format!("{}: {}", direction.tag(), line));
+        }
+    }
+    fn event(&self, event: &SessionEvent) {
+        if let Ok(mut e) = self.events.lock() {
+            e.push(event.clone());
+        }
+    }
+}
+
+/// Sends transcript lines to `tracing` at TRACE level (target `smtp::wire`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TracingTranscript;
+
+impl Transcript for TracingTranscript {
+    fn line(&self, direction: Direction, line: &str) {
+        tracing::trace!(target: "smtp::wire", "{}: {}", direction.tag(), line);
+    }
+}
