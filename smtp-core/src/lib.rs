@@ -4,16 +4,20 @@
 
 pub mod address;
 pub mod capabilities;
+mod config;
 pub mod connector;
 pub mod delivery;
+pub mod encoder;
 pub mod error;
 mod hint;
 pub mod message;
 pub mod reply;
 pub mod sasl;
+pub mod session;
 pub mod timeouts;
 pub mod tls;
 pub mod transcript;
+pub mod transport;
 
 pub use address::{Address, Envelope};
 pub use capabilities::Capabilities;
@@ -27,3 +31,7 @@ pub use sasl::{AuthContext, Authenticator, Mechanism, SecretBytes};
 pub use timeouts::Timeouts;
 pub use tls::{CertificateInfo, Security, TlsInfo, TlsUpgrade};
 pub use transcript::{Direction, MemoryTranscript, SessionEvent, Transcript};
+pub use session::Session;
+pub use transport::{
+    FileTransport, MemoryTransport, PoolConfig, SentMessage, SmtpTransport, SmtpTransportBuilder, Transport,
+};

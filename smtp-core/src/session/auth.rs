@@ -1,0 +1,113 @@
+//! AUTH (RFC 4954): the engine runs the exchange; mechanisms see bytes.
+
+use std::time::Instant;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use secrecy::ExposeSecret;
+
+use super::Session;
+use crate::error::{Error, Phase};
+use crate::reply::Reply;
+use crate::sasl::{AuthContext, Mechanism};
+use crate::transcript::{Direction, SessionEvent};
+
+enum Outcome {
+    Done,
+    Rejected(Reply),
+}
+
+impl Session {
+    /// Authenticates when an authenticator is configured; retries once when
+    /// the authenticator asks to (OAuth2 token refresh).
+    pub(super) async fn authenticate(&mut self) -> Result<(), Error> {
+        let Some(authenticator) = self.config.authenticator.clone() else { return Ok(()) };
+        let started = Instant::now();
+        let mut retried = false;
+        loop {
+            let ctx = AuthContext::new(&self.caps.auth, self.tls.is_some(), &self.config.target.host);
+            let mechanism =
+                authenticator.mechanism(&ctx).await.map_err(|source| Error::Sasl { source })?;
+            let Some(mut mechanism) = mechanism else { return Ok(()) };
+            if mechanism.sends_secret_in_clear()
+                && self.tls.is_none()
+                && !authenticator.allow_cleartext()
+            {
+                return Err(Error::CleartextAuthRefused { mechanism: mechanism.name().into() });
+            }
+            match self.exchange(mechanism.as_mut()).await? {
+                Outcome::Done => {
+                    let name = mechanism.name().to_string();
+                    self.event(SessionEvent::Authenticated {
+                        mechanism: name.clone(),
+                        elapsed: started.elapsed(),
+                    });
+                    self.mechanism = Some(name);
+                    return Ok(());
+                }
+                Outcome::Rejected(reply) => {
+                    if !retried && authenticator.retry_after_failure(&reply).await {
+                        retried = true;
+                        continue;
+                    }
+                    return Err(Error::Rejected { phase: Phase::Auth, reply });
+                }
+            }
+        }
+    }
+
+    async fn exchange(&mut self, mechanism: &mut dyn Mechanism) -> Result<Outcome, Error> {
+        let timeout = self.config.timeouts.command;
+        let name = mechanism.name();
+        let command = match mechanism.initial_response() {
+            None => format!("AUTH {name}"),
+            Some(ir) if ir.expose_secret().is_empty() => format!("AUTH {name} ="),
+            Some(ir) => format!("AUTH {name} {}", STANDARD.encode(ir.expose_secret())),
+        };
+        let shown = if command.len() > 6 + name.len() { format!("AUTH {name} <redacted>") } else { command.clone() };
+        self.log(Direction::Client, &shown);
+        self.write_all(format!("{command}\r\n").as_bytes(), Phase::Auth, timeout).await?;
+        drop(command);
+        loop {
+            let reply = self.read_reply(Phase::Auth, timeout).await?;
+            match reply.code {
+                235 => {
+                    mechanism.finish().map_err(|source| Error::Sasl { source })?;
+                    return Ok(Outcome::Done);
+                }
+                334 => {
+                    let challenge = match STANDARD.decode(reply.first_line().trim()) {
+                        Ok(c) => c,
+                        Err(_) => {
+                            self.cancel_auth().await?;
+                            return Err(Error::Protocol {
+                                phase: Phase::Auth,
+                                detail: format!("334 challenge is not base64: {:?}", reply.first_line()),
+                            });
+                        }
+                    };
+                    match mechanism.respond(&challenge) {
+                        Ok(response) => {
+                            let line = STANDARD.encode(response.expose_secret());
+                            self.log(Direction::Client, "<redacted>");
+                            self.write_all(format!("{line}\r\n").as_bytes(), Phase::Auth, timeout).await?;
+                        }
+                        Err(source) => {
+                            self.cancel_auth().await?;
+                            return Err(Error::Sasl { source });
+                        }
+                    }
+                }
+                _ => return Ok(Outcome::Rejected(reply)),
+            }
+        }
+    }
+
+    /// Aborts an exchange with `*` (RFC 4954 §4) and reads the 501.
+    async fn cancel_auth(&mut self) -> Result<(), Error> {
+        let timeout = self.config.timeouts.command;
+        self.log(Direction::Client, "*");
+        self.write_all(b"*\r\n", Phase::Auth, timeout).await?;
+        self.read_reply(Phase::Auth, timeout).await.map(drop)
+    }
+}

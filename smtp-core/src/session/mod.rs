@@ -1,0 +1,319 @@
+//! One SMTP connection: greeting, EHLO, STARTTLS, AUTH, transactions.
+//!
+//! Split one file per verb, after mail-send / smtp-proto: `ehlo`,
+//! `starttls`, `auth`, `envelope` (MAIL/RCPT), `data` (DATA/BDAT). This
+//! file holds the connection state and the timed read/write primitives.
+
+mod auth;
+mod data;
+mod ehlo;
+mod envelope;
+mod starttls;
+mod transaction;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::capabilities::Capabilities;
+use crate::config::SessionConfig;
+use crate::connector::BoxStream;
+use crate::error::{Error, Phase};
+use crate::reply::{Reply, ReplyParser};
+use crate::tls::{Security, TlsInfo};
+use crate::transcript::{Direction, SessionEvent};
+
+const READ_CHUNK: usize = 8 * 1024;
+
+/// An open SMTP session, ready for transactions.
+///
+/// Obtained from [`SmtpTransport::connect`](crate::SmtpTransport::connect)
+/// (unpooled) or used inside the transport's pool.
+pub struct Session {
+    stream: Option<BoxStream>,
+    rbuf: Vec<u8>,
+    parser: ReplyParser,
+    caps: Capabilities,
+    greeting: String,
+    tls: Option<TlsInfo>,
+    mechanism: Option<String>,
+    config: Arc<SessionConfig>,
+    deadline: Option<Instant>,
+    messages: usize,
+    broken: bool,
+    last_used: Instant,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("target", &self.config.target)
+            .field("tls", &self.tls.as_ref().map(|t| &t.version))
+            .field("mechanism", &self.mechanism)
+            .field("messages", &self.messages)
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Connects, reads the greeting, says EHLO, upgrades to TLS as the
+    /// security mode says, and authenticates.
+    pub(crate) async fn open(config: Arc<SessionConfig>) -> Result<Session, Error> {
+        let deadline = config.timeouts.total.map(|t| Instant::now() + t);
+        let mut s = Session {
+            stream: None,
+            rbuf: Vec::with_capacity(READ_CHUNK),
+            parser: ReplyParser::new(),
+            caps: Capabilities::default(),
+            greeting: String::new(),
+            tls: None,
+            mechanism: None,
+            config,
+            deadline,
+            messages: 0,
+            broken: false,
+            last_used: Instant::now(),
+        };
+        s.connect().await?;
+        if s.config.security == Security::ImplicitTls {
+            s.upgrade_tls().await?;
+        }
+        s.read_greeting().await?;
+        s.ehlo().await?;
+        s.maybe_starttls().await?;
+        s.authenticate().await?;
+        s.deadline = None;
+        Ok(s)
+    }
+
+    async fn connect(&mut self) -> Result<(), Error> {
+        let target = self.config.target.clone();
+        let started = Instant::now();
+        let limit = self.limit(self.config.timeouts.connect);
+        tracing::debug!(%target, "connecting");
+        let stream = match tokio::time::timeout(limit, self.config.connector.connect(&target)).await {
+            Err(_) => return Err(Error::Timeout { phase: Phase::Connect, after: limit }),
+            Ok(Err(source)) => return Err(Error::Connect { target: target.to_string(), source }),
+            Ok(Ok(s)) => s,
+        };
+        self.stream = Some(stream);
+        self.event(SessionEvent::Connected { target: target.to_string(), elapsed: started.elapsed() });
+        Ok(())
+    }
+
+    async fn read_greeting(&mut self) -> Result<(), Error> {
+        let started = Instant::now();
+        let reply = self.read_reply(Phase::Greeting, self.config.timeouts.greeting).await?;
+        if reply.code != 220 {
+            return Err(Error::Rejected { phase: Phase::Greeting, reply });
+        }
+        self.greeting = reply.text();
+        self.event(SessionEvent::Greeting { text: self.greeting.clone(), elapsed: started.elapsed() });
+        Ok(())
+    }
+
+    /// What the server offers (from the latest EHLO, post-TLS when TLS is on).
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    /// The server's greeting text.
+    pub fn greeting(&self) -> &str {
+        &self.greeting
+    }
+
+    /// TLS details, when the connection is encrypted.
+    pub fn tls_info(&self) -> Option<&TlsInfo> {
+        self.tls.as_ref()
+    }
+
+    /// The SASL mechanism used, when the session authenticated.
+    pub fn authenticated_mechanism(&self) -> Option<&str> {
+        self.mechanism.as_deref()
+    }
+
+    /// Messages accepted on this connection so far.
+    pub fn messages_sent(&self) -> usize {
+        self.messages
+    }
+
+    /// True after a protocol or I/O error: the connection must not be reused.
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    pub(crate) fn idle_for(&self) -> Duration {
+        self.last_used.elapsed()
+    }
+
+    /// Sends one raw command line (no CRLF) and returns the reply: for
+    /// interactive debugging (`smtp shell`). The line is checked for CR/LF.
+    pub async fn command(&mut self, line: &str) -> Result<Reply, Error> {
+        if line.contains(['\r', '\n', '\0']) {
+            return Err(Error::InvalidInput {
+                what: "command",
+                value: line.to_string(),
+                reason: "contains CR, LF or NUL",
+            });
+        }
+        let phase = Phase::Reset;
+        self.log(Direction::Client, line);
+        self.write_all(format!("{line}\r\n").as_bytes(), phase, self.config.timeouts.command).await?;
+        self.read_reply(phase, self.config.timeouts.command).await
+    }
+
+    /// `NOOP`: checks the connection is alive.
+    pub async fn noop(&mut self) -> Result<(), Error> {
+        self.simple("NOOP", Phase::Reset).await
+    }
+
+    /// `RSET`: aborts any transaction; also the pool's health check.
+    pub async fn rset(&mut self) -> Result<(), Error> {
+        self.simple("RSET", Phase::Reset).await
+    }
+
+    /// `QUIT`, then closes the connection. Errors are ignored: the server
+    /// may close first.
+    pub async fn quit(mut self) {
+        if !self.broken && self.stream.is_some() {
+            let _ = self.simple("QUIT", Phase::Quit).await;
+        }
+        if let Some(mut s) = self.stream.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), s.shutdown()).await;
+        }
+    }
+
+    async fn simple(&mut self, cmd: &str, phase: Phase) -> Result<(), Error> {
+        self.log(Direction::Client, cmd);
+        let timeout = self.config.timeouts.command;
+        self.write_all(format!("{cmd}\r\n").as_bytes(), phase, timeout).await?;
+        let reply = self.read_reply(phase, timeout).await?;
+        if reply.is_positive() { Ok(()) } else { Err(Error::Rejected { phase, reply }) }
+    }
+
+    // ----- primitives -------------------------------------------------------
+
+    /// The time allowed for a step: the phase's limit, cut short by the
+    /// total deadline if one is running.
+    fn limit(&self, phase_limit: Duration) -> Duration {
+        match self.deadline {
+            Some(d) => phase_limit.min(d.saturating_duration_since(Instant::now())),
+            None => phase_limit,
+        }
+    }
+
+    fn log(&self, direction: Direction, line: &str) {
+        if let Some(t) = &self.config.transcript {
+            t.line(direction, line);
+        }
+        tracing::trace!(target: "smtp::wire", "{}: {}", direction.tag(), line);
+    }
+
+    fn event(&self, event: SessionEvent) {
+        if let Some(t) = &self.config.transcript {
+            t.event(&event);
+        }
+    }
+
+    fn stream(&mut self, phase: Phase) -> Result<&mut BoxStream, Error> {
+        self.stream.as_mut().ok_or(Error::ConnectionClosed { phase })
+    }
+
+    /// Writes and flushes `bytes` in one go, under `timeout`.
+    async fn write_all(&mut self, bytes: &[u8], phase: Phase, timeout: Duration) -> Result<(), Error> {
+        let limit = self.limit(timeout);
+        let result = {
+            let stream = self.stream(phase)?;
+            tokio::time::timeout(limit, async {
+                stream.write_all(bytes).await?;
+                stream.flush().await
+            })
+            .await
+        };
+        match result {
+            Ok(Ok(())) => {
+                self.last_used = Instant::now();
+                Ok(())
+            }
+            Ok(Err(source)) => {
+                self.broken = true;
+                Err(io_error(phase, source))
+            }
+            Err(_) => {
+                self.broken = true;
+                Err(Error::Timeout { phase, after: limit })
+            }
+        }
+    }
+
+    /// Reads one complete reply, logging each line as it is consumed.
+    async fn read_reply(&mut self, phase: Phase, timeout: Duration) -> Result<Reply, Error> {
+        let limit = self.limit(timeout);
+        let started = Instant::now();
+        loop {
+            let parsed = self.parser.parse(&self.rbuf);
+            let (reply, used) = match parsed {
+                Ok(r) => r,
+                Err(e) => {
+                    self.broken = true;
+                    return Err(Error::Protocol { phase, detail: e.to_string() });
+                }
+            };
+            if used > 0 {
+                self.log_server_bytes(used);
+                self.rbuf.drain(..used);
+            }
+            if let Some(reply) = reply {
+                self.last_used = Instant::now();
+                return Ok(reply);
+            }
+            let remaining = limit.saturating_sub(started.elapsed());
+            let old = self.rbuf.len();
+            self.rbuf.resize(old + READ_CHUNK, 0);
+            let read = {
+                let stream = self.stream.as_mut().ok_or(Error::ConnectionClosed { phase })?;
+                tokio::time::timeout(remaining, stream.read(&mut self.rbuf[old..])).await
+            };
+            let n = match read {
+                Ok(Ok(n)) => n,
+                Ok(Err(source)) => {
+                    self.rbuf.truncate(old);
+                    self.broken = true;
+                    return Err(io_error(phase, source));
+                }
+                Err(_) => {
+                    self.rbuf.truncate(old);
+                    self.broken = true;
+                    return Err(Error::Timeout { phase, after: limit });
+                }
+            };
+            self.rbuf.truncate(old + n);
+            if n == 0 {
+                self.broken = true;
+                return Err(Error::ConnectionClosed { phase });
+            }
+        }
+    }
+
+    fn log_server_bytes(&self, used: usize) {
+        if self.config.transcript.is_none() && !tracing::enabled!(tracing::Level::TRACE) {
+            return;
+        }
+        for line in self.rbuf[..used].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            self.log(Direction::Server, &String::from_utf8_lossy(line));
+        }
+    }
+}
+
+fn io_error(phase: Phase, source: std::io::Error) -> Error {
+    match source.kind() {
+        std::io::ErrorKind::UnexpectedEof
+        | std::io::ErrorKind::ConnectionReset
+        | std::io::ErrorKind::BrokenPipe
+        | std::io::ErrorKind::ConnectionAborted => Error::ConnectionClosed { phase },
+        _ => Error::Io { phase, source },
+    }
+}

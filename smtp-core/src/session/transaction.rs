@@ -1,0 +1,342 @@
+//! Mail transactions: MAIL, RCPT, DATA/BDAT, with PIPELINING (RFC 2920)
+//! including the next transaction riding behind the previous end of data.
+
+use super::Session;
+use super::data::{BodyChunks, bdat_frame};
+use super::envelope::{Prelude, prelude};
+use crate::address::Envelope;
+use crate::delivery::{Delivery, RecipientOutcome};
+use crate::error::{Error, Phase};
+use crate::message::MessageSource;
+use crate::reply::Reply;
+use crate::transcript::Direction;
+
+/// What the server said to the opening commands of a transaction.
+struct Opening {
+    mail: Reply,
+    accepted: Vec<RecipientOutcome>,
+    rejected: Vec<RecipientOutcome>,
+    /// The reply to a pipelined `DATA`, when it was sent.
+    data: Option<Reply>,
+}
+
+/// BDAT frames written but not yet answered, and whether LAST went out.
+#[derive(Default)]
+struct BdatState {
+    unanswered: usize,
+    last_sent: bool,
+}
+
+impl Session {
+    /// Sends one message. Recipients the server refuses are listed in the
+    /// [`Delivery`]; the message still goes to the others.
+    pub async fn send(&mut self, envelope: &Envelope, message: MessageSource) -> Result<Delivery, Error> {
+        let mut results = self.send_batch(vec![(envelope.clone(), message)]).await;
+        results.pop().unwrap_or(Err(Error::ConnectionClosed { phase: Phase::Mail }))
+    }
+
+    /// Sends several messages on this connection, one result each, in
+    /// order. With PIPELINING, each message's MAIL/RCPT ride in the same
+    /// write as the previous message's end of data (RFC 2920 §3.1).
+    pub async fn send_batch(
+        &mut self,
+        items: Vec<(Envelope, MessageSource)>,
+    ) -> Vec<Result<Delivery, Error>> {
+        let mut results = Vec::with_capacity(items.len());
+        let mut sent_ahead: Option<Prelude> = None;
+        let mut items = items.into_iter().peekable();
+        while let Some((envelope, message)) = items.next() {
+            if self.broken {
+                results.push(Err(Error::ConnectionClosed { phase: Phase::Mail }));
+                continue;
+            }
+            let next = if self.caps.pipelining {
+                items.peek().and_then(|(e, m)| prelude(&self.caps, e, m).ok())
+            } else {
+                None
+            };
+            let mut next_written = false;
+            let result = self
+                .transaction(&envelope, message, sent_ahead.take(), next.as_ref(), &mut next_written)
+                .await;
+            if result.is_ok() {
+                self.messages += 1;
+            }
+            if next_written {
+                sent_ahead = next;
+            }
+            results.push(result);
+        }
+        results
+    }
+
+    async fn transaction(
+        &mut self,
+        envelope: &Envelope,
+        mut message: MessageSource,
+        sent_ahead: Option<Prelude>,
+        next: Option<&Prelude>,
+        next_written: &mut bool,
+    ) -> Result<Delivery, Error> {
+        let pre_sent = sent_ahead.is_some();
+        let prelude = match sent_ahead {
+            Some(p) => p,
+            None => prelude(&self.caps, envelope, &message)?,
+        };
+        let chunking = self.caps.chunking;
+        let pipelining = self.caps.pipelining;
+        let mut bdat = BdatState::default();
+        let mut body = BodyChunks::start(&mut message, !chunking).await?;
+
+        let opening = if pipelining {
+            let mut flight = if pre_sent { Vec::new() } else { self.log_lines(&prelude.lines) };
+            if chunking {
+                // The first chunk rides with MAIL/RCPT (RFC 3030 §4.2).
+                self.push_bdat(&mut body, &mut message, &mut flight, &mut bdat, next, next_written).await?;
+            }
+            self.write_all(&flight, Phase::Mail, self.config.timeouts.command).await?;
+            self.read_opening(envelope, &prelude).await?
+        } else {
+            self.opening_one_by_one(envelope, &prelude).await?
+        };
+
+        if !opening.mail.is_positive() || opening.accepted.is_empty() {
+            // If the next prelude already rode behind BDAT LAST, an RSET
+            // now would wipe that transaction: the LAST ended this one.
+            let rset = !*next_written;
+            self.abandon(&opening, &mut bdat, rset).await;
+            return Err(if opening.mail.is_positive() {
+                Error::NoRecipientsAccepted { rejected: opening.rejected }
+            } else {
+                Error::Rejected { phase: Phase::Mail, reply: opening.mail }
+            });
+        }
+
+        let end = if chunking {
+            self.finish_bdat(&mut body, &mut message, &mut bdat, next, next_written).await?
+        } else {
+            self.finish_data(&opening, &mut body, &mut message, next, next_written).await?
+        };
+        if end.is_positive() {
+            Ok(Delivery { accepted: opening.accepted, rejected: opening.rejected, reply: end })
+        } else {
+            Err(Error::Rejected { phase: Phase::Data, reply: end })
+        }
+    }
+
+    fn log_lines(&self, lines: &[String]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for l in lines {
+            self.log(Direction::Client, l);
+            out.extend_from_slice(l.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    async fn read_opening(&mut self, envelope: &Envelope, prelude: &Prelude) -> Result<Opening, Error> {
+        let timeout = self.config.timeouts.command;
+        let mail = self.read_reply(Phase::Mail, timeout).await?;
+        let (mut accepted, mut rejected) = (Vec::new(), Vec::new());
+        for rcpt in envelope.to() {
+            let reply = self.read_reply(Phase::Rcpt, timeout).await?;
+            let outcome = RecipientOutcome { recipient: rcpt.clone(), reply };
+            if outcome.reply.is_positive() { accepted.push(outcome) } else { rejected.push(outcome) }
+        }
+        let data = if prelude.has_data {
+            Some(self.read_reply(Phase::Data, self.config.timeouts.data_start).await?)
+        } else {
+            None
+        };
+        Ok(Opening { mail, accepted, rejected, data })
+    }
+
+    /// Without PIPELINING: each command waits for its reply.
+    async fn opening_one_by_one(&mut self, envelope: &Envelope, prelude: &Prelude) -> Result<Opening, Error> {
+        let timeout = self.config.timeouts.command;
+        let mail_line = &prelude.lines[0];
+        self.log(Direction::Client, mail_line);
+        self.write_all(format!("{mail_line}\r\n").as_bytes(), Phase::Mail, timeout).await?;
+        let mail = self.read_reply(Phase::Mail, timeout).await?;
+        let mut opening = Opening { mail, accepted: vec![], rejected: vec![], data: None };
+        if !opening.mail.is_positive() {
+            return Ok(opening);
+        }
+        for (rcpt, line) in envelope.to().iter().zip(&prelude.lines[1..]) {
+            self.log(Direction::Client, line);
+            self.write_all(format!("{line}\r\n").as_bytes(), Phase::Rcpt, timeout).await?;
+            let reply = self.read_reply(Phase::Rcpt, timeout).await?;
+            let outcome = RecipientOutcome { recipient: rcpt.clone(), reply };
+            if outcome.reply.is_positive() {
+                opening.accepted.push(outcome)
+            } else {
+                opening.rejected.push(outcome)
+            }
+        }
+        Ok(opening)
+    }
+
+    /// Leaves a failed transaction cleanly: answers a stray 354, collects
+    /// BDAT replies, then RSET. Failures here only mark the session broken.
+    async fn abandon(&mut self, opening: &Opening, bdat: &mut BdatState, rset: bool) {
+        if opening.data.as_ref().is_some_and(|d| d.code == 354) {
+            // RFC 2920 §3.1: the server took DATA with no valid recipient;
+            // an empty message ends it and is rejected.
+            self.log(Direction::Client, ".");
+            let timeout = self.config.timeouts.data_end;
+            if self.write_all(b".\r\n", Phase::Data, timeout).await.is_err()
+                || self.read_reply(Phase::Data, timeout).await.is_err()
+            {
+                return;
+            }
+        }
+        while bdat.unanswered > 0 {
+            bdat.unanswered -= 1;
+            if self.read_reply(Phase::Data, self.config.timeouts.data_end).await.is_err() {
+                return;
+            }
+        }
+        if rset && self.rset().await.is_err() {
+            self.broken = true;
+        }
+    }
+
+    /// DATA path: wait for 354 (already read when pipelined), stream the
+    /// dot-stuffed body; the terminator and the next prelude share the
+    /// last write. Returns the end-of-data reply.
+    async fn finish_data(
+        &mut self,
+        opening: &Opening,
+        body: &mut BodyChunks,
+        message: &mut MessageSource,
+        next: Option<&Prelude>,
+        next_written: &mut bool,
+    ) -> Result<Reply, Error> {
+        let go = match &opening.data {
+            Some(r) => r.clone(),
+            None => {
+                self.log(Direction::Client, "DATA");
+                let t = self.config.timeouts.data_start;
+                self.write_all(b"DATA\r\n", Phase::Data, t).await?;
+                self.read_reply(Phase::Data, t).await?
+            }
+        };
+        if go.code != 354 {
+            if self.rset().await.is_err() {
+                self.broken = true;
+            }
+            return Err(Error::Rejected { phase: Phase::Data, reply: go });
+        }
+        let mut out = Vec::with_capacity(super::data::CHUNK * 2);
+        let mut bytes = 0usize;
+        loop {
+            out.clear();
+            let last = match body.next(message, &mut out).await {
+                Ok(last) => last,
+                Err(e) => {
+                    // Never terminate a half-read message: drop the line so
+                    // the server discards it.
+                    self.broken = true;
+                    return Err(e);
+                }
+            };
+            bytes += out.len();
+            if last {
+                self.log(Direction::Client, &format!("<{bytes} bytes of message data>"));
+                self.log(Direction::Client, ".");
+                if let Some(n) = next {
+                    out.extend_from_slice(&self.log_lines(&n.lines));
+                    *next_written = true;
+                }
+            }
+            self.write_all(&out, Phase::Data, self.config.timeouts.data_block).await?;
+            if last {
+                break;
+            }
+        }
+        self.end_of_data_reply().await
+    }
+
+    /// Encodes the next BDAT chunk into `flight`; the last one also
+    /// carries the next transaction's prelude.
+    async fn push_bdat(
+        &mut self,
+        body: &mut BodyChunks,
+        message: &mut MessageSource,
+        flight: &mut Vec<u8>,
+        bdat: &mut BdatState,
+        next: Option<&Prelude>,
+        next_written: &mut bool,
+    ) -> Result<(), Error> {
+        let mut chunk = Vec::with_capacity(super::data::CHUNK + 1024);
+        let last = match body.next(message, &mut chunk).await {
+            Ok(last) => last,
+            Err(e) => {
+                self.broken = true;
+                return Err(e);
+            }
+        };
+        let header = bdat_frame(&chunk, last, flight);
+        self.log(Direction::Client, &format!("{header} <{} bytes of message data>", chunk.len()));
+        bdat.unanswered += 1;
+        if last {
+            bdat.last_sent = true;
+            if let Some(n) = next {
+                flight.extend_from_slice(&self.log_lines(&n.lines));
+                *next_written = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// BDAT path: send the remaining chunks, then collect the replies.
+    async fn finish_bdat(
+        &mut self,
+        body: &mut BodyChunks,
+        message: &mut MessageSource,
+        bdat: &mut BdatState,
+        next: Option<&Prelude>,
+        next_written: &mut bool,
+    ) -> Result<Reply, Error> {
+        let pipelining = self.caps.pipelining;
+        while !bdat.last_sent {
+            let mut flight = Vec::new();
+            self.push_bdat(body, message, &mut flight, bdat, next, next_written).await?;
+            self.write_all(&flight, Phase::Data, self.config.timeouts.data_block).await?;
+            if !pipelining && !bdat.last_sent {
+                bdat.unanswered -= 1;
+                let reply = self.read_reply(Phase::Data, self.config.timeouts.data_block).await?;
+                if !reply.is_positive() {
+                    let _ = self.rset().await;
+                    return Err(Error::Rejected { phase: Phase::Data, reply });
+                }
+            }
+        }
+        let mut failed = None;
+        while bdat.unanswered > 1 {
+            bdat.unanswered -= 1;
+            let reply = self.read_reply(Phase::Data, self.config.timeouts.data_block).await?;
+            if !reply.is_positive() && failed.is_none() {
+                failed = Some(reply);
+            }
+        }
+        bdat.unanswered = 0;
+        let end = self.end_of_data_reply().await?;
+        Ok(failed.unwrap_or(end))
+    }
+
+    /// The reply to the final dot / BDAT LAST. A connection lost here
+    /// leaves the outcome unknown: the server may have queued the message.
+    async fn end_of_data_reply(&mut self) -> Result<Reply, Error> {
+        match self.read_reply(Phase::Data, self.config.timeouts.data_end).await {
+            Ok(reply) => Ok(reply),
+            Err(e @ (Error::ConnectionClosed { .. } | Error::Io { .. } | Error::Timeout { .. })) => {
+                self.broken = true;
+                Err(Error::UnknownOutcome {
+                    detail: format!("no reply to the end of data ({e})"),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The network transport: connector + TLS + auth + session engine + pool.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::Transport;
+use super::pool::{Pool, PoolConfig};
+use crate::address::{Envelope, check_wire_value};
+use crate::config::{SessionConfig, default_ehlo_name};
+use crate::connector::{Connector, Target, TcpConnector};
+use crate::delivery::Delivery;
+use crate::error::Error;
+use crate::message::MessageSource;
+use crate::sasl::Authenticator;
+use crate::session::Session;
+use crate::timeouts::Timeouts;
+use crate::tls::{Security, TlsUpgrade};
+use crate::transcript::Transcript;
+
+/// Sends mail to one SMTP server over pooled sessions.
+///
+/// Cheap to clone; clones share the pool.
+#[derive(Debug, Clone)]
+pub struct SmtpTransport {
+    config: Arc<SessionConfig>,
+    pool: Arc<Pool>,
+}
+
+impl SmtpTransport {
+    /// Starts a builder for `host` (a name or an IP literal).
+    pub fn builder(host: impl Into<String>) -> SmtpTransportBuilder {
+        SmtpTransportBuilder {
+            host: host.into(),
+            port: None,
+            security: Security::default(),
+            tls: None,
+            server_name: None,
+            connector: None,
+            authenticator: None,
+            ehlo_name: None,
+            timeouts: Timeouts::default(),
+            transcript: None,
+            pool: PoolConfig::default(),
+        }
+    }
+
+    /// Opens a new session outside the pool (for diagnostics and shells).
+    pub async fn connect(&self) -> Result<Session, Error> {
+        Session::open(self.config.clone()).await
+    }
+
+    /// The server this transport sends to.
+    pub fn target(&self) -> &Target {
+        &self.config.target
+    }
+
+    /// The security mode in use.
+    pub fn security(&self) -> Security {
+        self.config.security
+    }
+
+    /// Sends several messages over one pooled session, pipelined across
+    /// transactions when the server allows it. One result per message.
+    pub async fn send_batch(&self, items: Vec<(Envelope, MessageSource)>) -> Vec<Result<Delivery, Error>> {
+        let count = items.len();
+        let mut lease = match self.pool.get(&self.config).await {
+            Ok(l) => l,
+            Err(e) => {
+                let mut out = Vec::with_capacity(count);
+                let text = e.to_string();
+                out.push(Err(e));
+                for _ in 1..count {
+                    out.push(Err(Error::Connect { target: self.config.target.to_string(), source: text.clone().into() }));
+                }
+                return out;
+            }
+        };
+        let results = lease.session.send_batch(items).await;
+        self.pool.put(lease);
+        results
+    }
+
+    /// Closes idle pooled sessions with QUIT.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Transport for SmtpTransport {
+    async fn send(&self, envelope: &Envelope, message: MessageSource) -> Result<Delivery, Error> {
+        let mut lease = self.pool.get(&self.config).await?;
+        let result = lease.session.send(envelope, message).await;
+        self.pool.put(lease);
+        result
+    }
+}
+
+/// Builds an [`SmtpTransport`]; defaults are the safe choice
+/// (STARTTLS required, RFC timeouts, anonymous).
+#[derive(Debug)]
+#[must_use]
+pub struct SmtpTransportBuilder {
+    host: String,
+    port: Option<u16>,
+    security: Security,
+    tls: Option<Arc<dyn TlsUpgrade>>,
+    server_name: Option<String>,
+    connector: Option<Arc<dyn Connector>>,
+    authenticator: Option<Arc<dyn Authenticator>>,
+    ehlo_name: Option<String>,
+    timeouts: Timeouts,
+    transcript: Option<Arc<dyn Transcript>>,
+    pool: PoolConfig,
+}
+
+impl SmtpTransportBuilder {
+    /// The port; default follows the security mode (25, 465 or 587).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+    /// How the connection is protected. Default: STARTTLS required.
+    pub fn security(mut self, security: Security) -> Self {
+        self.security = security;
+        self
+    }
+    /// The TLS implementation (e.g. `smtp-transport-tls`'s rustls upgrade).
+    pub fn tls(mut self, tls: Arc<dyn TlsUpgrade>) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+    /// The name the certificate must match, when it differs from the host
+    /// (connecting by IP address). Default: the host.
+    pub fn tls_server_name(mut self, name: impl Into<String>) -> Self {
+        self.server_name = Some(name.into());
+        self
+    }
+    /// How bytes reach the server (a proxy). Default: plain TCP.
+    pub fn connector(mut self, connector: Arc<dyn Connector>) -> Self {
+        self.connector = Some(connector);
+        self
+    }
+    /// Authentication. Default: none (anonymous).
+    pub fn authenticator(mut self, authenticator: Arc<dyn Authenticator>) -> Self {
+        self.authenticator = Some(authenticator);
+        self
+    }
+    /// The name sent in EHLO. Default: this machine's name, or `[127.0.0.1]`.
+    pub fn ehlo_name(mut self, name: impl Into<String>) -> Self {
+        self.ehlo_name = Some(name.into());
+        self
+    }
+    /// Per-phase time limits. Default: RFC 5321 §4.5.3.2.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+    /// Receives every protocol line (secrets redacted) and session event.
+    pub fn transcript(mut self, transcript: Arc<dyn Transcript>) -> Self {
+        self.transcript = Some(transcript);
+        self
+    }
+    /// Pool limits.
+    pub fn pool(mut self, pool: PoolConfig) -> Self {
+        self.pool = pool;
+        self
+    }
+
+    /// Checks the settings and builds the transport. Nothing connects yet.
+    pub fn build(self) -> Result<SmtpTransport, Error> {
+        let host = self.host.trim().to_string();
+        if host.is_empty() || host.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(Error::InvalidInput { what: "host", value: self.host, reason: "empty or contains spaces or control characters" });
+        }
+        let ehlo_name = self.ehlo_name.unwrap_or_else(default_ehlo_name);
+        check_wire_value("ehlo name", &ehlo_name)?;
+        if self.security.uses_tls() && self.tls.is_none() {
+            return Err(Error::TlsNotConfigured);
+        }
+        let target = Target::new(host, self.port.unwrap_or(self.security.default_port()));
+        let config = SessionConfig {
+            server_name: self.server_name.unwrap_or_else(|| target.host.clone()),
+            target,
+            security: self.security,
+            tls: self.tls,
+            connector: self.connector.unwrap_or_else(|| Arc::new(TcpConnector::new())),
+            authenticator: self.authenticator,
+            ehlo_name,
+            timeouts: self.timeouts,
+            transcript: self.transcript,
+        };
+        Ok(SmtpTransport { config: Arc::new(config), pool: Arc::new(Pool::new(self.pool)) })
+    }
+}
