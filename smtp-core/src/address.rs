@@ -41,7 +41,9 @@ impl Address {
             return Err(bad("contains a control character"));
         }
         if raw.contains(['<', '>']) {
-            return Err(bad("contains '<' or '>': give the bare address, without angle brackets"));
+            return Err(bad(
+                "contains '<' or '>': give the bare address, without angle brackets",
+            ));
         }
         let at = split_at(raw).ok_or_else(|| bad("expected local@domain"))?;
         let (local, domain) = (&raw[..at], &raw[at + 1..]);
@@ -63,7 +65,10 @@ impl Address {
             }
         }
         validate_domain(domain).map_err(bad)?;
-        Ok(Address { raw: raw.to_string(), at })
+        Ok(Address {
+            raw: raw.to_string(),
+            at,
+        })
     }
 
     /// The whole address.
@@ -107,12 +112,18 @@ fn validate_domain(domain: &str) -> Result<(), &'static str> {
         return Err("empty domain after '@'");
     }
     if let Some(lit) = domain.strip_prefix('[') {
-        let inner = lit.strip_suffix(']').ok_or("unterminated address literal")?;
+        let inner = lit
+            .strip_suffix(']')
+            .ok_or("unterminated address literal")?;
         let ok = match inner.strip_prefix("IPv6:") {
             Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
             None => inner.parse::<std::net::Ipv4Addr>().is_ok(),
         };
-        return if ok { Ok(()) } else { Err("bad address literal") };
+        return if ok {
+            Ok(())
+        } else {
+            Err("bad address literal")
+        };
     }
     if domain.len() > 253 {
         return Err("domain longer than 253 bytes");
@@ -127,7 +138,10 @@ fn validate_domain(domain: &str) -> Result<(), &'static str> {
         if label.starts_with('-') || label.ends_with('-') {
             return Err("domain label starts or ends with '-'");
         }
-        if !label.chars().all(|c| c.is_alphanumeric() || c == '-' || !c.is_ascii()) {
+        if !label
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || !c.is_ascii())
+        {
             return Err("invalid character in domain");
         }
     }
@@ -184,7 +198,10 @@ impl Envelope {
     }
     /// True when any address needs SMTPUTF8.
     pub fn needs_smtputf8(&self) -> bool {
-        self.from.iter().chain(&self.to).any(Address::needs_smtputf8)
+        self.from
+            .iter()
+            .chain(&self.to)
+            .any(Address::needs_smtputf8)
     }
 }
 
@@ -192,7 +209,11 @@ impl Envelope {
 /// extension parameter): no CR, LF, NUL or other control characters.
 pub fn check_wire_value(what: &'static str, value: &str) -> Result<(), Error> {
     if value.is_empty() {
-        return Err(Error::InvalidInput { what, value: value.into(), reason: "empty" });
+        return Err(Error::InvalidInput {
+            what,
+            value: value.into(),
+            reason: "empty",
+        });
     }
     if value.chars().any(|c| c.is_control()) {
         return Err(Error::InvalidInput {
@@ -202,7 +223,11 @@ pub fn check_wire_value(what: &'static str, value: &str) -> Result<(), Error> {
         });
     }
     if value.contains(' ') {
-        return Err(Error::InvalidInput { what, value: value.into(), reason: "contains a space" });
+        return Err(Error::InvalidInput {
+            what,
+            value: value.into(),
+            reason: "contains a space",
+        });
     }
     Ok(())
 }
@@ -248,7 +273,10 @@ mod tests {
             "a@b c",
         ] {
             let err = Address::new(bad).unwrap_err();
-            assert!(err.to_string().starts_with("invalid address"), "{bad:?}: {err}");
+            assert!(
+                err.to_string().starts_with("invalid address"),
+                "{bad:?}: {err}"
+            );
         }
     }
 
@@ -258,7 +286,10 @@ mod tests {
         assert!(Address::new("jörg@b.c").unwrap().needs_smtputf8());
         let env = Envelope::new(
             Some("a@b.c".parse().unwrap()),
-            vec!["x@y.z".parse().unwrap(), "δοκιμή@παράδειγμα.δοκιμή".parse().unwrap()],
+            vec![
+                "x@y.z".parse().unwrap(),
+                "δοκιμή@παράδειγμα.δοκιμή".parse().unwrap(),
+            ],
         )
         .unwrap();
         assert!(env.needs_smtputf8());

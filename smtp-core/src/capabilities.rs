@@ -36,7 +36,10 @@ pub struct Capabilities {
 impl Capabilities {
     /// Parses an EHLO reply. Unknown keywords are kept in `raw` only.
     pub fn from_ehlo(reply: &Reply) -> Capabilities {
-        let mut caps = Capabilities { esmtp: true, ..Capabilities::default() };
+        let mut caps = Capabilities {
+            esmtp: true,
+            ..Capabilities::default()
+        };
         let mut lines = reply.lines.iter();
         if let Some(first) = lines.next() {
             caps.server_name = first.split_whitespace().next().unwrap_or("").to_string();
@@ -44,7 +47,9 @@ impl Capabilities {
         for line in lines {
             caps.raw.push(line.clone());
             let mut words = line.split_whitespace();
-            let Some(keyword) = words.next() else { continue };
+            let Some(keyword) = words.next() else {
+                continue;
+            };
             match keyword.to_ascii_uppercase().as_str() {
                 "STARTTLS" => caps.starttls = true,
                 "PIPELINING" => caps.pipelining = true,
@@ -69,7 +74,12 @@ impl Capabilities {
     /// Capabilities of a server that only speaks HELO (RFC 821).
     pub fn from_helo(reply: &Reply) -> Capabilities {
         Capabilities {
-            server_name: reply.first_line().split_whitespace().next().unwrap_or("").to_string(),
+            server_name: reply
+                .first_line()
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_string(),
             ..Capabilities::default()
         }
     }

@@ -27,6 +27,10 @@ pub(crate) fn default_ehlo_name() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .ok()
         .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty() && h.contains('.') && crate::address::check_wire_value("ehlo name", h).is_ok());
+        .filter(|h| {
+            !h.is_empty()
+                && h.contains('.')
+                && crate::address::check_wire_value("ehlo name", h).is_ok()
+        });
     host.unwrap_or_else(|| "[127.0.0.1]".to_string())
 }

@@ -92,8 +92,9 @@ impl TcpConnector {
     /// Connects and returns the concrete stream (used by proxies that need
     /// a `TcpStream`).
     pub async fn connect_tcp(&self, target: &Target) -> Result<TcpStream, std::io::Error> {
-        let addrs: Vec<SocketAddr> =
-            tokio::net::lookup_host((target.host.as_str(), target.port)).await?.collect();
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
+            .await?
+            .collect();
         if addrs.is_empty() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::NotFound,

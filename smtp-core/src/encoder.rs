@@ -17,7 +17,11 @@ pub struct BodyEncoder {
 impl BodyEncoder {
     /// An encoder for `DATA` (dot-stuffing on) or `BDAT` (off).
     pub fn new(dot_stuffing: bool) -> BodyEncoder {
-        BodyEncoder { dot_stuffing, at_line_start: true, pending_cr: false }
+        BodyEncoder {
+            dot_stuffing,
+            at_line_start: true,
+            pending_cr: false,
+        }
     }
 
     /// Encodes `input`, appending to `out`.
@@ -91,7 +95,10 @@ mod tests {
 
     #[test]
     fn dot_stuffing() {
-        assert_eq!(data(b".hidden\r\nx\r\n.\r\n..two\r\n"), b"..hidden\r\nx\r\n..\r\n...two\r\n.\r\n");
+        assert_eq!(
+            data(b".hidden\r\nx\r\n.\r\n..two\r\n"),
+            b"..hidden\r\nx\r\n..\r\n...two\r\n.\r\n"
+        );
         assert_eq!(data(b"a.b\r\n"), b"a.b\r\n.\r\n");
     }
 

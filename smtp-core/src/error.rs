@@ -179,7 +179,9 @@ pub enum Error {
         source: BoxError,
     },
     /// A mechanism that exposes the secret was about to run without TLS.
-    #[error("auth {mechanism} refused: it would send the password in clear over a connection without tls")]
+    #[error(
+        "auth {mechanism} refused: it would send the password in clear over a connection without tls"
+    )]
     CleartextAuthRefused {
         /// The mechanism that was refused.
         mechanism: String,

@@ -9,17 +9,28 @@ pub(crate) fn hint_for(error: &Error) -> Option<String> {
     let h = match error {
         Error::InvalidInput { .. } => "fix the value; nothing was sent",
         Error::Connect { source, .. } => return connect_hint(source.as_ref()),
-        Error::Timeout { phase: Phase::Greeting, .. } => {
+        Error::Timeout {
+            phase: Phase::Greeting,
+            ..
+        } => {
             "no greeting: if this port expects implicit TLS (usually 465) use security = \"implicit\"; \
              otherwise a firewall or proxy may be swallowing the connection"
         }
-        Error::Timeout { phase: Phase::Connect, .. } => {
+        Error::Timeout {
+            phase: Phase::Connect,
+            ..
+        } => {
             "no answer at all: a firewall is probably dropping packets to this port, or the host is down; \
              many networks block outgoing port 25, try 587 or 465"
         }
         Error::Timeout { .. } => "the server stopped answering; try again, or raise the timeout",
-        Error::ConnectionClosed { phase: Phase::Greeting }
-        | Error::Protocol { phase: Phase::Greeting, .. } => {
+        Error::ConnectionClosed {
+            phase: Phase::Greeting,
+        }
+        | Error::Protocol {
+            phase: Phase::Greeting,
+            ..
+        } => {
             "the server did not greet in SMTP: if this is an implicit TLS port (465) use security = \"implicit\"; \
              check host and port"
         }
@@ -29,7 +40,9 @@ pub(crate) fn hint_for(error: &Error) -> Option<String> {
         Error::Protocol { .. } => "the server does not speak SMTP correctly; check host and port",
         Error::Rejected { phase, reply } => return reply_hint(*phase, reply),
         Error::NoRecipientsAccepted { rejected } => {
-            return rejected.first().and_then(|r| reply_hint(Phase::Rcpt, &r.reply));
+            return rejected
+                .first()
+                .and_then(|r| reply_hint(Phase::Rcpt, &r.reply));
         }
         Error::UnknownOutcome { .. } => {
             "check the recipient's mailbox before resending, or accept a possible duplicate"
@@ -50,7 +63,9 @@ pub(crate) fn hint_for(error: &Error) -> Option<String> {
         Error::CleartextAuthRefused { .. } => {
             "use security = \"starttls\" or \"implicit\"; only on a trusted network set auth.allow_cleartext = true"
         }
-        Error::MessageTooBig { .. } => "the server refuses messages this big; shrink the attachments",
+        Error::MessageTooBig { .. } => {
+            "the server refuses messages this big; shrink the attachments"
+        }
         Error::Message(_) => "check that the message file exists and is readable",
         Error::Outbox { .. } => "check that the outbox directory is writable",
     };
@@ -123,10 +138,19 @@ pub fn is_rate_limited(reply: &Reply) -> bool {
         return false;
     }
     let text = reply.text().to_ascii_lowercase();
-    ["rate limit", "ratelimit", "too many", "throttl", "slow down", "try again later"]
-        .iter()
-        .any(|w| text.contains(w))
-        || reply.enhanced.is_some_and(|e| e.subject == 7 && e.detail == 28)
+    [
+        "rate limit",
+        "ratelimit",
+        "too many",
+        "throttl",
+        "slow down",
+        "try again later",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
+        || reply
+            .enhanced
+            .is_some_and(|e| e.subject == 7 && e.detail == 28)
 }
 
 #[cfg(test)]
@@ -136,12 +160,26 @@ mod tests {
     #[test]
     fn rejected_hints() {
         let h = |phase, code, text| {
-            Error::Rejected { phase, reply: Reply::new(code, text) }.hint().unwrap_or_default()
+            Error::Rejected {
+                phase,
+                reply: Reply::new(code, text),
+            }
+            .hint()
+            .unwrap_or_default()
         };
         assert!(h(Phase::Rcpt, 554, "5.7.1 <x@y>: Relay access denied").contains("relay denied"));
         assert!(h(Phase::Auth, 535, "5.7.8 Error: authentication failed").contains("app password"));
-        assert!(h(Phase::Mail, 530, "5.7.0 Must issue a STARTTLS command first").contains("starttls"));
-        assert!(h(Phase::Mail, 421, "4.7.0 Too many messages, slow down").contains("rate limiting"));
+        assert!(
+            h(
+                Phase::Mail,
+                530,
+                "5.7.0 Must issue a STARTTLS command first"
+            )
+            .contains("starttls")
+        );
+        assert!(
+            h(Phase::Mail, 421, "4.7.0 Too many messages, slow down").contains("rate limiting")
+        );
         assert!(h(Phase::Mail, 553, "5.7.1 Sender address rejected").contains("sender"));
     }
 

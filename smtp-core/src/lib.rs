@@ -28,10 +28,11 @@ pub use hint::is_rate_limited;
 pub use message::MessageSource;
 pub use reply::{EnhancedCode, Reply};
 pub use sasl::{AuthContext, Authenticator, Mechanism, SecretBytes};
+pub use session::Session;
 pub use timeouts::Timeouts;
 pub use tls::{CertificateInfo, Security, TlsInfo, TlsUpgrade};
 pub use transcript::{Direction, MemoryTranscript, SessionEvent, Transcript};
-pub use session::Session;
 pub use transport::{
-    FileTransport, MemoryTransport, PoolConfig, SentMessage, SmtpTransport, SmtpTransportBuilder, Transport,
+    FileTransport, MemoryTransport, PoolConfig, SentMessage, SmtpTransport, SmtpTransportBuilder,
+    Transport,
 };

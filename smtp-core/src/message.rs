@@ -31,7 +31,11 @@ impl MessageSource {
         let bytes = bytes.into();
         let eight_bit = Some(!bytes.is_ascii());
         let size = Some(bytes.len() as u64);
-        MessageSource { reader: Box::pin(std::io::Cursor::new(bytes)), size, eight_bit }
+        MessageSource {
+            reader: Box::pin(std::io::Cursor::new(bytes)),
+            size,
+            eight_bit,
+        }
     }
 
     /// A message in a file. The file is scanned once, streaming, for its
@@ -50,13 +54,24 @@ impl MessageSource {
             eight_bit |= !buf[..n].is_ascii();
         }
         let file = tokio::fs::File::open(path).await?;
-        Ok(MessageSource { reader: Box::pin(file), size: Some(size), eight_bit: Some(eight_bit) })
+        Ok(MessageSource {
+            reader: Box::pin(file),
+            size: Some(size),
+            eight_bit: Some(eight_bit),
+        })
     }
 
     /// Any async reader. Give the size if known (for the `SIZE` check and
     /// parameter); 8-bit content is assumed unless declared otherwise.
-    pub fn from_reader(reader: impl AsyncRead + Send + 'static, size: Option<u64>) -> MessageSource {
-        MessageSource { reader: Box::pin(reader), size, eight_bit: None }
+    pub fn from_reader(
+        reader: impl AsyncRead + Send + 'static,
+        size: Option<u64>,
+    ) -> MessageSource {
+        MessageSource {
+            reader: Box::pin(reader),
+            size,
+            eight_bit: None,
+        }
     }
 
     /// Declares whether the body has bytes above 127 (`BODY=8BITMIME`).

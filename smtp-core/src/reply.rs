@@ -37,7 +37,14 @@ impl EnhancedCode {
             return None;
         }
         let rest = text[end..].trim_start_matches(' ');
-        Some((EnhancedCode { class, subject, detail }, rest))
+        Some((
+            EnhancedCode {
+                class,
+                subject,
+                detail,
+            },
+            rest,
+        ))
     }
 }
 
@@ -66,7 +73,11 @@ impl Reply {
             Some((e, rest)) => (Some(e), rest.to_string()),
             None => (None, text.to_string()),
         };
-        Reply { code, enhanced, lines: vec![rest] }
+        Reply {
+            code,
+            enhanced,
+            lines: vec![rest],
+        }
     }
     /// 2xx.
     pub fn is_positive(&self) -> bool {
@@ -216,7 +227,8 @@ impl ReplyParser {
         }
         self.code = Some(code);
         let text = line.get(4..).unwrap_or(&[]);
-        self.pending.push(String::from_utf8_lossy(text).into_owned());
+        self.pending
+            .push(String::from_utf8_lossy(text).into_owned());
         if !last {
             return Ok(None);
         }
@@ -238,7 +250,11 @@ impl ReplyParser {
                 }
             }
         }
-        Ok(Some(Reply { code, enhanced, lines }))
+        Ok(Some(Reply {
+            code,
+            enhanced,
+            lines,
+        }))
     }
 }
 
@@ -265,7 +281,10 @@ mod tests {
     #[test]
     fn multi_line() {
         let r = one(b"250-mail.example.test\r\n250-PIPELINING\r\n250 SIZE 1000\r\n");
-        assert_eq!(r.lines, vec!["mail.example.test", "PIPELINING", "SIZE 1000"]);
+        assert_eq!(
+            r.lines,
+            vec!["mail.example.test", "PIPELINING", "SIZE 1000"]
+        );
         assert!(r.enhanced.is_none());
     }
 
@@ -312,15 +331,27 @@ mod tests {
     #[test]
     fn errors() {
         let mut p = ReplyParser::new();
-        assert!(matches!(p.parse(b"hello\r\n"), Err(ParseError::Malformed(_))));
+        assert!(matches!(
+            p.parse(b"hello\r\n"),
+            Err(ParseError::Malformed(_))
+        ));
         let mut p = ReplyParser::new();
-        assert!(matches!(p.parse(b"250x\r\n"), Err(ParseError::Malformed(_))));
+        assert!(matches!(
+            p.parse(b"250x\r\n"),
+            Err(ParseError::Malformed(_))
+        ));
         let mut p = ReplyParser::new();
-        assert!(matches!(p.parse(b"199 no\r\n"), Err(ParseError::Malformed(_))));
+        assert!(matches!(
+            p.parse(b"199 no\r\n"),
+            Err(ParseError::Malformed(_))
+        ));
         let mut p = ReplyParser::new();
         assert_eq!(
             p.parse(b"250-a\r\n550 b\r\n"),
-            Err(ParseError::CodeMismatch { first: 250, then: 550 })
+            Err(ParseError::CodeMismatch {
+                first: 250,
+                then: 550
+            })
         );
         let mut p = ReplyParser::new();
         let long = vec![b'2'; MAX_LINE_LEN + 10];

@@ -58,7 +58,10 @@ pub trait Authenticator: Send + Sync + std::fmt::Debug {
     ///
     /// Return an error (listing what the server offers and what is enabled)
     /// when credentials exist but no mechanism fits.
-    async fn mechanism(&self, ctx: &AuthContext<'_>) -> Result<Option<Box<dyn Mechanism>>, BoxError>;
+    async fn mechanism(
+        &self,
+        ctx: &AuthContext<'_>,
+    ) -> Result<Option<Box<dyn Mechanism>>, BoxError>;
 
     /// True when the user explicitly allowed secrets over a connection
     /// without TLS. The engine refuses such mechanisms otherwise.

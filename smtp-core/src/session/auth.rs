@@ -21,19 +21,31 @@ impl Session {
     /// Authenticates when an authenticator is configured; retries once when
     /// the authenticator asks to (OAuth2 token refresh).
     pub(super) async fn authenticate(&mut self) -> Result<(), Error> {
-        let Some(authenticator) = self.config.authenticator.clone() else { return Ok(()) };
+        let Some(authenticator) = self.config.authenticator.clone() else {
+            return Ok(());
+        };
         let started = Instant::now();
         let mut retried = false;
         loop {
-            let ctx = AuthContext::new(&self.caps.auth, self.tls.is_some(), &self.config.target.host);
-            let mechanism =
-                authenticator.mechanism(&ctx).await.map_err(|source| Error::Sasl { source })?;
-            let Some(mut mechanism) = mechanism else { return Ok(()) };
+            let ctx = AuthContext::new(
+                &self.caps.auth,
+                self.tls.is_some(),
+                &self.config.target.host,
+            );
+            let mechanism = authenticator
+                .mechanism(&ctx)
+                .await
+                .map_err(|source| Error::Sasl { source })?;
+            let Some(mut mechanism) = mechanism else {
+                return Ok(());
+            };
             if mechanism.sends_secret_in_clear()
                 && self.tls.is_none()
                 && !authenticator.allow_cleartext()
             {
-                return Err(Error::CleartextAuthRefused { mechanism: mechanism.name().into() });
+                return Err(Error::CleartextAuthRefused {
+                    mechanism: mechanism.name().into(),
+                });
             }
             match self.exchange(mechanism.as_mut()).await? {
                 Outcome::Done => {
@@ -50,7 +62,10 @@ impl Session {
                         retried = true;
                         continue;
                     }
-                    return Err(Error::Rejected { phase: Phase::Auth, reply });
+                    return Err(Error::Rejected {
+                        phase: Phase::Auth,
+                        reply,
+                    });
                 }
             }
         }
@@ -64,15 +79,22 @@ impl Session {
             Some(ir) if ir.expose_secret().is_empty() => format!("AUTH {name} ="),
             Some(ir) => format!("AUTH {name} {}", STANDARD.encode(ir.expose_secret())),
         };
-        let shown = if command.len() > 6 + name.len() { format!("AUTH {name} <redacted>") } else { command.clone() };
+        let shown = if command.len() > 6 + name.len() {
+            format!("AUTH {name} <redacted>")
+        } else {
+            command.clone()
+        };
         self.log(Direction::Client, &shown);
-        self.write_all(format!("{command}\r\n").as_bytes(), Phase::Auth, timeout).await?;
+        self.write_all(format!("{command}\r\n").as_bytes(), Phase::Auth, timeout)
+            .await?;
         drop(command);
         loop {
             let reply = self.read_reply(Phase::Auth, timeout).await?;
             match reply.code {
                 235 => {
-                    mechanism.finish().map_err(|source| Error::Sasl { source })?;
+                    mechanism
+                        .finish()
+                        .map_err(|source| Error::Sasl { source })?;
                     return Ok(Outcome::Done);
                 }
                 334 => {
@@ -82,7 +104,10 @@ impl Session {
                             self.cancel_auth().await?;
                             return Err(Error::Protocol {
                                 phase: Phase::Auth,
-                                detail: format!("334 challenge is not base64: {:?}", reply.first_line()),
+                                detail: format!(
+                                    "334 challenge is not base64: {:?}",
+                                    reply.first_line()
+                                ),
                             });
                         }
                     };
@@ -90,7 +115,8 @@ impl Session {
                         Ok(response) => {
                             let line = STANDARD.encode(response.expose_secret());
                             self.log(Direction::Client, "<redacted>");
-                            self.write_all(format!("{line}\r\n").as_bytes(), Phase::Auth, timeout).await?;
+                            self.write_all(format!("{line}\r\n").as_bytes(), Phase::Auth, timeout)
+                                .await?;
                         }
                         Err(source) => {
                             self.cancel_auth().await?;

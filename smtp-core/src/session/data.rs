@@ -17,15 +17,26 @@ pub(crate) struct BodyChunks {
 }
 
 impl BodyChunks {
-    pub async fn start(message: &mut MessageSource, dot_stuffing: bool) -> Result<BodyChunks, Error> {
+    pub async fn start(
+        message: &mut MessageSource,
+        dot_stuffing: bool,
+    ) -> Result<BodyChunks, Error> {
         let mut ahead = Vec::with_capacity(CHUNK);
         read_full(message, &mut ahead).await?;
-        Ok(BodyChunks { encoder: BodyEncoder::new(dot_stuffing), ahead, finished: false })
+        Ok(BodyChunks {
+            encoder: BodyEncoder::new(dot_stuffing),
+            ahead,
+            finished: false,
+        })
     }
 
     /// Appends the next encoded chunk to `out`; returns true for the last
     /// one (then the DATA terminator has been appended too).
-    pub async fn next(&mut self, message: &mut MessageSource, out: &mut Vec<u8>) -> Result<bool, Error> {
+    pub async fn next(
+        &mut self,
+        message: &mut MessageSource,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, Error> {
         if self.finished {
             return Ok(true);
         }
@@ -46,7 +57,10 @@ async fn read_full(message: &mut MessageSource, buf: &mut Vec<u8>) -> Result<(),
     buf.resize(CHUNK, 0);
     let mut filled = 0;
     while filled < CHUNK {
-        let n = message.read(&mut buf[filled..]).await.map_err(Error::Message)?;
+        let n = message
+            .read(&mut buf[filled..])
+            .await
+            .map_err(Error::Message)?;
         if n == 0 {
             break;
         }
@@ -58,7 +72,11 @@ async fn read_full(message: &mut MessageSource, buf: &mut Vec<u8>) -> Result<(),
 
 /// Frames one BDAT chunk: `BDAT <n>[ LAST]\r\n<bytes>`.
 pub(crate) fn bdat_frame(chunk: &[u8], last: bool, out: &mut Vec<u8>) -> String {
-    let header = if last { format!("BDAT {} LAST", chunk.len()) } else { format!("BDAT {}", chunk.len()) };
+    let header = if last {
+        format!("BDAT {} LAST", chunk.len())
+    } else {
+        format!("BDAT {}", chunk.len())
+    };
     out.reserve(header.len() + 2 + chunk.len());
     out.extend_from_slice(header.as_bytes());
     out.extend_from_slice(b"\r\n");

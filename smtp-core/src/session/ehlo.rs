@@ -15,7 +15,8 @@ impl Session {
         let timeout = self.config.timeouts.command;
         let cmd = format!("EHLO {}", self.config.ehlo_name);
         self.log(Direction::Client, &cmd);
-        self.write_all(format!("{cmd}\r\n").as_bytes(), Phase::Ehlo, timeout).await?;
+        self.write_all(format!("{cmd}\r\n").as_bytes(), Phase::Ehlo, timeout)
+            .await?;
         let reply = self.read_reply(Phase::Ehlo, timeout).await?;
         self.caps = if reply.code == 250 {
             Capabilities::from_ehlo(&reply)
@@ -24,14 +25,21 @@ impl Session {
             tracing::debug!(%reply, "EHLO refused; falling back to HELO");
             let cmd = format!("HELO {}", self.config.ehlo_name);
             self.log(Direction::Client, &cmd);
-            self.write_all(format!("{cmd}\r\n").as_bytes(), Phase::Ehlo, timeout).await?;
+            self.write_all(format!("{cmd}\r\n").as_bytes(), Phase::Ehlo, timeout)
+                .await?;
             let reply = self.read_reply(Phase::Ehlo, timeout).await?;
             if reply.code != 250 {
-                return Err(Error::Rejected { phase: Phase::Ehlo, reply });
+                return Err(Error::Rejected {
+                    phase: Phase::Ehlo,
+                    reply,
+                });
             }
             Capabilities::from_helo(&reply)
         } else {
-            return Err(Error::Rejected { phase: Phase::Ehlo, reply });
+            return Err(Error::Rejected {
+                phase: Phase::Ehlo,
+                reply,
+            });
         };
         self.event(SessionEvent::Capabilities {
             capabilities: self.caps.clone(),

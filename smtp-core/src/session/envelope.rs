@@ -43,7 +43,10 @@ pub(crate) fn prelude(
             reason: "has non-ASCII characters but the server does not offer SMTPUTF8",
         });
     }
-    let mut mail = format!("MAIL FROM:<{}>", envelope.from().map(|a| a.as_str()).unwrap_or(""));
+    let mut mail = format!(
+        "MAIL FROM:<{}>",
+        envelope.from().map(|a| a.as_str()).unwrap_or("")
+    );
     if caps.size.is_some()
         && let Some(size) = message.size()
     {
@@ -86,8 +89,12 @@ mod tests {
             smtputf8: true,
             ..Capabilities::default()
         };
-        let p = prelude(&caps, &env("a@b.c", &["x@y.z", "ü@y.z"]), &MessageSource::from_bytes("hi ✓"))
-            .unwrap();
+        let p = prelude(
+            &caps,
+            &env("a@b.c", &["x@y.z", "ü@y.z"]),
+            &MessageSource::from_bytes("hi ✓"),
+        )
+        .unwrap();
         assert_eq!(
             p.lines,
             vec![
@@ -101,26 +108,58 @@ mod tests {
 
     #[test]
     fn seven_bit_body_has_no_body_param_and_chunking_has_no_data() {
-        let caps = Capabilities { pipelining: true, chunking: true, eight_bit_mime: true, ..Default::default() };
-        let p = prelude(&caps, &env("a@b.c", &["x@y.z"]), &MessageSource::from_bytes("ascii")).unwrap();
+        let caps = Capabilities {
+            pipelining: true,
+            chunking: true,
+            eight_bit_mime: true,
+            ..Default::default()
+        };
+        let p = prelude(
+            &caps,
+            &env("a@b.c", &["x@y.z"]),
+            &MessageSource::from_bytes("ascii"),
+        )
+        .unwrap();
         assert_eq!(p.lines, vec!["MAIL FROM:<a@b.c>", "RCPT TO:<x@y.z>"]);
         assert!(!p.has_data);
     }
 
     #[test]
     fn size_refused_before_sending() {
-        let caps = Capabilities { size: Some(3), ..Default::default() };
-        let e = prelude(&caps, &env("a@b.c", &["x@y.z"]), &MessageSource::from_bytes("four")).unwrap_err();
+        let caps = Capabilities {
+            size: Some(3),
+            ..Default::default()
+        };
+        let e = prelude(
+            &caps,
+            &env("a@b.c", &["x@y.z"]),
+            &MessageSource::from_bytes("four"),
+        )
+        .unwrap_err();
         assert!(matches!(e, Error::MessageTooBig { size: 4, limit: 3 }));
         // SIZE 0 means "no fixed limit".
-        let caps = Capabilities { size: Some(0), ..Default::default() };
-        assert!(prelude(&caps, &env("a@b.c", &["x@y.z"]), &MessageSource::from_bytes("four")).is_ok());
+        let caps = Capabilities {
+            size: Some(0),
+            ..Default::default()
+        };
+        assert!(
+            prelude(
+                &caps,
+                &env("a@b.c", &["x@y.z"]),
+                &MessageSource::from_bytes("four")
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn utf8_address_needs_smtputf8() {
-        let e = prelude(&Capabilities::default(), &env("ü@b.c", &["x@y.z"]), &MessageSource::from_bytes(""))
-            .unwrap_err();
+        let e = prelude(
+            &Capabilities::default(),
+            &env("ü@b.c", &["x@y.z"]),
+            &MessageSource::from_bytes(""),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("SMTPUTF8"), "{e}");
     }
 

@@ -93,24 +93,46 @@ impl Session {
         let started = Instant::now();
         let limit = self.limit(self.config.timeouts.connect);
         tracing::debug!(%target, "connecting");
-        let stream = match tokio::time::timeout(limit, self.config.connector.connect(&target)).await {
-            Err(_) => return Err(Error::Timeout { phase: Phase::Connect, after: limit }),
-            Ok(Err(source)) => return Err(Error::Connect { target: target.to_string(), source }),
+        let stream = match tokio::time::timeout(limit, self.config.connector.connect(&target)).await
+        {
+            Err(_) => {
+                return Err(Error::Timeout {
+                    phase: Phase::Connect,
+                    after: limit,
+                });
+            }
+            Ok(Err(source)) => {
+                return Err(Error::Connect {
+                    target: target.to_string(),
+                    source,
+                });
+            }
             Ok(Ok(s)) => s,
         };
         self.stream = Some(stream);
-        self.event(SessionEvent::Connected { target: target.to_string(), elapsed: started.elapsed() });
+        self.event(SessionEvent::Connected {
+            target: target.to_string(),
+            elapsed: started.elapsed(),
+        });
         Ok(())
     }
 
     async fn read_greeting(&mut self) -> Result<(), Error> {
         let started = Instant::now();
-        let reply = self.read_reply(Phase::Greeting, self.config.timeouts.greeting).await?;
+        let reply = self
+            .read_reply(Phase::Greeting, self.config.timeouts.greeting)
+            .await?;
         if reply.code != 220 {
-            return Err(Error::Rejected { phase: Phase::Greeting, reply });
+            return Err(Error::Rejected {
+                phase: Phase::Greeting,
+                reply,
+            });
         }
         self.greeting = reply.text();
-        self.event(SessionEvent::Greeting { text: self.greeting.clone(), elapsed: started.elapsed() });
+        self.event(SessionEvent::Greeting {
+            text: self.greeting.clone(),
+            elapsed: started.elapsed(),
+        });
         Ok(())
     }
 
@@ -160,7 +182,12 @@ impl Session {
         }
         let phase = Phase::Reset;
         self.log(Direction::Client, line);
-        self.write_all(format!("{line}\r\n").as_bytes(), phase, self.config.timeouts.command).await?;
+        self.write_all(
+            format!("{line}\r\n").as_bytes(),
+            phase,
+            self.config.timeouts.command,
+        )
+        .await?;
         self.read_reply(phase, self.config.timeouts.command).await
     }
 
@@ -188,9 +215,14 @@ impl Session {
     async fn simple(&mut self, cmd: &str, phase: Phase) -> Result<(), Error> {
         self.log(Direction::Client, cmd);
         let timeout = self.config.timeouts.command;
-        self.write_all(format!("{cmd}\r\n").as_bytes(), phase, timeout).await?;
+        self.write_all(format!("{cmd}\r\n").as_bytes(), phase, timeout)
+            .await?;
         let reply = self.read_reply(phase, timeout).await?;
-        if reply.is_positive() { Ok(()) } else { Err(Error::Rejected { phase, reply }) }
+        if reply.is_positive() {
+            Ok(())
+        } else {
+            Err(Error::Rejected { phase, reply })
+        }
     }
 
     // ----- primitives -------------------------------------------------------
@@ -218,11 +250,18 @@ impl Session {
     }
 
     fn stream(&mut self, phase: Phase) -> Result<&mut BoxStream, Error> {
-        self.stream.as_mut().ok_or(Error::ConnectionClosed { phase })
+        self.stream
+            .as_mut()
+            .ok_or(Error::ConnectionClosed { phase })
     }
 
     /// Writes and flushes `bytes` in one go, under `timeout`.
-    async fn write_all(&mut self, bytes: &[u8], phase: Phase, timeout: Duration) -> Result<(), Error> {
+    async fn write_all(
+        &mut self,
+        bytes: &[u8],
+        phase: Phase,
+        timeout: Duration,
+    ) -> Result<(), Error> {
         let limit = self.limit(timeout);
         let result = {
             let stream = self.stream(phase)?;
@@ -243,7 +282,10 @@ impl Session {
             }
             Err(_) => {
                 self.broken = true;
-                Err(Error::Timeout { phase, after: limit })
+                Err(Error::Timeout {
+                    phase,
+                    after: limit,
+                })
             }
         }
     }
@@ -258,7 +300,10 @@ impl Session {
                 Ok(r) => r,
                 Err(e) => {
                     self.broken = true;
-                    return Err(Error::Protocol { phase, detail: e.to_string() });
+                    return Err(Error::Protocol {
+                        phase,
+                        detail: e.to_string(),
+                    });
                 }
             };
             if used > 0 {
@@ -273,7 +318,10 @@ impl Session {
             let old = self.rbuf.len();
             self.rbuf.resize(old + READ_CHUNK, 0);
             let read = {
-                let stream = self.stream.as_mut().ok_or(Error::ConnectionClosed { phase })?;
+                let stream = self
+                    .stream
+                    .as_mut()
+                    .ok_or(Error::ConnectionClosed { phase })?;
                 tokio::time::timeout(remaining, stream.read(&mut self.rbuf[old..])).await
             };
             let n = match read {
@@ -286,7 +334,10 @@ impl Session {
                 Err(_) => {
                     self.rbuf.truncate(old);
                     self.broken = true;
-                    return Err(Error::Timeout { phase, after: limit });
+                    return Err(Error::Timeout {
+                        phase,
+                        after: limit,
+                    });
                 }
             };
             self.rbuf.truncate(old + n);
@@ -301,7 +352,10 @@ impl Session {
         if self.config.transcript.is_none() && !tracing::enabled!(tracing::Level::TRACE) {
             return;
         }
-        for line in self.rbuf[..used].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        for line in self.rbuf[..used]
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+        {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             self.log(Direction::Server, &String::from_utf8_lossy(line));
         }

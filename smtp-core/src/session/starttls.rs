@@ -30,16 +30,22 @@ impl Session {
         }
         let timeout = self.config.timeouts.command;
         self.log(Direction::Client, "STARTTLS");
-        self.write_all(b"STARTTLS\r\n", Phase::StartTls, timeout).await?;
+        self.write_all(b"STARTTLS\r\n", Phase::StartTls, timeout)
+            .await?;
         let reply = self.read_reply(Phase::StartTls, timeout).await?;
         if reply.code != 220 {
             // Refused STARTTLS: required mode fails closed; opportunistic
             // mode may go on in clear, but the session is then unprotected.
             if self.config.security == Security::StartTlsOpportunistic {
-                self.event(SessionEvent::StartTlsSkipped { reason: format!("STARTTLS refused: {reply}") });
+                self.event(SessionEvent::StartTlsSkipped {
+                    reason: format!("STARTTLS refused: {reply}"),
+                });
                 return Ok(());
             }
-            return Err(Error::Rejected { phase: Phase::StartTls, reply });
+            return Err(Error::Rejected {
+                phase: Phase::StartTls,
+                reply,
+            });
         }
         // Anything already buffered was sent before the handshake, in
         // clear, by the server or by someone in the middle: it must never
@@ -59,19 +65,30 @@ impl Session {
     /// Hands the stream to the TLS implementation.
     pub(super) async fn upgrade_tls(&mut self) -> Result<(), Error> {
         let tls = self.config.tls.clone().ok_or(Error::TlsNotConfigured)?;
-        let stream = self.stream.take().ok_or(Error::ConnectionClosed { phase: Phase::Tls })?;
+        let stream = self
+            .stream
+            .take()
+            .ok_or(Error::ConnectionClosed { phase: Phase::Tls })?;
         let server = self.config.server_name.clone();
         let started = Instant::now();
         let limit = self.limit(self.config.timeouts.tls);
         let (stream, info) = match tokio::time::timeout(limit, tls.upgrade(stream, &server)).await {
-            Err(_) => return Err(Error::Timeout { phase: Phase::Tls, after: limit }),
+            Err(_) => {
+                return Err(Error::Timeout {
+                    phase: Phase::Tls,
+                    after: limit,
+                });
+            }
             Ok(Err(source)) => return Err(Error::Tls { server, source }),
             Ok(Ok(pair)) => pair,
         };
         tracing::debug!(version = %info.version, cipher = %info.cipher_suite, "tls established");
         self.stream = Some(stream);
         self.rbuf.clear();
-        self.event(SessionEvent::TlsEstablished { info: info.clone(), elapsed: started.elapsed() });
+        self.event(SessionEvent::TlsEstablished {
+            info: info.clone(),
+            elapsed: started.elapsed(),
+        });
         self.tls = Some(info);
         Ok(())
     }

@@ -30,9 +30,15 @@ struct BdatState {
 impl Session {
     /// Sends one message. Recipients the server refuses are listed in the
     /// [`Delivery`]; the message still goes to the others.
-    pub async fn send(&mut self, envelope: &Envelope, message: MessageSource) -> Result<Delivery, Error> {
+    pub async fn send(
+        &mut self,
+        envelope: &Envelope,
+        message: MessageSource,
+    ) -> Result<Delivery, Error> {
         let mut results = self.send_batch(vec![(envelope.clone(), message)]).await;
-        results.pop().unwrap_or(Err(Error::ConnectionClosed { phase: Phase::Mail }))
+        results
+            .pop()
+            .unwrap_or(Err(Error::ConnectionClosed { phase: Phase::Mail }))
     }
 
     /// Sends several messages on this connection, one result each, in
@@ -51,13 +57,21 @@ impl Session {
                 continue;
             }
             let next = if self.caps.pipelining {
-                items.peek().and_then(|(e, m)| prelude(&self.caps, e, m).ok())
+                items
+                    .peek()
+                    .and_then(|(e, m)| prelude(&self.caps, e, m).ok())
             } else {
                 None
             };
             let mut next_written = false;
             let result = self
-                .transaction(&envelope, message, sent_ahead.take(), next.as_ref(), &mut next_written)
+                .transaction(
+                    &envelope,
+                    message,
+                    sent_ahead.take(),
+                    next.as_ref(),
+                    &mut next_written,
+                )
                 .await;
             if result.is_ok() {
                 self.messages += 1;
@@ -89,12 +103,25 @@ impl Session {
         let mut body = BodyChunks::start(&mut message, !chunking).await?;
 
         let opening = if pipelining {
-            let mut flight = if pre_sent { Vec::new() } else { self.log_lines(&prelude.lines) };
+            let mut flight = if pre_sent {
+                Vec::new()
+            } else {
+                self.log_lines(&prelude.lines)
+            };
             if chunking {
                 // The first chunk rides with MAIL/RCPT (RFC 3030 §4.2).
-                self.push_bdat(&mut body, &mut message, &mut flight, &mut bdat, next, next_written).await?;
+                self.push_bdat(
+                    &mut body,
+                    &mut message,
+                    &mut flight,
+                    &mut bdat,
+                    next,
+                    next_written,
+                )
+                .await?;
             }
-            self.write_all(&flight, Phase::Mail, self.config.timeouts.command).await?;
+            self.write_all(&flight, Phase::Mail, self.config.timeouts.command)
+                .await?;
             self.read_opening(envelope, &prelude).await?
         } else {
             self.opening_one_by_one(envelope, &prelude).await?
@@ -106,21 +133,35 @@ impl Session {
             let rset = !*next_written;
             self.abandon(&opening, &mut bdat, rset).await;
             return Err(if opening.mail.is_positive() {
-                Error::NoRecipientsAccepted { rejected: opening.rejected }
+                Error::NoRecipientsAccepted {
+                    rejected: opening.rejected,
+                }
             } else {
-                Error::Rejected { phase: Phase::Mail, reply: opening.mail }
+                Error::Rejected {
+                    phase: Phase::Mail,
+                    reply: opening.mail,
+                }
             });
         }
 
         let end = if chunking {
-            self.finish_bdat(&mut body, &mut message, &mut bdat, next, next_written).await?
+            self.finish_bdat(&mut body, &mut message, &mut bdat, next, next_written)
+                .await?
         } else {
-            self.finish_data(&opening, &mut body, &mut message, next, next_written).await?
+            self.finish_data(&opening, &mut body, &mut message, next, next_written)
+                .await?
         };
         if end.is_positive() {
-            Ok(Delivery { accepted: opening.accepted, rejected: opening.rejected, reply: end })
+            Ok(Delivery {
+                accepted: opening.accepted,
+                rejected: opening.rejected,
+                reply: end,
+            })
         } else {
-            Err(Error::Rejected { phase: Phase::Data, reply: end })
+            Err(Error::Rejected {
+                phase: Phase::Data,
+                reply: end,
+            })
         }
     }
 
@@ -134,39 +175,72 @@ impl Session {
         out
     }
 
-    async fn read_opening(&mut self, envelope: &Envelope, prelude: &Prelude) -> Result<Opening, Error> {
+    async fn read_opening(
+        &mut self,
+        envelope: &Envelope,
+        prelude: &Prelude,
+    ) -> Result<Opening, Error> {
         let timeout = self.config.timeouts.command;
         let mail = self.read_reply(Phase::Mail, timeout).await?;
         let (mut accepted, mut rejected) = (Vec::new(), Vec::new());
         for rcpt in envelope.to() {
             let reply = self.read_reply(Phase::Rcpt, timeout).await?;
-            let outcome = RecipientOutcome { recipient: rcpt.clone(), reply };
-            if outcome.reply.is_positive() { accepted.push(outcome) } else { rejected.push(outcome) }
+            let outcome = RecipientOutcome {
+                recipient: rcpt.clone(),
+                reply,
+            };
+            if outcome.reply.is_positive() {
+                accepted.push(outcome)
+            } else {
+                rejected.push(outcome)
+            }
         }
         let data = if prelude.has_data {
-            Some(self.read_reply(Phase::Data, self.config.timeouts.data_start).await?)
+            Some(
+                self.read_reply(Phase::Data, self.config.timeouts.data_start)
+                    .await?,
+            )
         } else {
             None
         };
-        Ok(Opening { mail, accepted, rejected, data })
+        Ok(Opening {
+            mail,
+            accepted,
+            rejected,
+            data,
+        })
     }
 
     /// Without PIPELINING: each command waits for its reply.
-    async fn opening_one_by_one(&mut self, envelope: &Envelope, prelude: &Prelude) -> Result<Opening, Error> {
+    async fn opening_one_by_one(
+        &mut self,
+        envelope: &Envelope,
+        prelude: &Prelude,
+    ) -> Result<Opening, Error> {
         let timeout = self.config.timeouts.command;
         let mail_line = &prelude.lines[0];
         self.log(Direction::Client, mail_line);
-        self.write_all(format!("{mail_line}\r\n").as_bytes(), Phase::Mail, timeout).await?;
+        self.write_all(format!("{mail_line}\r\n").as_bytes(), Phase::Mail, timeout)
+            .await?;
         let mail = self.read_reply(Phase::Mail, timeout).await?;
-        let mut opening = Opening { mail, accepted: vec![], rejected: vec![], data: None };
+        let mut opening = Opening {
+            mail,
+            accepted: vec![],
+            rejected: vec![],
+            data: None,
+        };
         if !opening.mail.is_positive() {
             return Ok(opening);
         }
         for (rcpt, line) in envelope.to().iter().zip(&prelude.lines[1..]) {
             self.log(Direction::Client, line);
-            self.write_all(format!("{line}\r\n").as_bytes(), Phase::Rcpt, timeout).await?;
+            self.write_all(format!("{line}\r\n").as_bytes(), Phase::Rcpt, timeout)
+                .await?;
             let reply = self.read_reply(Phase::Rcpt, timeout).await?;
-            let outcome = RecipientOutcome { recipient: rcpt.clone(), reply };
+            let outcome = RecipientOutcome {
+                recipient: rcpt.clone(),
+                reply,
+            };
             if outcome.reply.is_positive() {
                 opening.accepted.push(outcome)
             } else {
@@ -184,7 +258,10 @@ impl Session {
             // an empty message ends it and is rejected.
             self.log(Direction::Client, ".");
             let timeout = self.config.timeouts.data_end;
-            if self.write_all(b".\r\n", Phase::Data, timeout).await.is_err()
+            if self
+                .write_all(b".\r\n", Phase::Data, timeout)
+                .await
+                .is_err()
                 || self.read_reply(Phase::Data, timeout).await.is_err()
             {
                 return;
@@ -192,7 +269,11 @@ impl Session {
         }
         while bdat.unanswered > 0 {
             bdat.unanswered -= 1;
-            if self.read_reply(Phase::Data, self.config.timeouts.data_end).await.is_err() {
+            if self
+                .read_reply(Phase::Data, self.config.timeouts.data_end)
+                .await
+                .is_err()
+            {
                 return;
             }
         }
@@ -225,7 +306,10 @@ impl Session {
             if self.rset().await.is_err() {
                 self.broken = true;
             }
-            return Err(Error::Rejected { phase: Phase::Data, reply: go });
+            return Err(Error::Rejected {
+                phase: Phase::Data,
+                reply: go,
+            });
         }
         let mut out = Vec::with_capacity(super::data::CHUNK * 2);
         let mut bytes = 0usize;
@@ -242,14 +326,18 @@ impl Session {
             };
             bytes += out.len();
             if last {
-                self.log(Direction::Client, &format!("<{bytes} bytes of message data>"));
+                self.log(
+                    Direction::Client,
+                    &format!("<{bytes} bytes of message data>"),
+                );
                 self.log(Direction::Client, ".");
                 if let Some(n) = next {
                     out.extend_from_slice(&self.log_lines(&n.lines));
                     *next_written = true;
                 }
             }
-            self.write_all(&out, Phase::Data, self.config.timeouts.data_block).await?;
+            self.write_all(&out, Phase::Data, self.config.timeouts.data_block)
+                .await?;
             if last {
                 break;
             }
@@ -277,7 +365,10 @@ impl Session {
             }
         };
         let header = bdat_frame(&chunk, last, flight);
-        self.log(Direction::Client, &format!("{header} <{} bytes of message data>", chunk.len()));
+        self.log(
+            Direction::Client,
+            &format!("{header} <{} bytes of message data>", chunk.len()),
+        );
         bdat.unanswered += 1;
         if last {
             bdat.last_sent = true;
@@ -301,21 +392,30 @@ impl Session {
         let pipelining = self.caps.pipelining;
         while !bdat.last_sent {
             let mut flight = Vec::new();
-            self.push_bdat(body, message, &mut flight, bdat, next, next_written).await?;
-            self.write_all(&flight, Phase::Data, self.config.timeouts.data_block).await?;
+            self.push_bdat(body, message, &mut flight, bdat, next, next_written)
+                .await?;
+            self.write_all(&flight, Phase::Data, self.config.timeouts.data_block)
+                .await?;
             if !pipelining && !bdat.last_sent {
                 bdat.unanswered -= 1;
-                let reply = self.read_reply(Phase::Data, self.config.timeouts.data_block).await?;
+                let reply = self
+                    .read_reply(Phase::Data, self.config.timeouts.data_block)
+                    .await?;
                 if !reply.is_positive() {
                     let _ = self.rset().await;
-                    return Err(Error::Rejected { phase: Phase::Data, reply });
+                    return Err(Error::Rejected {
+                        phase: Phase::Data,
+                        reply,
+                    });
                 }
             }
         }
         let mut failed = None;
         while bdat.unanswered > 1 {
             bdat.unanswered -= 1;
-            let reply = self.read_reply(Phase::Data, self.config.timeouts.data_block).await?;
+            let reply = self
+                .read_reply(Phase::Data, self.config.timeouts.data_block)
+                .await?;
             if !reply.is_positive() && failed.is_none() {
                 failed = Some(reply);
             }
@@ -328,9 +428,14 @@ impl Session {
     /// The reply to the final dot / BDAT LAST. A connection lost here
     /// leaves the outcome unknown: the server may have queued the message.
     async fn end_of_data_reply(&mut self) -> Result<Reply, Error> {
-        match self.read_reply(Phase::Data, self.config.timeouts.data_end).await {
+        match self
+            .read_reply(Phase::Data, self.config.timeouts.data_end)
+            .await
+        {
             Ok(reply) => Ok(reply),
-            Err(e @ (Error::ConnectionClosed { .. } | Error::Io { .. } | Error::Timeout { .. })) => {
+            Err(
+                e @ (Error::ConnectionClosed { .. } | Error::Io { .. } | Error::Timeout { .. }),
+            ) => {
                 self.broken = true;
                 Err(Error::UnknownOutcome {
                     detail: format!("no reply to the end of data ({e})"),

@@ -40,10 +40,19 @@ impl FileTransport {
     }
 
     /// Writes the message and returns the path of the `.eml` file.
-    pub async fn write(&self, envelope: &Envelope, mut message: MessageSource) -> Result<PathBuf, Error> {
-        let outbox = |source| Error::Outbox { path: self.dir.display().to_string(), source };
+    pub async fn write(
+        &self,
+        envelope: &Envelope,
+        mut message: MessageSource,
+    ) -> Result<PathBuf, Error> {
+        let outbox = |source| Error::Outbox {
+            path: self.dir.display().to_string(),
+            source,
+        };
         tokio::fs::create_dir_all(&self.dir).await.map_err(outbox)?;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         let id = format!(
             "{}.{:06}-{}-{}",
             now.as_secs(),
@@ -64,11 +73,16 @@ impl FileTransport {
         }
         file.sync_all().await.map_err(outbox)?;
         drop(file);
-        let mut env = format!("MAIL FROM:<{}>\n", envelope.from().map(|a| a.as_str()).unwrap_or(""));
+        let mut env = format!(
+            "MAIL FROM:<{}>\n",
+            envelope.from().map(|a| a.as_str()).unwrap_or("")
+        );
         for r in envelope.to() {
             env.push_str(&format!("RCPT TO:<{r}>\n"));
         }
-        tokio::fs::write(self.dir.join(format!("{id}.envelope")), env).await.map_err(outbox)?;
+        tokio::fs::write(self.dir.join(format!("{id}.envelope")), env)
+            .await
+            .map_err(outbox)?;
         tokio::fs::rename(&tmp, &eml).await.map_err(outbox)?;
         Ok(eml)
     }
@@ -78,7 +92,10 @@ impl FileTransport {
 impl Transport for FileTransport {
     async fn send(&self, envelope: &Envelope, message: MessageSource) -> Result<Delivery, Error> {
         let path = self.write(envelope, message).await?;
-        Ok(accept_all(envelope, Reply::new(250, &format!("2.0.0 written to {}", path.display()))))
+        Ok(accept_all(
+            envelope,
+            Reply::new(250, &format!("2.0.0 written to {}", path.display())),
+        ))
     }
 }
 
@@ -93,17 +110,35 @@ mod tests {
         let t = FileTransport::new(dir.path().join("outbox"));
         let env = Envelope::new(
             Some(Address::new("a@b.c").unwrap()),
-            vec![Address::new("x@y.z").unwrap(), Address::new("q@y.z").unwrap()],
+            vec![
+                Address::new("x@y.z").unwrap(),
+                Address::new("q@y.z").unwrap(),
+            ],
         )
         .unwrap();
-        let d = t.send(&env, MessageSource::from_bytes("Subject: hi\r\n\r\nbody\r\n")).await.unwrap();
+        let d = t
+            .send(
+                &env,
+                MessageSource::from_bytes("Subject: hi\r\n\r\nbody\r\n"),
+            )
+            .await
+            .unwrap();
         assert_eq!(d.accepted.len(), 2);
-        let mut names: Vec<_> = std::fs::read_dir(t.dir()).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut names: Vec<_> = std::fs::read_dir(t.dir())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         names.sort();
         assert_eq!(names.len(), 2, "{names:?}");
-        let eml = names.iter().find(|p| p.extension().unwrap() == "eml").unwrap();
+        let eml = names
+            .iter()
+            .find(|p| p.extension().unwrap() == "eml")
+            .unwrap();
         assert_eq!(std::fs::read(eml).unwrap(), b"Subject: hi\r\n\r\nbody\r\n");
-        let envelope = names.iter().find(|p| p.extension().unwrap() == "envelope").unwrap();
+        let envelope = names
+            .iter()
+            .find(|p| p.extension().unwrap() == "envelope")
+            .unwrap();
         assert_eq!(
             std::fs::read_to_string(envelope).unwrap(),
             "MAIL FROM:<a@b.c>\nRCPT TO:<x@y.z>\nRCPT TO:<q@y.z>\n"

@@ -42,9 +42,15 @@ impl Transport for MemoryTransport {
     async fn send(&self, envelope: &Envelope, message: MessageSource) -> Result<Delivery, Error> {
         let bytes = message.read_to_end().await.map_err(Error::Message)?;
         if let Ok(mut sent) = self.sent.lock() {
-            sent.push(SentMessage { envelope: envelope.clone(), bytes });
+            sent.push(SentMessage {
+                envelope: envelope.clone(),
+                bytes,
+            });
         }
-        Ok(accept_all(envelope, Reply::new(250, "2.0.0 kept in memory")))
+        Ok(accept_all(
+            envelope,
+            Reply::new(250, "2.0.0 kept in memory"),
+        ))
     }
 }
 
@@ -53,7 +59,10 @@ pub(crate) fn accept_all(envelope: &Envelope, reply: Reply) -> Delivery {
         accepted: envelope
             .to()
             .iter()
-            .map(|r| RecipientOutcome { recipient: r.clone(), reply: Reply::new(250, "2.1.5 Ok") })
+            .map(|r| RecipientOutcome {
+                recipient: r.clone(),
+                reply: Reply::new(250, "2.1.5 Ok"),
+            })
             .collect(),
         rejected: Vec::new(),
         reply,

@@ -48,35 +48,50 @@ pub(crate) struct Pool {
 impl Pool {
     pub fn new(config: PoolConfig) -> Pool {
         let max = config.max_connections.max(1);
-        Pool { config, idle: Mutex::new(Vec::new()), permits: Arc::new(Semaphore::new(max)) }
+        Pool {
+            config,
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(max)),
+        }
     }
 
     /// An idle session that passes a health check (RSET), or a new one.
     pub async fn get(&self, session_config: &Arc<SessionConfig>) -> Result<Lease, Error> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Error::ConnectionClosed { phase: crate::Phase::Connect })?;
+        let permit =
+            self.permits
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| Error::ConnectionClosed {
+                    phase: crate::Phase::Connect,
+                })?;
         while let Some(mut session) = self.take_idle() {
             if session.idle_for() > self.config.idle_timeout {
                 tokio::spawn(session.quit());
                 continue;
             }
             match session.rset().await {
-                Ok(()) => return Ok(Lease { session, _permit: permit }),
+                Ok(()) => {
+                    return Ok(Lease {
+                        session,
+                        _permit: permit,
+                    });
+                }
                 Err(e) => tracing::debug!(error = %e, "pooled session failed its health check"),
             }
         }
         let session = Session::open(session_config.clone()).await?;
-        Ok(Lease { session, _permit: permit })
+        Ok(Lease {
+            session,
+            _permit: permit,
+        })
     }
 
     /// Returns a session for reuse, unless it is broken or used up.
     pub fn put(&self, lease: Lease) {
         let Lease { session, _permit } = lease;
-        if session.is_broken() || session.messages_sent() >= self.config.max_messages_per_connection {
+        if session.is_broken() || session.messages_sent() >= self.config.max_messages_per_connection
+        {
             if !session.is_broken() {
                 tokio::spawn(session.quit());
             }
@@ -93,7 +108,11 @@ impl Pool {
 
     /// Closes every idle session politely.
     pub async fn close(&self) {
-        let sessions: Vec<Session> = self.idle.lock().map(|mut i| i.drain(..).collect()).unwrap_or_default();
+        let sessions: Vec<Session> = self
+            .idle
+            .lock()
+            .map(|mut i| i.drain(..).collect())
+            .unwrap_or_default();
         for s in sessions {
             s.quit().await;
         }

@@ -62,7 +62,10 @@ impl SmtpTransport {
 
     /// Sends several messages over one pooled session, pipelined across
     /// transactions when the server allows it. One result per message.
-    pub async fn send_batch(&self, items: Vec<(Envelope, MessageSource)>) -> Vec<Result<Delivery, Error>> {
+    pub async fn send_batch(
+        &self,
+        items: Vec<(Envelope, MessageSource)>,
+    ) -> Vec<Result<Delivery, Error>> {
         let count = items.len();
         let mut lease = match self.pool.get(&self.config).await {
             Ok(l) => l,
@@ -71,7 +74,10 @@ impl SmtpTransport {
                 let text = e.to_string();
                 out.push(Err(e));
                 for _ in 1..count {
-                    out.push(Err(Error::Connect { target: self.config.target.to_string(), source: text.clone().into() }));
+                    out.push(Err(Error::Connect {
+                        target: self.config.target.to_string(),
+                        source: text.clone().into(),
+                    }));
                 }
                 return out;
             }
@@ -172,7 +178,11 @@ impl SmtpTransportBuilder {
     pub fn build(self) -> Result<SmtpTransport, Error> {
         let host = self.host.trim().to_string();
         if host.is_empty() || host.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(Error::InvalidInput { what: "host", value: self.host, reason: "empty or contains spaces or control characters" });
+            return Err(Error::InvalidInput {
+                what: "host",
+                value: self.host,
+                reason: "empty or contains spaces or control characters",
+            });
         }
         let ehlo_name = self.ehlo_name.unwrap_or_else(default_ehlo_name);
         check_wire_value("ehlo name", &ehlo_name)?;
@@ -185,12 +195,17 @@ impl SmtpTransportBuilder {
             target,
             security: self.security,
             tls: self.tls,
-            connector: self.connector.unwrap_or_else(|| Arc::new(TcpConnector::new())),
+            connector: self
+                .connector
+                .unwrap_or_else(|| Arc::new(TcpConnector::new())),
             authenticator: self.authenticator,
             ehlo_name,
             timeouts: self.timeouts,
             transcript: self.transcript,
         };
-        Ok(SmtpTransport { config: Arc::new(config), pool: Arc::new(Pool::new(self.pool)) })
+        Ok(SmtpTransport {
+            config: Arc::new(config),
+            pool: Arc::new(Pool::new(self.pool)),
+        })
     }
 }

@@ -1,0 +1,225 @@
+//! Pipelining, DATA, HELO fallback and failure modes against smtp-sink
+//! (Postfix's test server) and aiosmtpd.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use common::*;
+use smtp_core::{Error, MessageSource, Phase, Transport};
+
+fn msg(subject: &str) -> MessageSource {
+    MessageSource::from_bytes(format!("Subject: {subject}\r\n\r\n.dot\r\nbody\r\n"))
+}
+
+#[tokio::test]
+async fn pipelining_sends_mail_rcpt_data_in_one_write_and_dot_with_last_chunk() {
+    let recorder = Arc::new(Recorder::default());
+    let (builder, transcript) = plain(port("PEERS_SMTP_SINK_PORT"));
+    let t = builder.connector(recorder.clone()).build().unwrap();
+    t.send(
+        &envelope("s@example.test", &["a@example.test", "b@example.test"]),
+        msg("pipe"),
+    )
+    .await
+    .unwrap();
+    let flight = String::from_utf8(recorder.write_containing("MAIL FROM")).unwrap();
+    assert_eq!(
+        flight,
+        "MAIL FROM:<s@example.test>\r\nRCPT TO:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n",
+        "MAIL+RCPT+DATA must be one write (smtp-sink offers no SIZE; the body is 7-bit)"
+    );
+    let end = recorder.write_containing("\r\n.\r\n");
+    assert!(
+        end.starts_with(b"Subject: pipe"),
+        "the terminator must ride with the body"
+    );
+    assert!(transcript.text().contains("S: 354"));
+}
+
+#[tokio::test]
+async fn next_transaction_rides_behind_the_previous_end_of_data() {
+    let recorder = Arc::new(Recorder::default());
+    let (builder, _) = plain(port("PEERS_SMTP_SINK_PORT"));
+    let t = builder.connector(recorder.clone()).build().unwrap();
+    let items = (0..3)
+        .map(|i| {
+            (
+                envelope("s@example.test", &[&format!("r{i}@example.test")]),
+                msg(&format!("batch{i}")),
+            )
+        })
+        .collect();
+    let results = t.send_batch(items).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let writes: Vec<String> = recorder
+        .writes()
+        .iter()
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    let riding = writes
+        .iter()
+        .filter(|w| w.contains("\r\n.\r\nMAIL FROM:<s@example.test>"))
+        .count();
+    assert_eq!(
+        riding, 2,
+        "messages 2 and 3 ride behind the previous end of data: {writes:#?}"
+    );
+    assert_eq!(recorder.connections.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn without_pipelining_each_command_waits() {
+    let recorder = Arc::new(Recorder::default());
+    let (builder, _) = plain(port("PEERS_SMTP_SINK_NOPIPE_PORT"));
+    let t = builder.connector(recorder.clone()).build().unwrap();
+    let results = t
+        .send_batch(vec![
+            (
+                envelope("s@example.test", &["a@example.test", "b@example.test"]),
+                msg("nopipe1"),
+            ),
+            (
+                envelope("s@example.test", &["c@example.test"]),
+                msg("nopipe2"),
+            ),
+        ])
+        .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let writes: Vec<String> = recorder
+        .writes()
+        .iter()
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    for w in &writes {
+        let commands = w.matches("\r\n").count();
+        assert!(
+            w.starts_with("Subject:") || commands == 1,
+            "one command per write without PIPELINING: {w:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn helo_fallback_when_ehlo_is_refused() {
+    let (builder, transcript) = plain(port("PEERS_SMTP_SINK_NOESMTP_PORT"));
+    let t = builder.build().unwrap();
+    let s = t.connect().await.unwrap();
+    assert!(!s.capabilities().esmtp);
+    let text = transcript.text();
+    assert!(
+        text.contains("C: EHLO") && text.contains("C: HELO client.example.test"),
+        "{text}"
+    );
+    s.quit().await;
+    t.send(
+        &envelope("s@example.test", &["a@example.test"]),
+        msg("helo"),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn every_recipient_rejected_is_a_permanent_error_listing_them() {
+    let (builder, _) = plain(port("PEERS_SMTP_SINK_RCPT5XX_PORT"));
+    let t = builder.build().unwrap();
+    let err = t
+        .send(
+            &envelope("s@example.test", &["a@example.test", "b@example.test"]),
+            msg("rcpt5xx"),
+        )
+        .await
+        .unwrap_err();
+    match &err {
+        Error::NoRecipientsAccepted { rejected } => {
+            assert_eq!(rejected.len(), 2);
+            assert_eq!(rejected[0].reply.code, 500);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(err.is_permanent());
+    assert!(err.to_string().contains("a@example.test: 500"), "{err}");
+}
+
+#[tokio::test]
+async fn mail_4xx_is_transient_and_names_the_phase() {
+    let (builder, _) = plain(port("PEERS_SMTP_SINK_MAIL4XX_PORT"));
+    let t = builder.build().unwrap();
+    let err = t
+        .send(
+            &envelope("s@example.test", &["a@example.test"]),
+            msg("mail4xx"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.phase(), Phase::Mail);
+    assert!(err.is_transient(), "{err}");
+    assert_eq!(err.reply().unwrap().code, 450);
+    assert!(
+        err.to_string().starts_with("mail rejected by server: 450"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn data_421_is_transient() {
+    let (builder, _) = plain(port("PEERS_SMTP_SINK_DATA421_PORT"));
+    let t = builder.build().unwrap();
+    let err = t
+        .send(
+            &envelope("s@example.test", &["a@example.test"]),
+            msg("data421"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.phase(), Phase::Data);
+    assert!(err.is_transient(), "{err}");
+}
+
+#[tokio::test]
+async fn drop_after_final_dot_is_unknown_outcome_never_sent() {
+    let (builder, _) = plain(port("PEERS_SMTP_SINK_DOTDROP_PORT"));
+    let t = builder.build().unwrap();
+    let err = t
+        .send(
+            &envelope("s@example.test", &["a@example.test"]),
+            msg("dotdrop"),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_unknown_outcome(), "{err:?}");
+    assert!(!err.is_transient() && !err.is_permanent());
+    assert!(err.to_string().contains("may or may not"), "{err}");
+}
+
+#[tokio::test]
+async fn data_path_is_byte_exact_on_aiosmtpd() {
+    // aiosmtpd offers neither PIPELINING nor CHUNKING: plain DATA with
+    // dot-stuffing, one command at a time; it stores the unstuffed bytes.
+    let subject = unique("aio");
+    let body = format!("Subject: {subject}\r\n\r\n.lead\r\n..\r\n.\r\nende ✓\r\n");
+    let (builder, transcript) = plain(port("PEERS_AIOSMTPD_PLAIN_PORT"));
+    let t = builder.build().unwrap();
+    t.send(
+        &envelope("s@example.test", &["a@example.test"]),
+        MessageSource::from_bytes(body.clone()),
+    )
+    .await
+    .unwrap();
+    let dir = peer_path("PEERS_AIOSMTPD_MAILDIR");
+    let needle = subject.clone();
+    let got = tokio::task::spawn_blocking(move || {
+        smtp_testkit::wait_for_mail(&dir, &needle, std::time::Duration::from_secs(10))
+    })
+    .await
+    .unwrap()
+    .remove(0);
+    assert!(
+        got.ends_with(body.as_bytes()),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    assert!(transcript.text().contains("C: DATA"));
+}
