@@ -246,3 +246,26 @@ async fn pool_reuses_one_connection_for_sequential_sends() {
     t.close().await;
     assert!(transcript.lines().contains(&"C: QUIT".to_string()));
 }
+
+#[tokio::test]
+async fn a_refused_recipient_does_not_stop_the_others() {
+    let subject = unique("partial");
+    let rejected = smtp_testkit::peers().get("PEERS_REJECTED_RCPT").unwrap().to_string();
+    let (builder, _) = plain(port("PEERS_POSTFIX_PLAIN_PORT"));
+    let t = builder.build().unwrap();
+    let d = t
+        .send(
+            &envelope("sender@example.test", &["good@example.test", &rejected]),
+            MessageSource::from_bytes(message(&subject, "partial\r\n")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(d.accepted.len(), 1);
+    assert_eq!(d.accepted[0].recipient.as_str(), "good@example.test");
+    assert_eq!(d.rejected.len(), 1);
+    assert_eq!(d.rejected[0].recipient.as_str(), rejected);
+    assert_eq!(d.rejected[0].reply.code, 550);
+    assert_eq!(d.rejected[0].reply.enhanced.unwrap().to_string(), "5.1.1");
+    let got = postfix_mail(&subject).await;
+    assert!(String::from_utf8_lossy(&got).contains("Delivered-To: good@example.test"));
+}

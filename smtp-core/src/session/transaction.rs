@@ -84,6 +84,15 @@ impl Session {
         results
     }
 
+    /// After a raw `DATA` command got `354` (interactive use): streams the
+    /// body, dot-stuffed, with the terminator, and returns the final reply.
+    pub async fn send_data(&mut self, mut message: MessageSource) -> Result<Reply, Error> {
+        let mut body = BodyChunks::start(&mut message, true).await?;
+        let opening = Opening { mail: Reply::new(250, ""), accepted: vec![], rejected: vec![], data: Some(Reply::new(354, "")) };
+        let mut unused = false;
+        self.finish_data(&opening, &mut body, &mut message, None, &mut unused).await
+    }
+
     async fn transaction(
         &mut self,
         envelope: &Envelope,

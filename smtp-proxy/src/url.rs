@@ -1,0 +1,399 @@
+//! Proxy URLs: `socks5h://user:password@host:port` and friends.
+
+use std::fmt;
+use std::net::Ipv6Addr;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use smtp_core::{Connector, Target};
+
+use crate::credentials::Credentials;
+use crate::error::Error;
+use crate::{DEFAULT_HANDSHAKE_TIMEOUT, Dns, HttpConnect, Socks4, Socks5};
+
+/// The proxy protocol named by a URL scheme.
+///
+/// | scheme | protocol | who resolves the server name | default port |
+/// |---|---|---|---|
+/// | `socks5h` | SOCKS5 | the proxy | 1080 |
+/// | `socks5` | SOCKS5 | this machine | 1080 |
+/// | `socks4a` | SOCKS4a | the proxy | 1080 |
+/// | `socks4` | SOCKS4 (IPv4 only) | this machine | 1080 |
+/// | `http` | HTTP `CONNECT` | the proxy | 8080 |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProxyScheme {
+    /// SOCKS5, the proxy resolves host names (no DNS leak). The default.
+    Socks5h,
+    /// SOCKS5, host names resolved locally and sent as IP addresses.
+    Socks5,
+    /// SOCKS4a, the proxy resolves host names.
+    Socks4a,
+    /// SOCKS4, resolved locally to an IPv4 address.
+    Socks4,
+    /// HTTP/1.1 `CONNECT` (plain TCP to the proxy).
+    Http,
+}
+
+impl ProxyScheme {
+    /// The scheme as written in a URL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProxyScheme::Socks5h => "socks5h",
+            ProxyScheme::Socks5 => "socks5",
+            ProxyScheme::Socks4a => "socks4a",
+            ProxyScheme::Socks4 => "socks4",
+            ProxyScheme::Http => "http",
+        }
+    }
+
+    /// The port used when the URL has none: 1080 for SOCKS, 8080 for HTTP.
+    pub fn default_port(self) -> u16 {
+        match self {
+            ProxyScheme::Http => 8080,
+            _ => 1080,
+        }
+    }
+}
+
+impl fmt::Display for ProxyScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A parsed proxy URL: scheme, host, port and optional credentials.
+///
+/// `Display` and `Debug` show the user name but never the password
+/// (`socks5h://alice:<redacted>@proxy.example:1080`).
+#[derive(Clone)]
+pub struct ProxyUrl {
+    scheme: ProxyScheme,
+    host: String,
+    port: u16,
+    credentials: Option<Credentials>,
+}
+
+impl ProxyUrl {
+    /// A proxy URL from its parts; no credentials.
+    pub fn new(scheme: ProxyScheme, host: impl Into<String>, port: u16) -> ProxyUrl {
+        ProxyUrl {
+            scheme,
+            host: Target::new(host, port).host,
+            port,
+            credentials: None,
+        }
+    }
+
+    /// Adds credentials (replacing any).
+    pub fn with_credentials(mut self, credentials: Credentials) -> ProxyUrl {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Parses `scheme://[user[:password]@]host[:port][/]`.
+    ///
+    /// - schemes: `socks5h`, `socks5`, `socks4a`, `socks4`, `http`
+    ///   (case-insensitive); see [`ProxyScheme`] for default ports;
+    /// - user and password are percent-decoded (UTF-8); the user may be
+    ///   `DOMAIN\user` (or `DOMAIN%5Cuser`), passed through as the user name;
+    ///   the last `@` ends the credentials, so a raw `@` or `/` in a
+    ///   password works, but percent-encoding `@ : / %` is safer;
+    /// - IPv6 hosts in brackets: `socks5h://[::1]:1080`;
+    /// - SOCKS4 carries a user id but no password.
+    pub fn parse(input: &str) -> Result<ProxyUrl, Error> {
+        parse(input).map_err(|reason| Error::InvalidUrl {
+            url: redact(input),
+            reason,
+        })
+    }
+
+    /// The scheme.
+    pub fn scheme(&self) -> ProxyScheme {
+        self.scheme
+    }
+
+    /// The proxy host (IPv6 without brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The proxy port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The proxy's own address, for the inner connector.
+    pub fn target(&self) -> Target {
+        Target::new(self.host.clone(), self.port)
+    }
+
+    /// The credentials, if any.
+    pub fn credentials(&self) -> Option<&Credentials> {
+        self.credentials.as_ref()
+    }
+
+    /// A connector that reaches servers through this proxy, reaching the
+    /// proxy itself through `inner` (usually [`smtp_core::TcpConnector`],
+    /// or another proxy connector for a chain). The handshake timeout is
+    /// [`DEFAULT_HANDSHAKE_TIMEOUT`].
+    pub fn connector<C: Connector + 'static>(&self, inner: C) -> Arc<dyn Connector> {
+        self.connector_with_timeout(inner, DEFAULT_HANDSHAKE_TIMEOUT)
+    }
+
+    /// Like [`ProxyUrl::connector`], with the time allowed to reach the
+    /// proxy and finish the handshake.
+    pub fn connector_with_timeout<C: Connector + 'static>(
+        &self,
+        inner: C,
+        handshake_timeout: Duration,
+    ) -> Arc<dyn Connector> {
+        let proxy = self.target();
+        let creds = self.credentials.clone();
+        match self.scheme {
+            ProxyScheme::Socks5h | ProxyScheme::Socks5 => {
+                let dns = if self.scheme == ProxyScheme::Socks5h {
+                    Dns::Remote
+                } else {
+                    Dns::Local
+                };
+                let mut c = Socks5::new(inner, proxy)
+                    .dns(dns)
+                    .handshake_timeout(handshake_timeout);
+                if let Some(creds) = creds {
+                    c = c.credentials(creds);
+                }
+                Arc::new(c)
+            }
+            ProxyScheme::Socks4a | ProxyScheme::Socks4 => {
+                let dns = if self.scheme == ProxyScheme::Socks4a {
+                    Dns::Remote
+                } else {
+                    Dns::Local
+                };
+                let mut c = Socks4::new(inner, proxy)
+                    .dns(dns)
+                    .handshake_timeout(handshake_timeout);
+                if let Some(creds) = creds {
+                    c = c.user_id(creds.username());
+                }
+                Arc::new(c)
+            }
+            ProxyScheme::Http => {
+                let mut c = HttpConnect::new(inner, proxy).handshake_timeout(handshake_timeout);
+                if let Some(creds) = creds {
+                    c = c.credentials(creds);
+                }
+                Arc::new(c)
+            }
+        }
+    }
+}
+
+impl FromStr for ProxyUrl {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<ProxyUrl, Error> {
+        ProxyUrl::parse(s)
+    }
+}
+
+impl fmt::Display for ProxyUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://", self.scheme)?;
+        if let Some(c) = &self.credentials {
+            f.write_str(&encode_userinfo(c.username()))?;
+            if c.has_password() {
+                f.write_str(":<redacted>")?;
+            }
+            f.write_str("@")?;
+        }
+        write!(f, "{}", self.target())
+    }
+}
+
+impl fmt::Debug for ProxyUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ProxyUrl")
+            .field(&format_args!("{self}"))
+            .finish()
+    }
+}
+
+fn parse(input: &str) -> Result<ProxyUrl, String> {
+    let (scheme, rest) = input
+        .split_once("://")
+        .ok_or("missing scheme: write socks5h://host:port or http://host:port")?;
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
+        "socks5h" => ProxyScheme::Socks5h,
+        "socks5" => ProxyScheme::Socks5,
+        "socks4a" => ProxyScheme::Socks4a,
+        "socks4" => ProxyScheme::Socks4,
+        "http" => ProxyScheme::Http,
+        "https" => {
+            return Err(
+                "https proxies (tls to the proxy) are not supported: use http:// \
+                        (the mail session is still encrypted end to end with tls)"
+                    .into(),
+            );
+        }
+        other => {
+            return Err(format!(
+                "unknown scheme {other:?}: expected socks5h, socks5, socks4a, socks4 or http"
+            ));
+        }
+    };
+    let (userinfo, hostport) = match rest.rfind('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
+    };
+    let hostport = hostport.strip_suffix('/').unwrap_or(hostport);
+    if hostport.contains(['/', '?', '#']) {
+        return Err("a proxy url has no path, query or fragment".into());
+    }
+    let (host, port) = split_host_port(hostport)?;
+    let port = match port {
+        None => scheme.default_port(),
+        Some(p) => match p.parse::<u16>() {
+            Ok(0) | Err(_) => return Err("the port must be a number from 1 to 65535".into()),
+            Ok(p) => p,
+        },
+    };
+    let credentials = userinfo.map(|u| parse_userinfo(u, scheme)).transpose()?;
+    Ok(ProxyUrl {
+        scheme,
+        host,
+        port,
+        credentials,
+    })
+}
+
+fn split_host_port(hostport: &str) -> Result<(String, Option<&str>), String> {
+    if let Some(bracketed) = hostport.strip_prefix('[') {
+        let (literal, after) = bracketed
+            .split_once(']')
+            .ok_or("missing ] after the IPv6 address")?;
+        literal
+            .parse::<Ipv6Addr>()
+            .map_err(|_| "the host in brackets is not an IPv6 address".to_string())?;
+        let port = match after {
+            "" => None,
+            _ => Some(
+                after
+                    .strip_prefix(':')
+                    .ok_or("expected :port after the IPv6 address")?,
+            ),
+        };
+        return Ok((literal.to_string(), port));
+    }
+    let (host, port) = match hostport.split_once(':') {
+        Some((_, p)) if p.contains(':') => {
+            return Err("write an IPv6 proxy address in brackets: [::1]:1080".into());
+        }
+        Some((h, p)) => (h, Some(p)),
+        None => (hostport, None),
+    };
+    if host.is_empty() {
+        return Err("missing proxy host".into());
+    }
+    if !host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
+        return Err("the proxy host may contain only letters, digits, '.', '-' and '_'".into());
+    }
+    Ok((host.to_string(), port))
+}
+
+fn parse_userinfo(userinfo: &str, scheme: ProxyScheme) -> Result<Credentials, String> {
+    let (user, password) = match userinfo.split_once(':') {
+        Some((u, p)) => (u, Some(p)),
+        None => (userinfo, None),
+    };
+    let user = percent_decode(user).map_err(|e| format!("user name: {e}"))?;
+    let password = match password {
+        Some(p) => SecretString::from(percent_decode(p).map_err(|e| format!("password: {e}"))?),
+        None => SecretString::from(String::new()),
+    };
+    if user.is_empty() {
+        return Err("empty user name before '@'".into());
+    }
+    let credentials = Credentials::new(user, password);
+    if matches!(scheme, ProxyScheme::Socks4 | ProxyScheme::Socks4a) && credentials.has_password() {
+        return Err(
+            "socks4 carries a user id but no password: use socks5h:// for a password".into(),
+        );
+    }
+    Ok(credentials)
+}
+
+/// Decodes `%XX` escapes; the result must be UTF-8. Messages never quote
+/// the input, since it may be a password.
+fn percent_decode(s: &str) -> Result<String, &'static str> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).ok_or("truncated %-escape")?;
+            let hex = std::str::from_utf8(hex).map_err(|_| "bad %-escape")?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| "bad %-escape (expected %XX, hex)")?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let decoded = String::from_utf8(out).map_err(|_| "not UTF-8 after percent-decoding")?;
+    if decoded.contains(['\r', '\n', '\0']) {
+        return Err("contains CR, LF or NUL");
+    }
+    Ok(decoded)
+}
+
+fn encode_userinfo(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, ':' | '@' | '/' | '%' | '?' | '#') || c.is_control() {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The input with any password replaced, for error messages. Without an
+/// `@`, a non-numeric "port" may be a password typed without a host, so it
+/// is hidden too.
+fn redact(input: &str) -> String {
+    let start = input.find("://").map_or(0, |i| i + 3);
+    let rest = &input[start..];
+    if let Some(at) = rest.rfind('@') {
+        let userinfo = &rest[..at];
+        return match userinfo.find(':') {
+            Some(colon) => format!("{}:<redacted>{}", &input[..start + colon], &rest[at..]),
+            None => input.to_string(),
+        };
+    }
+    match rest.rfind(':') {
+        Some(colon)
+            if !rest[colon + 1..].contains(']')
+                && !rest[colon + 1..]
+                    .trim_end_matches('/')
+                    .bytes()
+                    .all(|b| b.is_ascii_digit()) =>
+        {
+            format!("{}:<redacted>", &input[..start + colon])
+        }
+        _ => input.to_string(),
+    }
+}
+
+#[cfg(test)]
+#[path = "url_tests.rs"]
+mod tests;
