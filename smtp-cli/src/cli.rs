@@ -1,0 +1,278 @@
+//! Command-line arguments (clap derive). Flags mirror the config keys.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Send mail over SMTP, test a server, inspect configuration.
+///
+/// With no server configured, `smtp send` writes to a local outbox
+/// directory, so it works out of the box.
+#[derive(Debug, Parser)]
+#[command(name = "smtp", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// More logging (-v info, -vv debug, -vvv trace incl. the protocol).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Config file (also SMTP_CONFIG); layered over /etc/smtp and the user file.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Named connection from `[profiles.NAME]` (also SMTP_PROFILE).
+    #[arg(long, value_name = "NAME", global = true)]
+    pub profile: Option<String>,
+    /// Provider preset (gmail, office365, amazon-ses, ...); see `smtp presets`.
+    #[arg(long, value_name = "NAME", global = true)]
+    pub preset: Option<String>,
+}
+
+/// The subcommands.
+// Parsed once per process: the size difference of the variants is moot.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send a message (to the outbox when no server is configured).
+    Send(SendArgs),
+    /// Connect, report every stage, optionally send a test mail.
+    Test(TestArgs),
+    /// Show or check the effective configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// List provider presets, or describe one.
+    Presets {
+        /// A preset name to describe.
+        name: Option<String>,
+    },
+    /// Interactive SMTP session (TLS and AUTH done for you), for debugging.
+    Shell(ShellArgs),
+    /// sendmail-compatible mode: read a message on stdin (for cron, scripts).
+    Sendmail(SendmailArgs),
+    /// Print shell completions or the man page.
+    Generate {
+        /// bash, zsh, fish, elvish, powershell, or man.
+        what: String,
+    },
+}
+
+/// `smtp config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration, secrets redacted.
+    Show {
+        /// Show which layer each value came from.
+        #[arg(long)]
+        origin: bool,
+        /// One JSON document.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        conn: ConnectionArgs,
+    },
+    /// Validate the configuration; exit 2 on errors.
+    Check {
+        #[command(flatten)]
+        conn: ConnectionArgs,
+    },
+}
+
+/// Server, TLS, auth and proxy settings; each overrides the config.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConnectionArgs {
+    /// SMTP server host name or IP.
+    #[arg(long, help_heading = "Connection")]
+    pub host: Option<String>,
+    /// Port (default from --security: 25, 587 or 465).
+    #[arg(long, help_heading = "Connection")]
+    pub port: Option<u16>,
+    /// none | starttls | starttls-opportunistic | implicit.
+    #[arg(long, value_name = "MODE", help_heading = "Connection")]
+    pub security: Option<String>,
+    /// Name sent in EHLO.
+    #[arg(long, value_name = "NAME", help_heading = "Connection")]
+    pub ehlo_name: Option<String>,
+    /// Timeout for every step, e.g. 30s, 2m.
+    #[arg(long, value_name = "DURATION", help_heading = "Connection")]
+    pub timeout: Option<String>,
+    /// Proxy URL: socks5h://user:pass@host:port, socks4a://, http://.
+    #[arg(long, value_name = "URL", help_heading = "Connection")]
+    pub proxy: Option<String>,
+
+    /// Minimum TLS version: 1.2 or 1.3.
+    #[arg(long, value_name = "VERSION", help_heading = "TLS")]
+    pub tls_min_version: Option<String>,
+    /// Maximum TLS version: 1.2 or 1.3.
+    #[arg(long, value_name = "VERSION", help_heading = "TLS")]
+    pub tls_max_version: Option<String>,
+    /// Extra trusted CA certificates (PEM).
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS.
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
+    pub client_cert: Option<PathBuf>,
+    /// Client private key (PEM) for mutual TLS.
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
+    pub client_key: Option<PathBuf>,
+    /// Pin the server key: base64 SHA-256 of its SubjectPublicKeyInfo.
+    #[arg(long, value_name = "BASE64", help_heading = "TLS")]
+    pub pin_sha256: Vec<String>,
+    /// Name the certificate must match (when connecting by IP).
+    #[arg(long, value_name = "NAME", help_heading = "TLS")]
+    pub tls_server_name: Option<String>,
+    /// DANGEROUS: accept any certificate (expired, self-signed, wrong name).
+    #[arg(long, help_heading = "TLS")]
+    pub dangerous_accept_invalid_certs: bool,
+
+    /// Username for AUTH.
+    #[arg(long, value_name = "USER", help_heading = "Authentication")]
+    pub user: Option<String>,
+    /// Read the password from this environment variable.
+    #[arg(long, value_name = "VAR", help_heading = "Authentication")]
+    pub password_env: Option<String>,
+    /// Read the password from this file (first line).
+    #[arg(long, value_name = "FILE", help_heading = "Authentication")]
+    pub password_file: Option<PathBuf>,
+    /// Run this command and use its output as the password.
+    #[arg(long, value_name = "CMD", help_heading = "Authentication")]
+    pub password_command: Option<String>,
+    /// Allowed mechanisms, comma separated (e.g. SCRAM-SHA-256,PLAIN).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        help_heading = "Authentication"
+    )]
+    pub auth_mechanisms: Vec<String>,
+    /// Allow PLAIN/LOGIN without TLS (trusted networks only).
+    #[arg(long, help_heading = "Authentication")]
+    pub allow_cleartext_auth: bool,
+    /// OAuth2 bearer token from this environment variable.
+    #[arg(long, value_name = "VAR", help_heading = "Authentication")]
+    pub oauth2_token_env: Option<String>,
+    /// Run this command and use its output as the OAuth2 token.
+    #[arg(long, value_name = "CMD", help_heading = "Authentication")]
+    pub oauth2_token_command: Option<String>,
+}
+
+/// Message content and addresses.
+#[derive(Debug, Args, Clone, Default)]
+pub struct MessageArgs {
+    /// Sender address (default: message.from).
+    #[arg(long, value_name = "ADDR", help_heading = "Message")]
+    pub from: Option<String>,
+    /// Sender display name (default: message.from_name).
+    #[arg(long, value_name = "NAME", help_heading = "Message")]
+    pub from_name: Option<String>,
+    /// Recipient (repeatable).
+    #[arg(long, value_name = "ADDR", help_heading = "Message")]
+    pub to: Vec<String>,
+    /// Copy recipient (repeatable).
+    #[arg(long, value_name = "ADDR", help_heading = "Message")]
+    pub cc: Vec<String>,
+    /// Blind copy recipient (repeatable; never in the headers).
+    #[arg(long, value_name = "ADDR", help_heading = "Message")]
+    pub bcc: Vec<String>,
+    /// Reply-To address.
+    #[arg(long, value_name = "ADDR", help_heading = "Message")]
+    pub reply_to: Option<String>,
+    /// Subject.
+    #[arg(long, default_value = "", help_heading = "Message")]
+    pub subject: String,
+    /// Prefix for the subject (default: message.subject_prefix).
+    #[arg(long, value_name = "TEXT", help_heading = "Message")]
+    pub subject_prefix: Option<String>,
+    /// Plain-text body.
+    #[arg(long, conflicts_with = "body_file", help_heading = "Message")]
+    pub body: Option<String>,
+    /// Plain-text body from a file.
+    #[arg(long, value_name = "FILE", help_heading = "Message")]
+    pub body_file: Option<PathBuf>,
+    /// HTML body from a file.
+    #[arg(long, value_name = "FILE", help_heading = "Message")]
+    pub html_file: Option<PathBuf>,
+    /// Attach a file (repeatable).
+    #[arg(long, value_name = "FILE", help_heading = "Message")]
+    pub attach: Vec<PathBuf>,
+    /// Extra header "Name: value" (repeatable).
+    #[arg(long, value_name = "HEADER", help_heading = "Message")]
+    pub header: Vec<String>,
+}
+
+/// `smtp send`
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    #[command(flatten)]
+    pub message: MessageArgs,
+    /// Send an existing RFC 5322 message file ('-' for stdin), repeatable.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["body", "body_file", "html_file", "attach"], help_heading = "Message")]
+    pub raw: Vec<PathBuf>,
+    /// One message per recipient listed in this file (one address per line).
+    #[arg(long, value_name = "FILE", help_heading = "Bulk")]
+    pub to_file: Option<PathBuf>,
+    /// Messages sent in parallel in bulk mode.
+    #[arg(long, default_value_t = 1, help_heading = "Bulk")]
+    pub concurrency: usize,
+    /// Write the protocol transcript here (secrets redacted).
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub transcript: Option<PathBuf>,
+    /// Results as JSON lines.
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+}
+
+/// `smtp test`
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    /// Also send a test mail to this address (default: message.test_recipient, then the sender).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "")]
+    pub send_to: Option<String>,
+    /// Sender of the test mail (default: message.from).
+    #[arg(long, value_name = "ADDR")]
+    pub from: Option<String>,
+    /// The report as one JSON document.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the protocol transcript here (secrets redacted).
+    #[arg(long, value_name = "FILE")]
+    pub transcript: Option<PathBuf>,
+}
+
+/// `smtp shell`
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    /// Write the protocol transcript here (secrets redacted).
+    #[arg(long, value_name = "FILE")]
+    pub transcript: Option<PathBuf>,
+}
+
+/// `smtp sendmail`: the subset of sendmail(8) that scripts use.
+#[derive(Debug, Args)]
+pub struct SendmailArgs {
+    /// Take recipients from To/Cc/Bcc headers (Bcc is removed).
+    #[arg(short = 't')]
+    pub read_recipients: bool,
+    /// Envelope sender.
+    #[arg(short = 'f', value_name = "ADDR")]
+    pub from: Option<String>,
+    /// Ignored (sendmail compatibility: -i, -oi, -odi, -em...).
+    #[arg(short = 'i', hide = true)]
+    pub ignore_dots: bool,
+    /// Ignored sendmail option (-oXXX).
+    #[arg(short = 'o', value_name = "OPT", hide = true)]
+    pub option: Vec<String>,
+    /// Recipients.
+    pub recipients: Vec<String>,
+}

@@ -1,0 +1,418 @@
+//! `smtp test`: connect, report each stage with timing, explain failures.
+//!
+//! The JSON report (`--json`) is documented in docs/troubleshooting.md;
+//! its `schema` field changes when a field is renamed or removed.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+use serde::Serialize;
+use smtp_core::{Address, Envelope, MessageSource, SessionEvent};
+
+use crate::cli::{GlobalArgs, TestArgs};
+use crate::exit::{self, Exit};
+use crate::record::Recorder;
+use crate::setup::{self, Dest};
+
+/// Bumped when a field changes meaning or disappears.
+const SCHEMA: &str = "smtp-test/1";
+
+#[derive(Debug, Serialize)]
+struct Report {
+    schema: &'static str,
+    ok: bool,
+    target: String,
+    security: String,
+    proxy: Option<String>,
+    stages: Vec<Stage>,
+    failure: Option<Failure>,
+}
+
+#[derive(Debug, Serialize)]
+struct Stage {
+    name: &'static str,
+    ok: bool,
+    elapsed_ms: Option<u64>,
+    detail: serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+struct Failure {
+    stage: String,
+    error: String,
+    reply: Option<String>,
+    hint: Option<String>,
+    exit_code: u8,
+}
+
+fn ms(d: Duration) -> Option<u64> {
+    Some(d.as_millis().min(u128::from(u64::MAX)) as u64)
+}
+
+pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
+    let recorder = Arc::new(Recorder::new(args.transcript.as_deref())?);
+    let loaded = setup::load(global, &args.conn)?;
+    let setup = setup::build(&loaded, Some(recorder.clone()), None)?;
+    let Dest::Smtp(transport) = &setup.dest else {
+        return Err(anyhow!(
+            "no server configured: set host (--host, SMTP_HOST, or host = \"...\" in the config file)"
+        ));
+    };
+    let target = transport.target().clone();
+    let mut report = Report {
+        schema: SCHEMA,
+        ok: false,
+        target: target.to_string(),
+        security: transport.security().to_string(),
+        proxy: setup.proxy_redacted.clone(),
+        stages: Vec::new(),
+        failure: None,
+    };
+
+    if setup.proxy_redacted.is_none() {
+        let started = Instant::now();
+        match tokio::net::lookup_host((target.host.as_str(), target.port)).await {
+            Ok(addrs) => {
+                let addrs: Vec<String> = addrs.map(|a| a.ip().to_string()).collect();
+                report.stages.push(Stage {
+                    name: "dns",
+                    ok: true,
+                    elapsed_ms: ms(started.elapsed()),
+                    detail: serde_json::json!({ "addresses": addrs }),
+                });
+            }
+            Err(e) => {
+                let short =
+                    !target.host.contains('.') && target.host.parse::<std::net::IpAddr>().is_err();
+                let hint = if short {
+                    format!(
+                        "{:?} is a short name: use the fully qualified host name (e.g. smtp.example.com)",
+                        target.host
+                    )
+                } else {
+                    "check the spelling of the host name and your DNS".to_string()
+                };
+                report.stages.push(Stage {
+                    name: "dns",
+                    ok: false,
+                    elapsed_ms: ms(started.elapsed()),
+                    detail: serde_json::json!({ "error": e.to_string() }),
+                });
+                report.failure = Some(Failure {
+                    stage: "dns".into(),
+                    error: format!("{} does not resolve: {e}", target.host),
+                    reply: None,
+                    hint: Some(hint),
+                    exit_code: exit::TEMPFAIL,
+                });
+                return finish(report, args.json);
+            }
+        }
+    }
+
+    let session = transport.connect().await;
+    stages_from_events(&recorder.events(), &mut report.stages);
+    let mut session = match session {
+        Ok(s) => s,
+        Err(e) => {
+            report.failure = Some(failure(&e));
+            return finish(report, args.json);
+        }
+    };
+    let caps = session.capabilities().clone();
+    if let Some(stage) = report.stages.iter_mut().find(|s| s.name == "auth") {
+        stage.detail["offered"] = serde_json::json!(caps.auth);
+    } else {
+        report.stages.push(Stage {
+            name: "auth",
+            ok: true,
+            elapsed_ms: None,
+            detail: serde_json::json!({ "offered": caps.auth, "chosen": null, "note": "no credentials configured: anonymous" }),
+        });
+    }
+
+    if let Some(send_to) = &args.send_to {
+        let to = if !send_to.is_empty() {
+            Some(send_to.clone())
+        } else {
+            setup
+                .message
+                .test_recipient
+                .clone()
+                .or_else(|| setup.message.from.clone())
+        };
+        let from = args.from.clone().or_else(|| setup.message.from.clone());
+        let (Some(to), Some(from)) = (to, from) else {
+            session.quit().await;
+            return Err(anyhow!(
+                "the test mail needs a sender and a recipient: --from / message.from and --send-to / message.test_recipient"
+            ));
+        };
+        let started = Instant::now();
+        let envelope = Envelope::new(Some(Address::new(&from)?), vec![Address::new(&to)?])?;
+        let message = test_message(&from, &to, &report.target);
+        match session
+            .send(&envelope, MessageSource::from_bytes(message))
+            .await
+        {
+            Ok(d) => report.stages.push(Stage {
+                name: "send",
+                ok: true,
+                elapsed_ms: ms(started.elapsed()),
+                detail: serde_json::json!({ "to": to, "reply": d.reply.to_string() }),
+            }),
+            Err(e) => {
+                report.stages.push(Stage {
+                    name: "send",
+                    ok: false,
+                    elapsed_ms: ms(started.elapsed()),
+                    detail: serde_json::json!({ "to": to }),
+                });
+                report.failure = Some(failure(&e));
+            }
+        }
+    }
+    session.quit().await;
+    let _ = transport; // the pool holds nothing: `connect` is unpooled
+    report.ok = report.failure.is_none();
+    finish(report, args.json)
+}
+
+fn test_message(from: &str, to: &str, target: &str) -> Vec<u8> {
+    let date = chrono_like_now();
+    format!(
+        "From: <{from}>\r\nTo: <{to}>\r\nSubject: smtp test message\r\nDate: {date}\r\n\
+         Message-ID: <{}.smtp-test@{}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         This is a test message sent by `smtp test` through {target}.\r\n",
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(),
+        from.rsplit('@').next().unwrap_or("localhost"),
+    )
+    .into_bytes()
+}
+
+/// RFC 5322 date without a date crate: UTC from the Unix clock.
+fn chrono_like_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
+    let mon = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(month - 1) as usize];
+    format!(
+        "{weekday}, {day:02} {mon} {year} {:02}:{:02}:{:02} +0000",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn stages_from_events(events: &[SessionEvent], stages: &mut Vec<Stage>) {
+    for e in events {
+        let stage = match e {
+            SessionEvent::Connected { target, elapsed } => Stage {
+                name: "connect",
+                ok: true,
+                elapsed_ms: ms(*elapsed),
+                detail: serde_json::json!({ "target": target }),
+            },
+            SessionEvent::Greeting { text, elapsed } => Stage {
+                name: "greeting",
+                ok: true,
+                elapsed_ms: ms(*elapsed),
+                detail: serde_json::json!({ "text": text }),
+            },
+            SessionEvent::Capabilities {
+                capabilities,
+                elapsed,
+            } => Stage {
+                name: "ehlo",
+                ok: true,
+                elapsed_ms: ms(*elapsed),
+                detail: serde_json::json!({
+                    "server": capabilities.server_name,
+                    "esmtp": capabilities.esmtp,
+                    "extensions": capabilities.raw,
+                    "starttls": capabilities.starttls,
+                    "auth": capabilities.auth,
+                    "size": capabilities.size,
+                }),
+            },
+            SessionEvent::TlsEstablished { info, elapsed } => {
+                let leaf = info.peer_certificates.first();
+                Stage {
+                    name: "tls",
+                    ok: true,
+                    elapsed_ms: ms(*elapsed),
+                    detail: serde_json::json!({
+                        "version": info.version,
+                        "cipher": info.cipher_suite,
+                        "verified": info.verified,
+                        "server_name": info.server_name,
+                        "subject": leaf.map(|c| c.subject.clone()),
+                        "issuer": leaf.map(|c| c.issuer.clone()),
+                        "subject_alt_names": leaf.map(|c| c.subject_alt_names.clone()),
+                        "not_before": leaf.map(|c| c.not_before.clone()),
+                        "not_after": leaf.map(|c| c.not_after.clone()),
+                        "spki_sha256": leaf.map(|c| c.spki_sha256.clone()),
+                    }),
+                }
+            }
+            SessionEvent::StartTlsSkipped { reason } => Stage {
+                name: "tls",
+                ok: false,
+                elapsed_ms: None,
+                detail: serde_json::json!({ "skipped": reason }),
+            },
+            SessionEvent::Authenticated { mechanism, elapsed } => Stage {
+                name: "auth",
+                ok: true,
+                elapsed_ms: ms(*elapsed),
+                detail: serde_json::json!({ "chosen": mechanism }),
+            },
+            _ => continue,
+        };
+        stages.push(stage);
+    }
+}
+
+fn failure(e: &smtp_core::Error) -> Failure {
+    let stage = match e.phase() {
+        smtp_core::Phase::StartTls => "tls".to_string(),
+        smtp_core::Phase::Mail | smtp_core::Phase::Rcpt | smtp_core::Phase::Data => {
+            "send".to_string()
+        }
+        p => p.to_string(),
+    };
+    Failure {
+        stage,
+        error: setup::describe(e),
+        reply: e.reply().map(|r| r.to_string()),
+        hint: setup::hint(e),
+        exit_code: exit::code_for(e),
+    }
+}
+
+fn finish(report: Report, json: bool) -> Result<()> {
+    if json {
+        out!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_human(&report);
+    }
+    match &report.failure {
+        None => Ok(()),
+        Some(f) => Err(Exit(f.exit_code).into()),
+    }
+}
+
+fn print_human(r: &Report) {
+    out!(
+        "testing {} (security: {}{})",
+        r.target,
+        r.security,
+        r.proxy
+            .as_ref()
+            .map(|p| format!(", proxy {p}"))
+            .unwrap_or_default()
+    );
+    for s in &r.stages {
+        let mark = if s.ok { "ok  " } else { "FAIL" };
+        let time = s
+            .elapsed_ms
+            .map(|m| format!("{m:>5} ms"))
+            .unwrap_or_else(|| "        ".into());
+        out!("  [{mark}] {:<9} {time}  {}", s.name, summarize(s));
+    }
+    match &r.failure {
+        None => out!("result: ok"),
+        Some(f) => {
+            out!("  [FAIL] {:<9}           {}", f.stage, f.error);
+            if let Some(reply) = &f.reply {
+                out!("         server said: {reply}");
+            }
+            if let Some(h) = &f.hint {
+                out!("hint: {h}");
+            }
+            out!("result: failed at {}", f.stage);
+        }
+    }
+}
+
+fn summarize(s: &Stage) -> String {
+    let d = &s.detail;
+    let str_of = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    match s.name {
+        "dns" => d["addresses"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default(),
+        "connect" => str_of("target"),
+        "greeting" => str_of("text"),
+        "ehlo" => d["extensions"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default(),
+        "tls" if d.get("skipped").is_some() => format!("not used: {}", str_of("skipped")),
+        "tls" => format!(
+            "{} {}, certificate {} (SAN {}), valid until {}, {}",
+            str_of("version"),
+            str_of("cipher"),
+            str_of("subject"),
+            d["subject_alt_names"]
+                .as_array()
+                .map(|a| a
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "))
+                .unwrap_or_default(),
+            str_of("not_after"),
+            if d["verified"].as_bool() == Some(true) {
+                "verified"
+            } else {
+                "NOT VERIFIED"
+            }
+        ),
+        "auth" => {
+            let offered = d["offered"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            match d["chosen"].as_str() {
+                Some(m) => format!("authenticated with {m} (offered: {offered})"),
+                None => format!("anonymous (offered: {offered})"),
+            }
+        }
+        "send" => format!("{} {}", str_of("to"), str_of("reply")),
+        _ => d.to_string(),
+    }
+}

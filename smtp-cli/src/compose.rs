@@ -1,0 +1,180 @@
+//! Builds the RFC 5322 message from command-line flags (mail-builder).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use mail_builder::MessageBuilder;
+use mail_builder::headers::raw::Raw;
+use smtp_core::Address;
+
+/// What the user asked to send, before config defaults are applied.
+#[derive(Debug, Default, Clone)]
+pub struct Draft {
+    pub from: String,
+    pub from_name: Option<String>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub bcc: Vec<String>,
+    pub reply_to: Option<String>,
+    pub subject: String,
+    pub body: Option<String>,
+    pub body_file: Option<PathBuf>,
+    pub html_file: Option<PathBuf>,
+    pub attach: Vec<PathBuf>,
+    pub headers: Vec<String>,
+}
+
+/// Rejects values that would break out of a header line.
+pub fn check_header_value(what: &str, value: &str) -> Result<()> {
+    if value.contains(['\r', '\n', '\0']) {
+        bail!("invalid {what} {value:?}: contains CR, LF or NUL");
+    }
+    Ok(())
+}
+
+fn parse_header(h: &str) -> Result<(String, String)> {
+    let (name, value) = h
+        .split_once(':')
+        .with_context(|| format!("invalid --header {h:?}: expected \"Name: value\""))?;
+    let name = name.trim();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+        bail!("invalid --header name {name:?}: printable ASCII without ':' or spaces");
+    }
+    check_header_value("--header value", value)?;
+    Ok((name.to_string(), value.trim().to_string()))
+}
+
+/// Every envelope recipient: To, Cc and Bcc (Bcc never appears in headers).
+pub fn recipients(d: &Draft) -> Result<Vec<Address>> {
+    d.to.iter()
+        .chain(&d.cc)
+        .chain(&d.bcc)
+        .map(|r| Address::new(r.trim()).map_err(anyhow::Error::from))
+        .collect()
+}
+
+fn read_text(path: &Path, what: &str) -> Result<String> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))?;
+    String::from_utf8(bytes).with_context(|| format!("{what} {} is not UTF-8", path.display()))
+}
+
+/// Builds the message bytes.
+pub fn build(d: &Draft) -> Result<Vec<u8>> {
+    Address::new(&d.from)?;
+    check_header_value("subject", &d.subject)?;
+    if let Some(n) = &d.from_name {
+        check_header_value("from name", n)?;
+    }
+    let from: mail_builder::headers::address::Address = match &d.from_name {
+        Some(name) => (name.as_str(), d.from.as_str()).into(),
+        None => d.from.as_str().into(),
+    };
+    let mut m = MessageBuilder::new().from(from).subject(d.subject.as_str());
+    if !d.to.is_empty() {
+        m = m.to(d.to.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    }
+    if !d.cc.is_empty() {
+        m = m.cc(d.cc.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    }
+    if let Some(r) = &d.reply_to {
+        Address::new(r)?;
+        m = m.reply_to(r.as_str());
+    }
+    for h in &d.headers {
+        let (name, value) = parse_header(h)?;
+        m = m.header(name, Raw::new(value));
+    }
+    let text = match (&d.body, &d.body_file) {
+        (Some(b), _) => Some(b.clone()),
+        (None, Some(p)) => Some(read_text(p, "body file")?),
+        (None, None) => None,
+    };
+    if let Some(t) = text {
+        m = m.text_body(t);
+    }
+    if let Some(p) = &d.html_file {
+        m = m.html_body(read_text(p, "html file")?);
+    }
+    for path in &d.attach {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read attachment {}", path.display()))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "attachment".into());
+        m = m.attachment(content_type(path), name, bytes);
+    }
+    m.write_to_vec().context("building the message failed")
+}
+
+fn content_type(path: &Path) -> &'static str {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "txt" | "log" => "text/plain",
+        "csv" => "text/csv",
+        "html" | "htm" => "text/html",
+        "pdf" => "application/pdf",
+        "json" => "application/json",
+        "zip" => "application/zip",
+        "gz" => "application/gzip",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "xml" => "application/xml",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_with_attachment_and_no_bcc_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let att = dir.path().join("report.csv");
+        std::fs::write(&att, "a,b\n1,2\n").unwrap();
+        let d = Draft {
+            from: "app@example.test".into(),
+            from_name: Some("App Bot".into()),
+            to: vec!["ops@example.test".into()],
+            bcc: vec!["hidden@example.test".into()],
+            subject: "Nightly ✓".into(),
+            body: Some("hello".into()),
+            attach: vec![att],
+            headers: vec!["X-Job: nightly".into()],
+            ..Draft::default()
+        };
+        let text = String::from_utf8(build(&d).unwrap()).unwrap();
+        assert!(
+            text.contains("From: \"App Bot\" <app@example.test>"),
+            "{text}"
+        );
+        assert!(text.contains("X-Job: nightly"));
+        assert!(text.contains("report.csv"));
+        assert!(!text.contains("hidden@example.test"));
+        assert_eq!(recipients(&d).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn header_injection_is_refused() {
+        let d = Draft {
+            from: "a@b.c".into(),
+            subject: "x\r\nBcc: evil@x".into(),
+            ..Draft::default()
+        };
+        assert!(build(&d).unwrap_err().to_string().contains("CR, LF"));
+        let d = Draft {
+            from: "a@b.c".into(),
+            headers: vec!["X: a\nB: c".into()],
+            ..Draft::default()
+        };
+        assert!(build(&d).is_err());
+        assert!(parse_header("NoColon").is_err());
+    }
+}

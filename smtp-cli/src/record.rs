@@ -1,0 +1,83 @@
+//! A transcript that keeps the session in memory and, optionally, writes
+//! it to a file as it happens (the "detailed log file" admins ask for).
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use smtp_core::{Direction, MemoryTranscript, SessionEvent, Transcript};
+
+/// Lines arrive already redacted by the engine.
+#[derive(Debug)]
+pub struct Recorder {
+    memory: MemoryTranscript,
+    file: Option<Mutex<std::fs::File>>,
+}
+
+impl Recorder {
+    pub fn new(path: Option<&Path>) -> anyhow::Result<Recorder> {
+        let file = match path {
+            Some(p) => Some(Mutex::new(std::fs::File::create(p).map_err(|e| {
+                anyhow::anyhow!("cannot write transcript {}: {e}", p.display())
+            })?)),
+            None => None,
+        };
+        Ok(Recorder {
+            memory: MemoryTranscript::new(),
+            file,
+        })
+    }
+
+    pub fn events(&self) -> Vec<SessionEvent> {
+        self.memory.events()
+    }
+
+    fn write(&self, text: &str) {
+        if let Some(f) = &self.file
+            && let Ok(mut f) = f.lock()
+        {
+            let _ = writeln!(f, "{text}");
+        }
+    }
+}
+
+impl Transcript for Recorder {
+    fn line(&self, direction: Direction, line: &str) {
+        self.memory.line(direction, line);
+        let t = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        self.write(&format!(
+            "{}.{:03} {}: {}",
+            t.as_secs(),
+            t.subsec_millis(),
+            direction.tag(),
+            line
+        ));
+    }
+    fn event(&self, event: &SessionEvent) {
+        self.memory.event(event);
+        let summary = match event {
+            SessionEvent::Connected { target, elapsed } => {
+                format!("connected to {target} in {elapsed:?}")
+            }
+            SessionEvent::TlsEstablished { info, elapsed } => {
+                format!(
+                    "tls {} {} in {elapsed:?} (verified: {})",
+                    info.version, info.cipher_suite, info.verified
+                )
+            }
+            SessionEvent::Greeting { text, .. } => format!("greeting: {text}"),
+            SessionEvent::Capabilities { capabilities, .. } => {
+                format!("capabilities: {}", capabilities.raw.join(", "))
+            }
+            SessionEvent::StartTlsSkipped { reason } => format!("starttls skipped: {reason}"),
+            SessionEvent::Authenticated { mechanism, .. } => {
+                format!("authenticated with {mechanism}")
+            }
+            other => format!("{other:?}"),
+        };
+        self.write(&format!("# {summary}"));
+    }
+}

@@ -1,0 +1,245 @@
+//! Flags -> smtp-config -> a ready transport. The merge, validation and
+//! plugin wiring all happen in smtp-config; this only translates flags.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use smtp_config::{BuiltTransport, CliOverrides, Config, LoadOptions, Loaded};
+use smtp_core::{FileTransport, PoolConfig, SmtpTransport, Transcript};
+use tokio::sync::Mutex;
+
+use crate::cli::{ConnectionArgs, GlobalArgs};
+
+/// Where messages go.
+pub enum Dest {
+    /// A real server.
+    Smtp(SmtpTransport),
+    /// No host configured: the local outbox directory.
+    Outbox(FileTransport),
+}
+
+/// Message defaults from the config.
+#[derive(Debug, Clone, Default)]
+pub struct MessageDefaults {
+    pub from: Option<String>,
+    pub from_name: Option<String>,
+    pub subject_prefix: Option<String>,
+    pub test_recipient: Option<String>,
+}
+
+/// Everything a command needs.
+pub struct Setup {
+    pub dest: Dest,
+    pub message: MessageDefaults,
+    pub proxy_redacted: Option<String>,
+    pub rate: Pacing,
+}
+
+/// Translates connection flags into config overrides (the CLI layer).
+pub fn overrides(conn: &ConnectionArgs) -> Result<CliOverrides> {
+    let mut o = CliOverrides::new();
+    let mut set = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            o.push(k, v);
+        }
+    };
+    set("host", conn.host.clone());
+    set("port", conn.port.map(|p| p.to_string()));
+    set("security", conn.security.clone());
+    set("ehlo_name", conn.ehlo_name.clone());
+    set("timeout", conn.timeout.clone());
+    set("proxy.url", conn.proxy.clone());
+    set("tls.min_version", conn.tls_min_version.clone());
+    set("tls.max_version", conn.tls_max_version.clone());
+    set(
+        "tls.ca_file",
+        conn.ca_file.as_ref().map(|p| p.display().to_string()),
+    );
+    set(
+        "tls.client_cert",
+        conn.client_cert.as_ref().map(|p| p.display().to_string()),
+    );
+    set(
+        "tls.client_key",
+        conn.client_key.as_ref().map(|p| p.display().to_string()),
+    );
+    set("tls.server_name", conn.tls_server_name.clone());
+    if !conn.pin_sha256.is_empty() {
+        set("tls.pin_sha256", Some(conn.pin_sha256.join(",")));
+    }
+    if conn.dangerous_accept_invalid_certs {
+        set("tls.dangerous_accept_invalid_certs", Some("true".into()));
+    }
+    set("auth.username", conn.user.clone());
+    set(
+        "auth.password_file",
+        conn.password_file.as_ref().map(|p| p.display().to_string()),
+    );
+    set("auth.password_command", conn.password_command.clone());
+    if let Some(var) = &conn.password_env {
+        let value = std::env::var(var)
+            .with_context(|| format!("--password-env {var}: the variable is not set"))?;
+        set("auth.password", Some(value));
+    }
+    if !conn.auth_mechanisms.is_empty() {
+        set("auth.mechanisms", Some(conn.auth_mechanisms.join(",")));
+    }
+    if conn.allow_cleartext_auth {
+        set("auth.allow_cleartext", Some("true".into()));
+    }
+    if let Some(var) = &conn.oauth2_token_env {
+        let value = std::env::var(var)
+            .with_context(|| format!("--oauth2-token-env {var}: the variable is not set"))?;
+        set("auth.oauth2.token", Some(value));
+    }
+    set(
+        "auth.oauth2.token_command",
+        conn.oauth2_token_command.clone(),
+    );
+    Ok(o)
+}
+
+fn options(global: &GlobalArgs, overrides: CliOverrides) -> LoadOptions {
+    let mut opts = LoadOptions::new().overrides(overrides);
+    if let Some(c) = &global.config {
+        opts = opts.config_file(c);
+    }
+    if let Some(p) = &global.profile {
+        opts = opts.profile(p);
+    }
+    if let Some(p) = &global.preset {
+        opts = opts.preset(p);
+    }
+    opts
+}
+
+/// Loads and validates the layered configuration; prompts for a missing
+/// password when a person is at the terminal.
+pub fn load(global: &GlobalArgs, conn: &ConnectionArgs) -> Result<Loaded> {
+    let mut o = overrides(conn)?;
+    let loaded = Config::load(&options(global, o.clone()))?;
+    for w in loaded.warnings() {
+        eprintln!("warning: {w}");
+    }
+    let auth = &loaded.config().auth;
+    if auth.username.is_some()
+        && !auth.has_secret()
+        && !loaded.is_outbox()
+        && std::io::stdin().is_terminal()
+    {
+        let user = auth.username.clone().unwrap_or_default();
+        let password = rpassword::prompt_password(format!("password for {user}: "))
+            .context("reading the password from the terminal")?;
+        o.push("auth.password", password);
+        return Ok(Config::load(&options(global, o))?);
+    }
+    Ok(loaded)
+}
+
+/// Builds the destination. `concurrency` widens the pool for bulk sends.
+pub fn build(
+    loaded: &Loaded,
+    transcript: Option<Arc<impl Transcript + 'static>>,
+    concurrency: Option<usize>,
+) -> Result<Setup> {
+    let c = loaded.config();
+    let message = MessageDefaults {
+        from: c.message.from.clone(),
+        from_name: c.message.from_name.clone(),
+        subject_prefix: c.message.subject_prefix.clone(),
+        test_recipient: c.message.test_recipient.clone(),
+    };
+    let rate = Pacing::new(
+        c.rate_limit.min_interval(),
+        c.retry.attempts,
+        c.retry.backoff,
+    );
+    let mut pool = PoolConfig::default();
+    pool.max_connections = (c.pool.max_connections as usize).max(concurrency.unwrap_or(1));
+    pool.idle_timeout = c.pool.idle_timeout;
+    pool.max_messages_per_connection = c.pool.max_messages_per_connection as usize;
+    let built = loaded.build_with(|mut b| {
+        if let Some(t) = transcript {
+            b = b.transcript(t);
+        }
+        b.pool(pool)
+    })?;
+    let dest = match built.transport {
+        BuiltTransport::Smtp(t) => Dest::Smtp(t),
+        BuiltTransport::Outbox(f) => Dest::Outbox(f),
+        _ => bail!("this build of smtp does not know the configured transport"),
+    };
+    Ok(Setup {
+        dest,
+        message,
+        proxy_redacted: c.proxy.url_redacted(),
+        rate,
+    })
+}
+
+/// The error line, with the plugin's own wording where there is one.
+pub fn describe(e: &smtp_core::Error) -> String {
+    e.to_string()
+}
+
+/// The most specific hint: the plugin's (TLS, auth, proxy), else the core's.
+pub fn hint(e: &smtp_core::Error) -> Option<String> {
+    e.hint()
+}
+
+/// Rate limit and retry policy for bulk sends.
+#[derive(Debug, Clone)]
+pub struct Pacing {
+    interval: Option<Duration>,
+    attempts: u32,
+    backoff: Duration,
+    next: Arc<Mutex<tokio::time::Instant>>,
+}
+
+impl Pacing {
+    fn new(interval: Option<Duration>, attempts: u32, backoff: Duration) -> Pacing {
+        Pacing {
+            interval,
+            attempts,
+            backoff,
+            next: Arc::new(Mutex::new(tokio::time::Instant::now())),
+        }
+    }
+
+    /// Waits for this send's slot.
+    pub async fn wait(&self) {
+        let Some(interval) = self.interval else {
+            return;
+        };
+        let slot = {
+            let mut next = self.next.lock().await;
+            let now = tokio::time::Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+
+    /// Retries allowed after the first attempt.
+    pub fn retries(&self) -> u32 {
+        self.attempts.saturating_sub(1)
+    }
+
+    /// Sleeps before retry `attempt`; four times longer when the server said
+    /// it is rate limiting, and later sends are pushed back too.
+    pub async fn back_off(&self, attempt: u32, rate_limited: bool) {
+        let base = self.backoff.saturating_mul(
+            1u32.checked_shl(attempt.saturating_sub(1))
+                .unwrap_or(u32::MAX),
+        );
+        let wait = if rate_limited { base * 4 } else { base }.min(Duration::from_secs(3600));
+        if rate_limited {
+            let mut next = self.next.lock().await;
+            *next = (*next).max(tokio::time::Instant::now() + wait);
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
