@@ -1,0 +1,194 @@
+//! The SASL mechanisms, each a small [`smtp_core::Mechanism`], and
+//! [`MechanismKind`], the names the authenticator chooses among.
+
+mod cram_md5;
+mod login;
+mod oauth;
+mod plain;
+mod scram;
+
+use std::fmt;
+use std::str::FromStr;
+
+use secrecy::SecretSlice;
+use smtp_core::SecretBytes;
+
+use crate::error::Error;
+
+pub use cram_md5::CramMd5;
+pub use login::Login;
+pub use oauth::{OAuthBearer, XOAuth2};
+pub use plain::Plain;
+pub use scram::{DEFAULT_MAX_ITERATIONS, DEFAULT_MIN_ITERATIONS, Scram};
+
+/// A mechanism this crate implements.
+///
+/// [`MechanismKind::PREFERENCE`] is the order the authenticator tries them in;
+/// `Ord` follows the same order (strongest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum MechanismKind {
+    /// SCRAM-SHA-256 (RFC 7677): password never sent, server proves itself.
+    ScramSha256,
+    /// SCRAM-SHA-1 (RFC 5802).
+    ScramSha1,
+    /// CRAM-MD5 (RFC 2195): password never sent, but weak and replayable offline.
+    CramMd5,
+    /// PLAIN (RFC 4616): password sent as is.
+    Plain,
+    /// LOGIN (draft-murchison-sasl-login): password sent as is.
+    Login,
+    /// OAUTHBEARER (RFC 7628): OAuth2 bearer token.
+    OAuthBearer,
+    /// XOAUTH2 (Google/Microsoft): OAuth2 bearer token.
+    XOAuth2,
+}
+
+impl MechanismKind {
+    /// Every mechanism, strongest first: password mechanisms, then token ones.
+    pub const PREFERENCE: [MechanismKind; 7] = [
+        MechanismKind::ScramSha256,
+        MechanismKind::ScramSha1,
+        MechanismKind::CramMd5,
+        MechanismKind::Plain,
+        MechanismKind::Login,
+        MechanismKind::OAuthBearer,
+        MechanismKind::XOAuth2,
+    ];
+
+    /// The IANA name, as in `AUTH` lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            MechanismKind::ScramSha256 => "SCRAM-SHA-256",
+            MechanismKind::ScramSha1 => "SCRAM-SHA-1",
+            MechanismKind::CramMd5 => "CRAM-MD5",
+            MechanismKind::Plain => "PLAIN",
+            MechanismKind::Login => "LOGIN",
+            MechanismKind::OAuthBearer => "OAUTHBEARER",
+            MechanismKind::XOAuth2 => "XOAUTH2",
+        }
+    }
+
+    /// True when anyone reading the connection learns a reusable secret.
+    pub fn sends_secret_in_clear(self) -> bool {
+        matches!(
+            self,
+            MechanismKind::Plain
+                | MechanismKind::Login
+                | MechanismKind::OAuthBearer
+                | MechanismKind::XOAuth2
+        )
+    }
+
+    /// True for the OAuth2 mechanisms (they need a token, not a password).
+    pub fn uses_token(self) -> bool {
+        matches!(self, MechanismKind::OAuthBearer | MechanismKind::XOAuth2)
+    }
+
+    fn supported_names() -> Vec<String> {
+        MechanismKind::PREFERENCE
+            .iter()
+            .map(|k| k.name().to_string())
+            .collect()
+    }
+}
+
+impl fmt::Display for MechanismKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for MechanismKind {
+    type Err = Error;
+
+    /// Parses an IANA name, case-insensitively (`"scram-sha-256"`, `"PLAIN"`).
+    fn from_str(s: &str) -> Result<MechanismKind, Error> {
+        let trimmed = s.trim();
+        MechanismKind::PREFERENCE
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(trimmed))
+            .ok_or_else(|| Error::UnknownMechanism {
+                name: s.to_string(),
+                supported: MechanismKind::supported_names(),
+            })
+    }
+}
+
+/// Moves bytes into the secret wrapper the engine takes (zeroized on drop).
+pub(crate) fn secret(bytes: Vec<u8>) -> SecretBytes {
+    SecretSlice::from(bytes)
+}
+
+/// The challenge as text, for messages: short and lossy, never a secret
+/// (challenges come from the server).
+pub(crate) fn shown(challenge: &[u8]) -> String {
+    let text = String::from_utf8_lossy(challenge);
+    let mut out: String = text.chars().take(120).collect();
+    if text.chars().count() > 120 {
+        out.push_str("...");
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use secrecy::ExposeSecret;
+    use smtp_core::SecretBytes;
+
+    pub fn bytes(s: Option<SecretBytes>) -> Vec<u8> {
+        s.expect("an initial response").expose_secret().to_vec()
+    }
+
+    pub fn text(s: SecretBytes) -> String {
+        String::from_utf8(s.expose_secret().to_vec()).unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_case_insensitively() {
+        for k in MechanismKind::PREFERENCE {
+            assert_eq!(
+                k.name()
+                    .to_ascii_lowercase()
+                    .parse::<MechanismKind>()
+                    .unwrap(),
+                k
+            );
+            assert_eq!(k.to_string(), k.name());
+        }
+        let e = "NTLM".parse::<MechanismKind>().unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "unknown auth mechanism \"NTLM\": supported are SCRAM-SHA-256, SCRAM-SHA-1"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn cleartext_and_token_flags() {
+        let clear: Vec<_> = MechanismKind::PREFERENCE
+            .into_iter()
+            .filter(|k| k.sends_secret_in_clear())
+            .collect();
+        assert_eq!(
+            clear,
+            [
+                MechanismKind::Plain,
+                MechanismKind::Login,
+                MechanismKind::OAuthBearer,
+                MechanismKind::XOAuth2
+            ]
+        );
+        let token: Vec<_> = MechanismKind::PREFERENCE
+            .into_iter()
+            .filter(|k| k.uses_token())
+            .collect();
+        assert_eq!(token, [MechanismKind::OAuthBearer, MechanismKind::XOAuth2]);
+    }
+}
