@@ -102,7 +102,8 @@ pub fn overrides(conn: &ConnectionArgs) -> Result<CliOverrides> {
 }
 
 fn options(global: &GlobalArgs, overrides: CliOverrides) -> LoadOptions {
-    let mut opts = LoadOptions::new().overrides(overrides);
+    // `load` below prints warnings itself; no second copy through tracing.
+    let mut opts = LoadOptions::new().overrides(overrides).log_warnings(false);
     if let Some(c) = &global.config {
         opts = opts.config_file(c);
     }

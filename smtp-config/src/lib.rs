@@ -1,2 +1,35 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod build;
+mod error;
+pub mod keys;
+mod layers;
+mod load;
+mod loaded;
+mod model;
+mod options;
+mod origin;
+pub mod presets;
+mod provenance;
+mod proxy_url;
+mod suggest;
+mod validate;
+mod value;
+
+#[cfg(test)]
+mod doc_check;
+
+pub use build::{Built, BuiltTransport};
+pub use error::Error;
+pub use load::SYSTEM_CONFIG_FILE;
+pub use loaded::{Loaded, Warning};
+pub use model::{
+    AuthConfig, Config, MessageConfig, OAuth2Config, PoolConfig, ProxyConfig, RateLimitConfig,
+    RetryConfig, TimeoutsConfig, TlsConfig, TlsVersion,
+};
+pub use options::{CliOverrides, LoadOptions};
+pub use origin::Origin;
+pub use presets::{Preset, presets};
+pub use provenance::{Provenance, ProvenanceEntry};

@@ -1,0 +1,134 @@
+//! From a [`Loaded`] configuration to a ready transport: the one place
+//! that knows every plugin, each behind its cargo feature.
+
+mod auth;
+mod proxy;
+mod tls;
+
+use async_trait::async_trait;
+use smtp_core::{
+    Delivery, Envelope, FileTransport, MessageSource, SmtpTransport, SmtpTransportBuilder,
+    Transport,
+};
+
+use crate::error::Error;
+use crate::loaded::Loaded;
+use crate::model::{MessageConfig, PoolConfig, RateLimitConfig, RetryConfig};
+
+/// Where messages go.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BuiltTransport {
+    /// An SMTP server (pooled).
+    Smtp(SmtpTransport),
+    /// No host is configured: `.eml` files in the outbox directory.
+    Outbox(FileTransport),
+}
+
+#[async_trait]
+impl Transport for BuiltTransport {
+    async fn send(
+        &self,
+        envelope: &Envelope,
+        message: MessageSource,
+    ) -> Result<Delivery, smtp_core::Error> {
+        match self {
+            BuiltTransport::Smtp(t) => t.send(envelope, message).await,
+            BuiltTransport::Outbox(t) => t.send(envelope, message).await,
+        }
+    }
+}
+
+/// What [`Loaded::build`] returns: the transport, and the settings smtp-core
+/// has no knob for, which the caller applies around `send`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Built {
+    /// The transport.
+    pub transport: BuiltTransport,
+    /// Sender defaults (`message.*`) for composing mail.
+    pub message: MessageConfig,
+    /// Sending rate; the caller waits `rate_limit.min_interval()` between
+    /// sends and backs off longer on a rate-limit reply
+    /// (`smtp_core::is_rate_limited`).
+    pub rate_limit: RateLimitConfig,
+    /// Retries of transient failures; the caller loops, waiting
+    /// `retry.delay_before(n)`, and never retries an unknown outcome.
+    pub retry: RetryConfig,
+    /// Pool limits (already applied to the SMTP transport).
+    pub pool: PoolConfig,
+}
+
+impl Built {
+    /// True when messages go to the outbox directory.
+    pub fn is_outbox(&self) -> bool {
+        matches!(self.transport, BuiltTransport::Outbox(_))
+    }
+}
+
+impl Loaded {
+    /// Builds the transport: [`BuiltTransport::Smtp`] when a host is set,
+    /// else [`BuiltTransport::Outbox`]. Reads no password yet (files and
+    /// commands are read when the server asks), but does read TLS files.
+    pub fn build(&self) -> Result<Built, Error> {
+        self.build_with(|b| b)
+    }
+
+    /// Like [`Loaded::build`], letting the caller adjust the SMTP builder
+    /// last (a transcript, a custom connector in tests).
+    pub fn build_with(
+        &self,
+        customize: impl FnOnce(SmtpTransportBuilder) -> SmtpTransportBuilder,
+    ) -> Result<Built, Error> {
+        let c = &self.config;
+        let transport = match &c.host {
+            None => {
+                let dir = self.outbox_dir();
+                tracing::info!(dir = %dir.display(), "no host configured: writing messages to the outbox");
+                BuiltTransport::Outbox(FileTransport::new(dir))
+            }
+            Some(host) => BuiltTransport::Smtp(
+                customize(self.smtp_builder(host)?)
+                    .build()
+                    .map_err(Error::Transport)?,
+            ),
+        };
+        Ok(Built {
+            transport,
+            message: c.message.clone(),
+            rate_limit: c.rate_limit,
+            retry: c.retry,
+            pool: c.pool,
+        })
+    }
+
+    fn smtp_builder(&self, host: &str) -> Result<SmtpTransportBuilder, Error> {
+        let c = &self.config;
+        let timeouts = c.effective_timeouts();
+        let mut b = SmtpTransport::builder(host)
+            .port(c.effective_port())
+            .security(c.security)
+            .timeouts(timeouts)
+            .pool(smtp_core::PoolConfig {
+                max_connections: c.pool.max_connections as usize,
+                idle_timeout: c.pool.idle_timeout,
+                max_messages_per_connection: c.pool.max_messages_per_connection as usize,
+            });
+        if let Some(name) = &c.ehlo_name {
+            b = b.ehlo_name(name);
+        }
+        if let Some(name) = &c.tls.server_name {
+            b = b.tls_server_name(name);
+        }
+        if c.security.uses_tls() {
+            b = b.tls(tls::upgrade(self)?);
+        }
+        if let Some(a) = auth::authenticator(self)? {
+            b = b.authenticator(a);
+        }
+        if let Some(connector) = proxy::connector(self, timeouts.connect)? {
+            b = b.connector(connector);
+        }
+        Ok(b)
+    }
+}

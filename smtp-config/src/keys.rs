@@ -1,0 +1,284 @@
+//! The one table of every configuration key.
+//!
+//! Unknown-key detection, environment-variable typing, secret redaction and
+//! the documentation check (`docs/config-reference.md`) all read [`KEYS`],
+//! so a key added here is known everywhere at once.
+
+/// What kind of value a key takes; decides how text from an environment
+/// variable or the command line is parsed, and how it is validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyKind {
+    /// Free text without control characters.
+    Text,
+    /// A host or server name: no spaces, no control characters.
+    HostName,
+    /// A secret string: never shown, never logged.
+    Secret,
+    /// `true` / `false`.
+    Bool,
+    /// A TCP port, 1-65535.
+    Port,
+    /// A positive integer.
+    Count,
+    /// A duration such as `"30s"`, `"2m"`, `"1h 30m"` (an integer means seconds).
+    Duration,
+    /// `none`, `starttls`, `starttls-opportunistic` or `implicit`.
+    Security,
+    /// `"1.2"` or `"1.3"`.
+    TlsVersion,
+    /// A file or directory path (`~` expands; relative to the config file).
+    Path,
+    /// One path or a list of paths.
+    PathList,
+    /// A list of strings.
+    TextList,
+    /// A list of SASL mechanism names.
+    Mechanisms,
+    /// A shell command whose standard output is the secret.
+    Command,
+    /// An `https://` URL (`http://` only to a loopback host).
+    Url,
+    /// A proxy URL such as `socks5h://user:pass@host:1080`; the password is redacted.
+    ProxyUrl,
+    /// A mailbox address `local@domain`.
+    Address,
+    /// A provider preset name.
+    Preset,
+    /// A cloud region name, e.g. `eu-west-1`.
+    Region,
+}
+
+impl KeyKind {
+    /// The type as written in the reference documentation.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            KeyKind::Text => "string",
+            KeyKind::HostName => "host name",
+            KeyKind::Secret => "secret string",
+            KeyKind::Bool => "bool",
+            KeyKind::Port => "port",
+            KeyKind::Count => "integer",
+            KeyKind::Duration => "duration",
+            KeyKind::Security => "enum",
+            KeyKind::TlsVersion => "TLS version",
+            KeyKind::Path => "path",
+            KeyKind::PathList => "path or list of paths",
+            KeyKind::TextList => "list of strings",
+            KeyKind::Mechanisms => "list of mechanisms",
+            KeyKind::Command => "command",
+            KeyKind::Url => "URL",
+            KeyKind::ProxyUrl => "proxy URL",
+            KeyKind::Address => "address",
+            KeyKind::Preset => "preset name",
+            KeyKind::Region => "region",
+        }
+    }
+
+    /// True for values that must never be shown (the proxy URL is shown
+    /// with its password part redacted).
+    pub fn is_secret(self) -> bool {
+        matches!(self, KeyKind::Secret)
+    }
+}
+
+/// One configuration key and its documentation.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct KeyDoc {
+    /// Dotted path, e.g. `tls.min_version`.
+    pub key: &'static str,
+    /// Value type.
+    pub kind: KeyKind,
+    /// The default as a person reads it, or `None` for "unset".
+    pub default: Option<&'static str>,
+    /// One-line description.
+    pub description: &'static str,
+}
+
+impl KeyDoc {
+    /// The environment variable that sets this key: `SMTP_` + the path in
+    /// upper case with `__` for each dot (`SMTP_TLS__MIN_VERSION`).
+    pub fn env_var(&self) -> String {
+        env_var_for(self.key)
+    }
+}
+
+/// The environment variable name for a dotted key path.
+pub fn env_var_for(key: &str) -> String {
+    format!(
+        "{ENV_PREFIX}{}",
+        key.replace('.', "__").to_ascii_uppercase()
+    )
+}
+
+/// Prefix of every environment variable the loader reads.
+pub const ENV_PREFIX: &str = "SMTP_";
+
+/// SASL mechanism names accepted in `auth.mechanisms`.
+pub const MECHANISMS: &[&str] = &[
+    "SCRAM-SHA-256",
+    "SCRAM-SHA-1",
+    "CRAM-MD5",
+    "PLAIN",
+    "LOGIN",
+    "XOAUTH2",
+    "OAUTHBEARER",
+];
+
+/// Mechanisms that reveal a reusable secret to anyone reading the connection.
+pub(crate) const CLEARTEXT_MECHANISMS: &[&str] = &["PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"];
+
+/// Keys that each name a source of the authentication secret. Only one
+/// may be set per layer; a higher layer that sets one replaces all of
+/// them from lower layers.
+pub(crate) const SECRET_SOURCES: &[&str] = &[
+    "auth.password",
+    "auth.password_file",
+    "auth.password_command",
+    "auth.oauth2.token",
+    "auth.oauth2.token_command",
+    "auth.oauth2.token_url",
+    "auth.oauth2.client_id",
+    "auth.oauth2.client_secret",
+    "auth.oauth2.refresh_token",
+];
+
+/// Sections (tables) of the configuration.
+pub(crate) const TABLES: &[&str] = &[
+    "timeouts",
+    "tls",
+    "auth",
+    "auth.oauth2",
+    "proxy",
+    "message",
+    "pool",
+    "rate_limit",
+    "retry",
+];
+
+use KeyKind as K;
+
+macro_rules! keys {
+    ($( $key:literal : $kind:ident, $default:expr, $desc:literal; )*) => {
+        /// Every configuration key, in documentation order.
+        pub const KEYS: &[KeyDoc] = &[
+            $( KeyDoc { key: $key, kind: K::$kind, default: $default, description: $desc }, )*
+        ];
+    };
+}
+
+keys! {
+    "preset": Preset, None, "Provider preset (gmail, office365, ...) that fills in host, port, security and notes";
+    "aws_region": Region, None, "AWS region for the amazon-ses preset (host email-smtp.REGION.amazonaws.com)";
+    "host": HostName, None, "SMTP server host name or IP; unset means write messages to the outbox directory instead";
+    "port": Port, Some("from security: none 25, starttls 587, starttls-opportunistic 587, implicit 465"), "SMTP server port";
+    "security": Security, Some("starttls"), "none, starttls (required), starttls-opportunistic or implicit (TLS from the first byte)";
+    "ehlo_name": HostName, Some("smtp-core's default"), "Name sent in EHLO/HELO; use a fully qualified name";
+    "timeout": Duration, None, "One limit for every phase (connect, TLS, each command); end of data gets up to 4x, at most 10m";
+    "timeouts.connect": Duration, Some("timeout, else 30s"), "Reaching the server (TCP or proxy tunnel)";
+    "timeouts.tls": Duration, Some("timeout, else 30s"), "The TLS handshake";
+    "timeouts.greeting": Duration, Some("timeout, else 5m"), "Waiting for the server's 220 greeting";
+    "timeouts.command": Duration, Some("timeout, else 5m"), "Each command's reply (EHLO, STARTTLS, AUTH, MAIL, RCPT, ...)";
+    "timeouts.data_start": Duration, Some("timeout, else 2m"), "The 354 reply to DATA";
+    "timeouts.data_block": Duration, Some("timeout, else 3m"), "Writing each block of message data";
+    "timeouts.data_end": Duration, Some("4x timeout (at most 10m), else 10m"), "The reply after the end of data";
+    "timeouts.total": Duration, None, "A cap on one whole send, connect to final reply";
+    "tls.min_version": TlsVersion, Some("1.2"), "Lowest TLS version: 1.2 or 1.3 (1.0 and 1.1 are not supported)";
+    "tls.max_version": TlsVersion, Some("1.3"), "Highest TLS version: 1.2 or 1.3";
+    "tls.ca_file": PathList, Some("Mozilla's roots (webpki-roots)"), "PEM file(s) of CA certificates to trust instead of the built-in Mozilla roots";
+    "tls.client_cert": Path, None, "PEM client certificate chain for TLS client authentication (needs tls.client_key)";
+    "tls.client_key": Path, None, "PEM private key of tls.client_cert";
+    "tls.pin_sha256": TextList, None, "Accept only these server keys: base64 SHA-256 of the SubjectPublicKeyInfo";
+    "tls.server_name": HostName, Some("host"), "Name sent as SNI and checked against the certificate";
+    "tls.dangerous_accept_invalid_certs": Bool, Some("false"), "DANGEROUS: accept any certificate (expired, self-signed, wrong issuer)";
+    "tls.dangerous_accept_invalid_hostnames": Bool, Some("false"), "DANGEROUS: accept a valid certificate issued for another name";
+    "auth.username": Text, None, "SASL user name; setting it turns authentication on";
+    "auth.password": Secret, None, "Password (prefer SMTP_AUTH__PASSWORD, password_file or password_command)";
+    "auth.password_file": Path, None, "File whose content (trailing newline removed) is the password";
+    "auth.password_command": Command, None, "Shell command whose standard output is the password, e.g. `pass show smtp`";
+    "auth.mechanisms": Mechanisms, Some("every supported mechanism, strongest first"), "Allow-list of SASL mechanisms, e.g. [\"SCRAM-SHA-256\", \"PLAIN\"]";
+    "auth.allow_cleartext": Bool, Some("false"), "Allow PLAIN/LOGIN/XOAUTH2 on a connection without TLS (trusted networks only)";
+    "auth.oauth2.token": Secret, None, "OAuth2 access token (XOAUTH2/OAUTHBEARER)";
+    "auth.oauth2.token_command": Command, None, "Shell command whose standard output is a fresh OAuth2 access token";
+    "auth.oauth2.token_url": Url, None, "OAuth2 token endpoint for the refresh-token flow";
+    "auth.oauth2.client_id": Text, None, "OAuth2 client id for the refresh-token flow";
+    "auth.oauth2.client_secret": Secret, None, "OAuth2 client secret for the refresh-token flow";
+    "auth.oauth2.refresh_token": Secret, None, "OAuth2 refresh token for the refresh-token flow";
+    "proxy.url": ProxyUrl, None, "Proxy to connect through: socks5://, socks5h://, socks4://, socks4a:// or http:// (CONNECT), with optional user:pass@";
+    "message.from": Address, None, "Default sender address (envelope and From header)";
+    "message.from_name": Text, None, "Display name for the From header";
+    "message.subject_prefix": Text, None, "Text put before every subject, e.g. \"[monitoring] \"";
+    "message.test_recipient": Address, None, "Recipient of `smtp test` messages";
+    "outbox": Path, Some("$XDG_DATA_HOME/smtp/outbox (~/.local/share/smtp/outbox)"), "Directory where messages are written as .eml files when no host is set";
+    "pool.max_connections": Count, Some("4"), "Most connections open at once to the server";
+    "pool.idle_timeout": Duration, Some("60s"), "Close a pooled connection unused for this long";
+    "pool.max_messages_per_connection": Count, Some("100"), "Reconnect after this many messages on one connection";
+    "rate_limit.per_second": Count, None, "Send at most this many messages per second";
+    "rate_limit.per_minute": Count, None, "Send at most this many messages per minute";
+    "retry.attempts": Count, Some("3"), "Attempts for a transient failure (4xx, timeout, dropped connection), first one included";
+    "retry.backoff": Duration, Some("1s"), "Wait before the first retry; doubles after each one (a rate-limit reply waits longer)";
+}
+
+/// Looks a key up in [`KEYS`].
+pub fn find(key: &str) -> Option<&'static KeyDoc> {
+    KEYS.iter().find(|k| k.key == key)
+}
+
+/// True when `path` names a table (`tls`, `auth.oauth2`, ...).
+pub(crate) fn is_table(path: &str) -> bool {
+    TABLES.contains(&path)
+}
+
+/// Values written into the lowest layer. Everything else without a
+/// default is either unset or derived (port, per-phase timeouts, outbox).
+pub(crate) const BUILTIN_DEFAULTS: &[(&str, &str)] = &[
+    ("security", "starttls"),
+    ("tls.min_version", "1.2"),
+    ("tls.max_version", "1.3"),
+    ("tls.dangerous_accept_invalid_certs", "false"),
+    ("tls.dangerous_accept_invalid_hostnames", "false"),
+    ("auth.allow_cleartext", "false"),
+    ("pool.max_connections", "4"),
+    ("pool.idle_timeout", "60s"),
+    ("pool.max_messages_per_connection", "100"),
+    ("retry.attempts", "3"),
+    ("retry.backoff", "1s"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_names() {
+        assert_eq!(
+            find("tls.min_version").unwrap().env_var(),
+            "SMTP_TLS__MIN_VERSION"
+        );
+        assert_eq!(env_var_for("auth.oauth2.token"), "SMTP_AUTH__OAUTH2__TOKEN");
+        assert_eq!(env_var_for("aws_region"), "SMTP_AWS_REGION");
+    }
+
+    #[test]
+    fn table_is_consistent() {
+        let mut seen = std::collections::HashSet::new();
+        for k in KEYS {
+            assert!(seen.insert(k.key), "duplicate key {}", k.key);
+            if let Some((table, _)) = k.key.rsplit_once('.') {
+                assert!(is_table(table), "{} sits in an undeclared table", k.key);
+            }
+            assert!(
+                !k.description.ends_with('.'),
+                "{}: no trailing period",
+                k.key
+            );
+        }
+        for (key, _) in BUILTIN_DEFAULTS {
+            assert!(find(key).is_some_and(|k| k.default.is_some()), "{key}");
+        }
+        for key in SECRET_SOURCES {
+            assert!(find(key).is_some(), "{key}");
+        }
+    }
+}

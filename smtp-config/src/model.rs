@@ -1,0 +1,391 @@
+//! The serde model of everything a user sets. Values reach it already
+//! checked and in canonical form (see `value.rs`); the model only types them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use smtp_core::Security;
+
+/// The merged configuration. Built by [`Config::load`](crate::Config::load);
+/// read it through [`Loaded::config`](crate::Loaded::config).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Config {
+    /// Provider preset in effect.
+    pub preset: Option<String>,
+    /// AWS region for the `amazon-ses` preset.
+    pub aws_region: Option<String>,
+    /// SMTP server; `None` means "write to the outbox".
+    pub host: Option<String>,
+    /// Port as set; see [`Config::effective_port`].
+    pub port: Option<u16>,
+    /// TLS mode.
+    #[serde(deserialize_with = "de::security")]
+    pub security: Security,
+    /// EHLO name.
+    pub ehlo_name: Option<String>,
+    /// One timeout for every phase.
+    #[serde(default, deserialize_with = "de::opt_duration")]
+    pub timeout: Option<Duration>,
+    /// Per-phase timeouts.
+    #[serde(default)]
+    pub timeouts: TimeoutsConfig,
+    /// TLS settings.
+    pub tls: TlsConfig,
+    /// Authentication.
+    pub auth: AuthConfig,
+    /// Proxy.
+    #[serde(default)]
+    pub proxy: ProxyConfig,
+    /// Message defaults for the caller (the CLI).
+    #[serde(default)]
+    pub message: MessageConfig,
+    /// Outbox directory as set; see [`Loaded::outbox_dir`](crate::Loaded::outbox_dir).
+    pub outbox: Option<PathBuf>,
+    /// Connection pool.
+    pub pool: PoolConfig,
+    /// Sending rate limits.
+    #[serde(default)]
+    pub rate_limit: RateLimitConfig,
+    /// Retries of transient failures.
+    pub retry: RetryConfig,
+}
+
+impl Config {
+    /// `port`, or the conventional port of `security`.
+    pub fn effective_port(&self) -> u16 {
+        self.port.unwrap_or_else(|| self.security.default_port())
+    }
+
+    /// The per-phase timeouts: each set phase, else `timeout` for every
+    /// phase, else smtp-core's RFC 5321 defaults.
+    pub fn effective_timeouts(&self) -> smtp_core::Timeouts {
+        let mut t = self
+            .timeout
+            .map(smtp_core::Timeouts::uniform)
+            .unwrap_or_default();
+        let p = &self.timeouts;
+        for (slot, set) in [
+            (&mut t.connect, p.connect),
+            (&mut t.tls, p.tls),
+            (&mut t.greeting, p.greeting),
+            (&mut t.command, p.command),
+            (&mut t.data_start, p.data_start),
+            (&mut t.data_block, p.data_block),
+            (&mut t.data_end, p.data_end),
+        ] {
+            if let Some(d) = set {
+                *slot = d;
+            }
+        }
+        if p.total.is_some() {
+            t.total = p.total;
+        }
+        t
+    }
+}
+
+/// `[timeouts]`: per-phase limits.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TimeoutsConfig {
+    /// Reaching the server.
+    #[serde(default, deserialize_with = "de::opt_duration")]
+    pub connect: Option<Duration>,
+    /// TLS handshake.
+    #[serde(default, deserialize_with = "de::opt_duration")]
+    pub tls: Option<Duration>,
+    /// The greeting.
+    #[serde(default, deserialize_with = "de::opt_duration")]
+    pub greeting: Option<Duration>,
+    /// Each command reply.
+    #[serde(default, deserialize_with = "de::opt_duration")]
+    pub command: Option<Duration>,
+    /// The reply to DATA.
+    #[serde(default, deserialize_with = "de::opt_duration")]
+    pub data_start: Option<Duration>,
+    /// Each data block.
+    #[serde(default, deserialize_with = "de::opt_duration")]
+    pub data_block: Option<Duration>,
+    /// The reply after the data.
+    #[serde(default, deserialize_with = "de::opt_duration")]
+    pub data_end: Option<Duration>,
+    /// The whole send.
+    #[serde(default, deserialize_with = "de::opt_duration")]
+    pub total: Option<Duration>,
+}
+
+/// A TLS protocol version rustls speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[non_exhaustive]
+pub enum TlsVersion {
+    /// TLS 1.2.
+    #[serde(rename = "1.2")]
+    Tls12,
+    /// TLS 1.3.
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+impl TlsVersion {
+    /// `"1.2"` or `"1.3"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsVersion::Tls12 => "1.2",
+            TlsVersion::Tls13 => "1.3",
+        }
+    }
+}
+
+/// `[tls]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TlsConfig {
+    /// Lowest version.
+    pub min_version: TlsVersion,
+    /// Highest version.
+    pub max_version: TlsVersion,
+    /// CA files to trust instead of the platform's roots.
+    #[serde(default)]
+    pub ca_file: Vec<PathBuf>,
+    /// Client certificate chain (PEM).
+    pub client_cert: Option<PathBuf>,
+    /// Client key (PEM).
+    pub client_key: Option<PathBuf>,
+    /// SPKI SHA-256 pins, base64.
+    #[serde(default)]
+    pub pin_sha256: Vec<String>,
+    /// SNI / certificate name.
+    pub server_name: Option<String>,
+    /// Accept any certificate.
+    pub dangerous_accept_invalid_certs: bool,
+    /// Accept a certificate for another name.
+    pub dangerous_accept_invalid_hostnames: bool,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AuthConfig {
+    /// SASL user name.
+    pub username: Option<String>,
+    /// Password.
+    #[serde(default, deserialize_with = "de::opt_secret")]
+    pub password: Option<SecretString>,
+    /// File holding the password.
+    pub password_file: Option<PathBuf>,
+    /// Command printing the password.
+    pub password_command: Option<String>,
+    /// Allowed mechanisms, upper case; empty means all.
+    #[serde(default)]
+    pub mechanisms: Vec<String>,
+    /// Allow secrets over a connection without TLS.
+    pub allow_cleartext: bool,
+    /// OAuth2.
+    #[serde(default)]
+    pub oauth2: OAuth2Config,
+}
+
+impl AuthConfig {
+    /// True when any password or token source is set.
+    pub fn has_secret(&self) -> bool {
+        self.password.is_some()
+            || self.password_file.is_some()
+            || self.password_command.is_some()
+            || self.oauth2.is_set()
+    }
+}
+
+/// `[auth.oauth2]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct OAuth2Config {
+    /// Access token.
+    #[serde(default, deserialize_with = "de::opt_secret")]
+    pub token: Option<SecretString>,
+    /// Command printing an access token.
+    pub token_command: Option<String>,
+    /// Token endpoint (refresh flow).
+    pub token_url: Option<String>,
+    /// Client id (refresh flow).
+    pub client_id: Option<String>,
+    /// Client secret (refresh flow).
+    #[serde(default, deserialize_with = "de::opt_secret")]
+    pub client_secret: Option<SecretString>,
+    /// Refresh token (refresh flow).
+    #[serde(default, deserialize_with = "de::opt_secret")]
+    pub refresh_token: Option<SecretString>,
+}
+
+impl OAuth2Config {
+    /// True when any OAuth2 token source is set.
+    pub fn is_set(&self) -> bool {
+        self.token.is_some()
+            || self.token_command.is_some()
+            || self.token_url.is_some()
+            || self.client_id.is_some()
+            || self.client_secret.is_some()
+            || self.refresh_token.is_some()
+    }
+}
+
+/// `[proxy]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ProxyConfig {
+    /// The proxy URL; secret because it may hold a password.
+    #[serde(default, deserialize_with = "de::opt_secret")]
+    pub url: Option<SecretString>,
+}
+
+impl ProxyConfig {
+    /// The URL with its password replaced by `<redacted>`, for display.
+    pub fn url_redacted(&self) -> Option<String> {
+        use secrecy::ExposeSecret;
+        self.url
+            .as_ref()
+            .map(|u| crate::proxy_url::redact(u.expose_secret()))
+    }
+}
+
+/// `[message]`: defaults the caller applies when composing mail.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct MessageConfig {
+    /// Sender address.
+    pub from: Option<String>,
+    /// Sender display name.
+    pub from_name: Option<String>,
+    /// Subject prefix.
+    pub subject_prefix: Option<String>,
+    /// Recipient for `smtp test`.
+    pub test_recipient: Option<String>,
+}
+
+/// `[pool]`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PoolConfig {
+    /// Most open connections.
+    pub max_connections: u32,
+    /// Idle time before a pooled connection is closed.
+    #[serde(deserialize_with = "de::duration")]
+    pub idle_timeout: Duration,
+    /// Messages per connection before reconnecting.
+    pub max_messages_per_connection: u32,
+}
+
+/// `[rate_limit]`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RateLimitConfig {
+    /// Messages per second.
+    pub per_second: Option<u32>,
+    /// Messages per minute.
+    pub per_minute: Option<u32>,
+}
+
+impl RateLimitConfig {
+    /// The smallest gap between two sends that honours both limits.
+    pub fn min_interval(&self) -> Option<Duration> {
+        let per_second = self.per_second.map(|n| Duration::from_secs(1) / n);
+        let per_minute = self.per_minute.map(|n| Duration::from_secs(60) / n);
+        per_second.into_iter().chain(per_minute).max()
+    }
+}
+
+/// `[retry]`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RetryConfig {
+    /// Attempts, first included.
+    pub attempts: u32,
+    /// First wait; doubles after each retry.
+    #[serde(deserialize_with = "de::duration")]
+    pub backoff: Duration,
+}
+
+impl RetryConfig {
+    /// How long to wait before attempt `attempt` (1-based; attempt 1 does
+    /// not wait). A rate-limit reply (see `smtp_core::is_rate_limited`)
+    /// should wait at least four times as long.
+    pub fn delay_before(&self, attempt: u32) -> Duration {
+        if attempt <= 1 {
+            return Duration::ZERO;
+        }
+        let factor = 1u32.checked_shl(attempt - 2).unwrap_or(u32::MAX);
+        self.backoff
+            .saturating_mul(factor)
+            .min(Duration::from_secs(3600))
+    }
+}
+
+mod de {
+    use std::time::Duration;
+
+    use secrecy::SecretString;
+    use serde::{Deserialize, Deserializer};
+    use smtp_core::Security;
+
+    pub(super) fn security<'de, D: Deserializer<'de>>(d: D) -> Result<Security, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+
+    pub(super) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s).map_err(serde::de::Error::custom)
+    }
+
+    pub(super) fn opt_duration<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        duration(d).map(Some)
+    }
+
+    // The secret passes through one plain `String` on its way in; from here
+    // on it lives only inside `SecretString`.
+    pub(super) fn opt_secret<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<SecretString>, D::Error> {
+        String::deserialize(d).map(|s| Some(SecretString::from(s)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_backoff_doubles() {
+        let r = RetryConfig {
+            attempts: 5,
+            backoff: Duration::from_secs(2),
+        };
+        let waits: Vec<_> = (1..=4).map(|a| r.delay_before(a).as_secs()).collect();
+        assert_eq!(waits, [0, 2, 4, 8]);
+        assert_eq!(r.delay_before(200), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn rate_interval() {
+        let r = RateLimitConfig {
+            per_second: Some(10),
+            per_minute: Some(30),
+        };
+        assert_eq!(r.min_interval(), Some(Duration::from_secs(2)));
+        assert_eq!(RateLimitConfig::default().min_interval(), None);
+    }
+}
