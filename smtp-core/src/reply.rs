@@ -1,5 +1,6 @@
 //! Server replies and a sans-IO streaming reply parser.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Longest reply line accepted (RFC 5321 §4.5.3.1.5 says 512; servers
@@ -119,6 +120,22 @@ impl fmt::Display for Reply {
     }
 }
 
+/// Server text as it may be shown to a person: control characters (bare
+/// CR, ESC sequences, NUL) become U+FFFD, so a hostile server cannot
+/// drive a terminal or forge lines through error messages and
+/// transcripts. Tab stays.
+pub(crate) fn printable(text: &str) -> Cow<'_, str> {
+    let bad = |c: char| c.is_control() && c != '\t';
+    if !text.contains(bad) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| if bad(c) { '\u{fffd}' } else { c })
+            .collect(),
+    )
+}
+
 /// What went wrong while parsing a reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParseError {
@@ -228,7 +245,7 @@ impl ReplyParser {
         self.code = Some(code);
         let text = line.get(4..).unwrap_or(&[]);
         self.pending
-            .push(String::from_utf8_lossy(text).into_owned());
+            .push(printable(&String::from_utf8_lossy(text)).into_owned());
         if !last {
             return Ok(None);
         }
@@ -368,6 +385,23 @@ mod tests {
         assert_eq!(r.lines, vec!["2.0.0 odd"]);
         assert!(EnhancedCode::parse_prefix("5.7.1234 x").is_none());
         assert!(EnhancedCode::parse_prefix("5.7").is_none());
+    }
+
+    #[test]
+    fn control_characters_in_server_text_never_reach_display() {
+        // A hostile server's escape sequences would otherwise land in a
+        // terminal through error messages; a bare CR would break "one line".
+        let r = one(b"554 5.7.1 \x1b]0;owned\x07 no\rfake 250 ok\x00\tx\r\n");
+        let shown = r.to_string();
+        assert!(
+            !shown.chars().any(|c| c.is_control() && c != '\t'),
+            "{shown:?}"
+        );
+        assert_eq!(
+            r.lines,
+            vec!["\u{fffd}]0;owned\u{fffd} no\u{fffd}fake 250 ok\u{fffd}\tx"]
+        );
+        assert_eq!(printable("a\u{9b}b\x7f"), "a\u{fffd}b\u{fffd}");
     }
 
     #[test]

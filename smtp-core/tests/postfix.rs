@@ -250,7 +250,10 @@ async fn pool_reuses_one_connection_for_sequential_sends() {
 #[tokio::test]
 async fn a_refused_recipient_does_not_stop_the_others() {
     let subject = unique("partial");
-    let rejected = smtp_testkit::peers().get("PEERS_REJECTED_RCPT").unwrap().to_string();
+    let rejected = smtp_testkit::peers()
+        .get("PEERS_REJECTED_RCPT")
+        .unwrap()
+        .to_string();
     let (builder, _) = plain(port("PEERS_POSTFIX_PLAIN_PORT"));
     let t = builder.build().unwrap();
     let d = t

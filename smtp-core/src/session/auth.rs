@@ -6,11 +6,16 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::ExposeSecret;
 
-use super::Session;
+use super::{Session, bounded};
 use crate::error::{Error, Phase};
 use crate::reply::Reply;
 use crate::sasl::{AuthContext, Mechanism};
 use crate::transcript::{Direction, SessionEvent};
+
+/// Most `334` challenges one exchange may take. Real mechanisms need two
+/// or three; a server that keeps challenging (each answer instantly, so no
+/// time limit fires) must not keep the client in the loop forever.
+const MAX_CHALLENGES: usize = 16;
 
 enum Outcome {
     Done,
@@ -25,6 +30,7 @@ impl Session {
             return Ok(());
         };
         let started = Instant::now();
+        let timeout = self.config.timeouts.command;
         let mut retried = false;
         loop {
             let ctx = AuthContext::new(
@@ -32,9 +38,10 @@ impl Session {
                 self.tls.is_some(),
                 &self.config.target.host,
             );
-            let mechanism = authenticator
-                .mechanism(&ctx)
-                .await
+            // The authenticator may fetch a token over the network.
+            let limit = self.limit(timeout);
+            let mechanism = bounded(Phase::Auth, limit, authenticator.mechanism(&ctx))
+                .await?
                 .map_err(|source| Error::Sasl { source })?;
             let Some(mut mechanism) = mechanism else {
                 return Ok(());
@@ -58,7 +65,15 @@ impl Session {
                     return Ok(());
                 }
                 Outcome::Rejected(reply) => {
-                    if !retried && authenticator.retry_after_failure(&reply).await {
+                    let limit = self.limit(timeout);
+                    if !retried
+                        && bounded(
+                            Phase::Auth,
+                            limit,
+                            authenticator.retry_after_failure(&reply),
+                        )
+                        .await?
+                    {
                         retried = true;
                         continue;
                     }
@@ -88,8 +103,19 @@ impl Session {
         self.write_all(format!("{command}\r\n").as_bytes(), Phase::Auth, timeout)
             .await?;
         drop(command);
+        let mut challenges = 0;
         loop {
             let reply = self.read_reply(Phase::Auth, timeout).await?;
+            if reply.code == 334 {
+                challenges += 1;
+                if challenges > MAX_CHALLENGES {
+                    self.cancel_auth().await?;
+                    return Err(Error::Protocol {
+                        phase: Phase::Auth,
+                        detail: format!("server sent more than {MAX_CHALLENGES} auth challenges"),
+                    });
+                }
+            }
             match reply.code {
                 235 => {
                     mechanism

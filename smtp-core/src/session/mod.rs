@@ -1,16 +1,19 @@
 //! One SMTP connection: greeting, EHLO, STARTTLS, AUTH, transactions.
 //!
 //! Split one file per verb, after mail-send / smtp-proto: `ehlo`,
-//! `starttls`, `auth`, `envelope` (MAIL/RCPT), `data` (DATA/BDAT). This
+//! `starttls`, `auth`, `envelope` (MAIL/RCPT), `data` (DATA/BDAT);
+//! `transaction` runs one message, `batch` the public send calls. This
 //! file holds the connection state and the timed read/write primitives.
 
 mod auth;
+mod batch;
 mod data;
 mod ehlo;
 mod envelope;
 mod starttls;
 mod transaction;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,6 +45,13 @@ pub struct Session {
     deadline: Option<Instant>,
     messages: usize,
     broken: bool,
+    /// Set while a public operation runs: if the caller drops its future
+    /// midway (its own timeout, a `select!`), commands may be half sent or
+    /// replies unread, so the session must count as broken from then on.
+    in_flight: bool,
+    /// The last raw [`Session::command`] got `334`: the next line typed is
+    /// a SASL response and must not reach the transcript.
+    auth_pending: bool,
     last_used: Instant,
 }
 
@@ -62,6 +72,18 @@ impl Session {
     /// security mode says, and authenticates.
     pub(crate) async fn open(config: Arc<SessionConfig>) -> Result<Session, Error> {
         let deadline = config.timeouts.total.map(|t| Instant::now() + t);
+        let mut s = Session::open_until(config, deadline).await?;
+        s.deadline = None;
+        Ok(s)
+    }
+
+    /// Like [`Session::open`], but under a deadline the caller started (the
+    /// pool: the total limit runs from the start of a send, connect
+    /// included), and left armed for the send that follows.
+    pub(crate) async fn open_until(
+        config: Arc<SessionConfig>,
+        deadline: Option<Instant>,
+    ) -> Result<Session, Error> {
         let mut s = Session {
             stream: None,
             rbuf: Vec::with_capacity(READ_CHUNK),
@@ -74,6 +96,8 @@ impl Session {
             deadline,
             messages: 0,
             broken: false,
+            in_flight: false,
+            auth_pending: false,
             last_used: Instant::now(),
         };
         s.connect().await?;
@@ -84,8 +108,12 @@ impl Session {
         s.ehlo().await?;
         s.maybe_starttls().await?;
         s.authenticate().await?;
-        s.deadline = None;
         Ok(s)
+    }
+
+    /// Arms (or clears) the total deadline for the next send.
+    pub(crate) fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
     }
 
     async fn connect(&mut self) -> Result<(), Error> {
@@ -161,9 +189,10 @@ impl Session {
         self.messages
     }
 
-    /// True after a protocol or I/O error: the connection must not be reused.
+    /// True after a protocol or I/O error, or when an operation was
+    /// cancelled midway: the connection must not be reused.
     pub fn is_broken(&self) -> bool {
-        self.broken
+        self.broken || self.in_flight
     }
 
     pub(crate) fn idle_for(&self) -> Duration {
@@ -180,31 +209,74 @@ impl Session {
                 reason: "contains CR, LF or NUL",
             });
         }
+        self.begin(Phase::Reset)?;
+        let result = self.raw_command(line).await;
+        self.in_flight = false;
+        result
+    }
+
+    async fn raw_command(&mut self, line: &str) -> Result<Reply, Error> {
         let phase = Phase::Reset;
-        self.log(Direction::Client, line);
+        // A person typing AUTH by hand (`smtp shell`) sends secrets in the
+        // command itself or in the lines that answer 334 challenges.
+        let shown = if self.auth_pending {
+            "<redacted>".to_string()
+        } else {
+            redact_auth_command(line)
+        };
+        self.log(Direction::Client, &shown);
         self.write_all(
             format!("{line}\r\n").as_bytes(),
             phase,
             self.config.timeouts.command,
         )
         .await?;
-        self.read_reply(phase, self.config.timeouts.command).await
+        let reply = self.read_reply(phase, self.config.timeouts.command).await?;
+        self.auth_pending = reply.code == 334;
+        Ok(reply)
     }
 
     /// `NOOP`: checks the connection is alive.
     pub async fn noop(&mut self) -> Result<(), Error> {
-        self.simple("NOOP", Phase::Reset).await
+        self.begin(Phase::Reset)?;
+        let result = self.simple("NOOP", Phase::Reset).await;
+        self.in_flight = false;
+        result
     }
 
     /// `RSET`: aborts any transaction; also the pool's health check.
     pub async fn rset(&mut self) -> Result<(), Error> {
+        self.begin(Phase::Reset)?;
+        let result = self.reset().await;
+        self.in_flight = false;
+        result
+    }
+
+    /// Starts a public operation; refuses one on a connection that broke,
+    /// or whose previous operation was cancelled midway (its future
+    /// dropped): what the server is in the middle of is then unknown.
+    fn begin(&mut self, phase: Phase) -> Result<(), Error> {
+        if self.in_flight {
+            self.broken = true;
+        }
+        if self.broken {
+            return Err(Error::ConnectionClosed { phase });
+        }
+        self.in_flight = true;
+        Ok(())
+    }
+
+    /// `RSET` inside an operation that already counts as in flight.
+    async fn reset(&mut self) -> Result<(), Error> {
         self.simple("RSET", Phase::Reset).await
     }
 
     /// `QUIT`, then closes the connection. Errors are ignored: the server
     /// may close first.
     pub async fn quit(mut self) {
-        if !self.broken && self.stream.is_some() {
+        // A cancelled operation may have left the server reading message
+        // data: a QUIT line would become part of the message.
+        if !self.is_broken() && self.stream.is_some() {
             let _ = self.simple("QUIT", Phase::Quit).await;
         }
         if let Some(mut s) = self.stream.take() {
@@ -357,8 +429,35 @@ impl Session {
             .filter(|l| !l.is_empty())
         {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            self.log(Direction::Server, &String::from_utf8_lossy(line));
+            let line = String::from_utf8_lossy(line);
+            self.log(Direction::Server, &crate::reply::printable(&line));
         }
+    }
+}
+
+/// Runs a plugin's future (authenticator, token refresh) under `limit`: a
+/// plugin that never answers must not hang the caller.
+async fn bounded<T>(
+    phase: Phase,
+    limit: Duration,
+    fut: impl Future<Output = T>,
+) -> Result<T, Error> {
+    tokio::time::timeout(limit, fut)
+        .await
+        .map_err(|_| Error::Timeout {
+            phase,
+            after: limit,
+        })
+}
+
+/// `AUTH <mechanism> <initial response>` as shown in transcripts.
+fn redact_auth_command(line: &str) -> String {
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (Some(verb), Some(mechanism), Some(_)) if verb.eq_ignore_ascii_case("AUTH") => {
+            format!("{verb} {mechanism} <redacted>")
+        }
+        _ => line.to_string(),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::Session;
 use super::data::{BodyChunks, bdat_frame};
-use super::envelope::{Prelude, prelude};
+use super::envelope::Prelude;
 use crate::address::Envelope;
 use crate::delivery::{Delivery, RecipientOutcome};
 use crate::error::{Error, Phase};
@@ -12,12 +12,24 @@ use crate::reply::Reply;
 use crate::transcript::Direction;
 
 /// What the server said to the opening commands of a transaction.
-struct Opening {
+pub(super) struct Opening {
     mail: Reply,
     accepted: Vec<RecipientOutcome>,
     rejected: Vec<RecipientOutcome>,
     /// The reply to a pipelined `DATA`, when it was sent.
     data: Option<Reply>,
+}
+
+impl Opening {
+    /// A raw `DATA` typed by a person already got its `354`.
+    pub(super) fn after_raw_data() -> Opening {
+        Opening {
+            mail: Reply::new(250, ""),
+            accepted: vec![],
+            rejected: vec![],
+            data: Some(Reply::new(354, "")),
+        }
+    }
 }
 
 /// BDAT frames written but not yet answered, and whether LAST went out.
@@ -28,75 +40,12 @@ struct BdatState {
 }
 
 impl Session {
-    /// Sends one message. Recipients the server refuses are listed in the
-    /// [`Delivery`]; the message still goes to the others.
-    pub async fn send(
+    /// One transaction; `body` is already opened (its first chunk read).
+    pub(super) async fn transaction(
         &mut self,
         envelope: &Envelope,
-        message: MessageSource,
-    ) -> Result<Delivery, Error> {
-        let mut results = self.send_batch(vec![(envelope.clone(), message)]).await;
-        results
-            .pop()
-            .unwrap_or(Err(Error::ConnectionClosed { phase: Phase::Mail }))
-    }
-
-    /// Sends several messages on this connection, one result each, in
-    /// order. With PIPELINING, each message's MAIL/RCPT ride in the same
-    /// write as the previous message's end of data (RFC 2920 §3.1).
-    pub async fn send_batch(
-        &mut self,
-        items: Vec<(Envelope, MessageSource)>,
-    ) -> Vec<Result<Delivery, Error>> {
-        let mut results = Vec::with_capacity(items.len());
-        let mut sent_ahead: Option<Prelude> = None;
-        let mut items = items.into_iter().peekable();
-        while let Some((envelope, message)) = items.next() {
-            if self.broken {
-                results.push(Err(Error::ConnectionClosed { phase: Phase::Mail }));
-                continue;
-            }
-            let next = if self.caps.pipelining {
-                items
-                    .peek()
-                    .and_then(|(e, m)| prelude(&self.caps, e, m).ok())
-            } else {
-                None
-            };
-            let mut next_written = false;
-            let result = self
-                .transaction(
-                    &envelope,
-                    message,
-                    sent_ahead.take(),
-                    next.as_ref(),
-                    &mut next_written,
-                )
-                .await;
-            if result.is_ok() {
-                self.messages += 1;
-            }
-            if next_written {
-                sent_ahead = next;
-            }
-            results.push(result);
-        }
-        results
-    }
-
-    /// After a raw `DATA` command got `354` (interactive use): streams the
-    /// body, dot-stuffed, with the terminator, and returns the final reply.
-    pub async fn send_data(&mut self, mut message: MessageSource) -> Result<Reply, Error> {
-        let mut body = BodyChunks::start(&mut message, true).await?;
-        let opening = Opening { mail: Reply::new(250, ""), accepted: vec![], rejected: vec![], data: Some(Reply::new(354, "")) };
-        let mut unused = false;
-        self.finish_data(&opening, &mut body, &mut message, None, &mut unused).await
-    }
-
-    async fn transaction(
-        &mut self,
-        envelope: &Envelope,
-        mut message: MessageSource,
+        message: &mut MessageSource,
+        mut body: BodyChunks,
         sent_ahead: Option<Prelude>,
         next: Option<&Prelude>,
         next_written: &mut bool,
@@ -104,12 +53,12 @@ impl Session {
         let pre_sent = sent_ahead.is_some();
         let prelude = match sent_ahead {
             Some(p) => p,
-            None => prelude(&self.caps, envelope, &message)?,
+            None => super::envelope::prelude(&self.caps, envelope, message)?,
         };
         let chunking = self.caps.chunking;
         let pipelining = self.caps.pipelining;
         let mut bdat = BdatState::default();
-        let mut body = BodyChunks::start(&mut message, !chunking).await?;
+        let body = &mut body;
 
         let opening = if pipelining {
             let mut flight = if pre_sent {
@@ -119,19 +68,15 @@ impl Session {
             };
             if chunking {
                 // The first chunk rides with MAIL/RCPT (RFC 3030 §4.2).
-                self.push_bdat(
-                    &mut body,
-                    &mut message,
-                    &mut flight,
-                    &mut bdat,
-                    next,
-                    next_written,
-                )
-                .await?;
+                self.push_bdat(body, message, &mut flight, &mut bdat, next, next_written)
+                    .await?;
             }
             self.write_all(&flight, Phase::Mail, self.config.timeouts.command)
                 .await?;
-            self.read_opening(envelope, &prelude).await?
+            // With CHUNKING a short message is whole in this flight: from
+            // here on a lost answer leaves its fate unknown.
+            self.read_opening(envelope, &prelude, bdat.last_sent)
+                .await?
         } else {
             self.opening_one_by_one(envelope, &prelude).await?
         };
@@ -154,10 +99,10 @@ impl Session {
         }
 
         let end = if chunking {
-            self.finish_bdat(&mut body, &mut message, &mut bdat, next, next_written)
+            self.finish_bdat(body, message, &mut bdat, next, next_written)
                 .await?
         } else {
-            self.finish_data(&opening, &mut body, &mut message, next, next_written)
+            self.finish_data(&opening, body, message, next, next_written)
                 .await?
         };
         if end.is_positive() {
@@ -188,12 +133,21 @@ impl Session {
         &mut self,
         envelope: &Envelope,
         prelude: &Prelude,
+        handed_over: bool,
     ) -> Result<Opening, Error> {
         let timeout = self.config.timeouts.command;
-        let mail = self.read_reply(Phase::Mail, timeout).await?;
+        let mail = self
+            .read_reply(Phase::Mail, timeout)
+            .await
+            .map_err(|e| lost_if(handed_over, e))?;
+        // A refused MAIL means nothing can be queued, whatever follows.
+        let handed_over = handed_over && mail.is_positive();
         let (mut accepted, mut rejected) = (Vec::new(), Vec::new());
         for rcpt in envelope.to() {
-            let reply = self.read_reply(Phase::Rcpt, timeout).await?;
+            let reply = self
+                .read_reply(Phase::Rcpt, timeout)
+                .await
+                .map_err(|e| lost_if(handed_over, e))?;
             let outcome = RecipientOutcome {
                 recipient: rcpt.clone(),
                 reply,
@@ -286,7 +240,7 @@ impl Session {
                 return;
             }
         }
-        if rset && self.rset().await.is_err() {
+        if rset && self.reset().await.is_err() {
             self.broken = true;
         }
     }
@@ -294,7 +248,7 @@ impl Session {
     /// DATA path: wait for 354 (already read when pipelined), stream the
     /// dot-stuffed body; the terminator and the next prelude share the
     /// last write. Returns the end-of-data reply.
-    async fn finish_data(
+    pub(super) async fn finish_data(
         &mut self,
         opening: &Opening,
         body: &mut BodyChunks,
@@ -312,7 +266,7 @@ impl Session {
             }
         };
         if go.code != 354 {
-            if self.rset().await.is_err() {
+            if self.reset().await.is_err() {
                 self.broken = true;
             }
             return Err(Error::Rejected {
@@ -324,15 +278,7 @@ impl Session {
         let mut bytes = 0usize;
         loop {
             out.clear();
-            let last = match body.next(message, &mut out).await {
-                Ok(last) => last,
-                Err(e) => {
-                    // Never terminate a half-read message: drop the line so
-                    // the server discards it.
-                    self.broken = true;
-                    return Err(e);
-                }
-            };
+            let last = self.next_chunk(body, message, &mut out).await?;
             bytes += out.len();
             if last {
                 self.log(
@@ -366,13 +312,7 @@ impl Session {
         next_written: &mut bool,
     ) -> Result<(), Error> {
         let mut chunk = Vec::with_capacity(super::data::CHUNK + 1024);
-        let last = match body.next(message, &mut chunk).await {
-            Ok(last) => last,
-            Err(e) => {
-                self.broken = true;
-                return Err(e);
-            }
-        };
+        let last = self.next_chunk(body, message, &mut chunk).await?;
         let header = bdat_frame(&chunk, last, flight);
         self.log(
             Direction::Client,
@@ -411,7 +351,11 @@ impl Session {
                     .read_reply(Phase::Data, self.config.timeouts.data_block)
                     .await?;
                 if !reply.is_positive() {
-                    let _ = self.rset().await;
+                    // RFC 3030 §2: the state after a failed BDAT is
+                    // indeterminate until RSET; without one, not reusable.
+                    if self.reset().await.is_err() {
+                        self.broken = true;
+                    }
                     return Err(Error::Rejected {
                         phase: Phase::Data,
                         reply,
@@ -419,12 +363,26 @@ impl Session {
                 }
             }
         }
-        let mut failed = None;
+        let mut failed: Option<Reply> = None;
         while bdat.unanswered > 1 {
             bdat.unanswered -= 1;
-            let reply = self
+            let reply = match self
                 .read_reply(Phase::Data, self.config.timeouts.data_block)
-                .await?;
+                .await
+            {
+                Ok(reply) => reply,
+                // BDAT LAST is out: unless a chunk already failed (which
+                // fails the whole transaction), the message may be queued.
+                Err(e) => {
+                    return Err(match failed {
+                        Some(reply) => Error::Rejected {
+                            phase: Phase::Data,
+                            reply,
+                        },
+                        None => lost_if(true, e),
+                    });
+                }
+            };
             if !reply.is_positive() && failed.is_none() {
                 failed = Some(reply);
             }
@@ -437,20 +395,27 @@ impl Session {
     /// The reply to the final dot / BDAT LAST. A connection lost here
     /// leaves the outcome unknown: the server may have queued the message.
     async fn end_of_data_reply(&mut self) -> Result<Reply, Error> {
-        match self
-            .read_reply(Phase::Data, self.config.timeouts.data_end)
+        self.read_reply(Phase::Data, self.config.timeouts.data_end)
             .await
+            .map_err(|e| lost_if(true, e))
+    }
+}
+
+/// Once the server may hold the whole message, a connection that breaks
+/// (or answers garbage) before its reply leaves the outcome unknown: a
+/// retry could deliver twice. `read_reply` has marked the session broken.
+fn lost_if(handed_over: bool, e: Error) -> Error {
+    match e {
+        Error::ConnectionClosed { .. }
+        | Error::Io { .. }
+        | Error::Timeout { .. }
+        | Error::Protocol { .. }
+            if handed_over =>
         {
-            Ok(reply) => Ok(reply),
-            Err(
-                e @ (Error::ConnectionClosed { .. } | Error::Io { .. } | Error::Timeout { .. }),
-            ) => {
-                self.broken = true;
-                Err(Error::UnknownOutcome {
-                    detail: format!("no reply to the end of data ({e})"),
-                })
+            Error::UnknownOutcome {
+                detail: format!("no reply to the end of data ({e})"),
             }
-            Err(e) => Err(e),
         }
+        e => e,
     }
 }

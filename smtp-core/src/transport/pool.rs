@@ -1,7 +1,7 @@
 //! A bounded pool of open sessions.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -55,7 +55,8 @@ impl Pool {
         }
     }
 
-    /// An idle session that passes a health check (RSET), or a new one.
+    /// An idle session that passes a health check (RSET), or a new one,
+    /// with the total time limit of the coming send already running.
     pub async fn get(&self, session_config: &Arc<SessionConfig>) -> Result<Lease, Error> {
         let permit =
             self.permits
@@ -65,11 +66,15 @@ impl Pool {
                 .map_err(|_| Error::ConnectionClosed {
                     phase: crate::Phase::Connect,
                 })?;
+        // `Timeouts::total` caps a whole send, connect to final reply: the
+        // clock starts here, not when the transaction does.
+        let deadline = session_config.timeouts.total.map(|t| Instant::now() + t);
         while let Some(mut session) = self.take_idle() {
             if session.idle_for() > self.config.idle_timeout {
                 tokio::spawn(session.quit());
                 continue;
             }
+            session.set_deadline(deadline);
             match session.rset().await {
                 Ok(()) => {
                     return Ok(Lease {
@@ -80,7 +85,7 @@ impl Pool {
                 Err(e) => tracing::debug!(error = %e, "pooled session failed its health check"),
             }
         }
-        let session = Session::open(session_config.clone()).await?;
+        let session = Session::open_until(session_config.clone(), deadline).await?;
         Ok(Lease {
             session,
             _permit: permit,

@@ -1,0 +1,245 @@
+//! The one error type of this crate.
+//!
+//! Configuration errors come from [`TlsConfigBuilder::build`] and parsing;
+//! handshake errors come from [`RustlsUpgrade`]'s `upgrade` (the engine
+//! wraps them in `smtp_core::Error::Tls`, reachable with `downcast_ref`
+//! through `source()`). Each `Display` is one line that ends with what to do
+//! when there is something to do.
+//!
+//! [`TlsConfigBuilder::build`]: crate::TlsConfigBuilder::build
+//! [`RustlsUpgrade`]: crate::RustlsUpgrade
+
+use std::path::PathBuf;
+
+use crate::version::TlsVersion;
+
+/// Everything that can go wrong configuring TLS or during a handshake.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A TLS version rustls does not implement (SSLv3, TLS 1.0, TLS 1.1).
+    #[error(
+        "tls version {given:?} is not supported: rustls does not speak SSLv3, TLS 1.0 or TLS 1.1, \
+         which RFC 8996 deprecated as insecure; use 1.2 or 1.3"
+    )]
+    UnsupportedVersion {
+        /// The version as written.
+        given: String,
+    },
+    /// A TLS version that is not a version at all.
+    #[error("unknown tls version {given:?}: expected 1.2 or 1.3")]
+    UnknownVersion {
+        /// The version as written.
+        given: String,
+    },
+    /// `min_version` is above `max_version`.
+    #[error("tls min_version {min} is above max_version {max}")]
+    InvalidVersionRange {
+        /// The configured minimum.
+        min: TlsVersion,
+        /// The configured maximum.
+        max: TlsVersion,
+    },
+    /// A pin that is not base64 of 32 bytes.
+    #[error(
+        "invalid spki pin {pin:?}: {reason}; expected the base64 of the sha256 of the server's \
+         SubjectPublicKeyInfo (44 characters)"
+    )]
+    InvalidPin {
+        /// The pin as written.
+        pin: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A CA certificate file that cannot be read or holds no usable certificate.
+    #[error("cannot use ca file {}: {reason}", path.display())]
+    CaFile {
+        /// The file (or `<memory>` for PEM given as bytes).
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A client certificate file that cannot be read or holds no certificate.
+    #[error("cannot use client certificate file {}: {reason}", path.display())]
+    ClientCertFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A client key file that cannot be read or holds no usable key.
+    #[error("cannot use client key file {}: {reason}", path.display())]
+    ClientKeyFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it (never the key itself).
+        reason: String,
+    },
+    /// The client certificate and key were read but rustls refused them
+    /// (typically: the key does not belong to the certificate).
+    #[error("client certificate {} and key {} do not work together: {reason}", cert.display(), key.display())]
+    ClientAuth {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+        /// rustls' reason.
+        reason: String,
+    },
+    /// The platform's trust store could not be loaded.
+    #[error(
+        "cannot load the platform's trusted certificates: {reason}; use ca files or the built-in webpki roots"
+    )]
+    PlatformRoots {
+        /// What went wrong.
+        reason: String,
+    },
+    /// Every source of trust anchors is off.
+    #[error(
+        "no trusted certificate authority: the webpki roots and platform roots are off and no ca file \
+         was given; add a ca file or turn a root store on"
+    )]
+    NoTrustAnchors,
+    /// Neither crypto provider feature is enabled and none was given.
+    #[error(
+        "no rustls crypto provider: enable the `ring` or `aws-lc-rs` feature of smtp-transport-tls, \
+         or pass one with crypto_provider"
+    )]
+    NoCryptoProvider,
+    /// rustls refused the configuration (e.g. a provider without suites
+    /// for the chosen versions).
+    #[error("invalid tls configuration: {0}")]
+    Config(#[source] rustls::Error),
+    /// The name to verify is neither a DNS name nor an IP address.
+    #[error("invalid tls server name {name:?}: expected a dns name or an ip address")]
+    InvalidServerName {
+        /// The name as given.
+        name: String,
+    },
+
+    /// The server's chain does not lead to a trusted CA.
+    #[error(
+        "the server's certificate is not signed by a trusted certificate authority: if the server \
+         uses a private ca or a self-signed certificate, add it with add_ca_file (tls.ca_file) or pin it"
+    )]
+    UnknownIssuer,
+    /// The server's certificate has expired.
+    #[error(
+        "the server's certificate expired at {not_after} (now {now}): the server must renew it; \
+         if that date looks wrong, check this machine's clock"
+    )]
+    CertificateExpired {
+        /// End of validity (RFC 3339).
+        not_after: String,
+        /// The time we checked at (RFC 3339).
+        now: String,
+    },
+    /// The server's certificate is not valid yet.
+    #[error(
+        "the server's certificate is not valid before {not_before} (now {now}): check this machine's clock"
+    )]
+    CertificateNotYetValid {
+        /// Start of validity (RFC 3339).
+        not_before: String,
+        /// The time we checked at (RFC 3339).
+        now: String,
+    },
+    /// The certificate is valid, but not for the name we connected to.
+    #[error(
+        "the server's certificate is for {} but we asked for {expected}: connect with a name the \
+         certificate lists (set the tls server name when connecting by ip address or alias)",
+        if presented.is_empty() { "no name".to_string() } else { presented.join(", ") }
+    )]
+    NameMismatch {
+        /// The name we verified against.
+        expected: String,
+        /// The names in the certificate (DNS names and IP addresses).
+        presented: Vec<String>,
+    },
+    /// The server's key matches none of the configured pins.
+    #[error(
+        "the server's public key pin is {actual} but we expected {}: the server's key changed or \
+         someone is intercepting the connection; update the pin only if the change is legitimate",
+        expected.join(" or ")
+    )]
+    PinMismatch {
+        /// The configured pins (base64).
+        expected: Vec<String>,
+        /// The pin of the key the server presented (base64).
+        actual: String,
+    },
+    /// Any other certificate problem (bad signature, revoked, wrong purpose, ...).
+    #[error("the server's certificate is invalid: {0}")]
+    BadCertificate(#[source] rustls::Error),
+    /// No TLS version in common.
+    #[error(
+        "no tls version in common with the server: we allowed {allowed} and the handshake failed \
+         ({detail}); change min_version/max_version only if you trust the server's choice"
+    )]
+    VersionMismatch {
+        /// The range we offered, e.g. `TLSv1.3 only`.
+        allowed: String,
+        /// What rustls reported.
+        detail: String,
+    },
+    /// The server answered in plaintext SMTP: the port is not an implicit TLS port.
+    #[error(
+        "the server answered in plaintext ({greeting:?}) instead of tls: this port expects STARTTLS or \
+         plaintext: use security=starttls"
+    )]
+    PlaintextReply {
+        /// The start of what the server sent.
+        greeting: String,
+    },
+    /// The server sent bytes that are not TLS.
+    #[error(
+        "the server did not answer with tls (corrupt message: {detail}): check the port; if it expects \
+         STARTTLS use security=starttls"
+    )]
+    NotTls {
+        /// What rustls reported.
+        detail: String,
+    },
+    /// The server closed the connection in the middle of the handshake.
+    #[error(
+        "the server closed the connection during the tls handshake: it may not speak tls on this port \
+         (try security=starttls), or it refused our tls versions or client certificate"
+    )]
+    HandshakeEof,
+    /// The server wants a client certificate and we sent none (or one it refused).
+    #[error(
+        "the server requires a client certificate ({alert} alert): configure client_auth with a \
+         certificate it trusts"
+    )]
+    ClientCertificateRequired {
+        /// The alert the server sent.
+        alert: String,
+    },
+    /// The server aborted the handshake with an alert.
+    #[error(
+        "the server aborted the tls handshake with a {alert} alert{}",
+        alert_advice(alert)
+    )]
+    Alert {
+        /// The alert, e.g. `HandshakeFailure`.
+        alert: String,
+    },
+    /// Any other handshake failure reported by rustls.
+    #[error("tls handshake failed: {0}")]
+    Handshake(#[source] rustls::Error),
+    /// Reading or writing the stream failed during the handshake.
+    #[error("tls handshake failed: {0}")]
+    Io(#[source] std::io::Error),
+}
+
+fn alert_advice(alert: &str) -> &'static str {
+    match alert {
+        "HandshakeFailure" => {
+            ": no cipher suite or version in common, or the server requires a client certificate"
+        }
+        "BadCertificate" | "UnknownCA" | "CertificateUnknown" => {
+            ": the server refused our client certificate"
+        }
+        _ => "",
+    }
+}
