@@ -78,12 +78,20 @@ alive() { # name
   case "$cmd" in *"$match"*) return 0;; esac
   return 1
 }
+exists() { # name -> 0 while the recorded pid is a live process
+  local pid match
+  [ -s "$RUN/$1.pid" ] || return 1
+  read -r pid match < "$RUN/$1.pid"
+  kill -0 "$pid" 2>/dev/null
+}
 port_busy() { ss -Htln "( sport = :$1 )" 2>/dev/null | grep -q .; }
 wait_port() { # host port seconds [name]
   local host="$1" port="$2" t="${3:-20}" name="${4:-}"
   for _ in $(seq 1 $((t * 10))); do
     if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then return 0; fi
-    if [ -n "$name" ] && ! alive "$name"; then return 1; fi
+    # Gone means the process no longer exists. Not `alive`: right after
+    # `setsid ... &` the pid may still show the shell, before exec.
+    if [ -n "$name" ] && ! exists "$name"; then return 1; fi
     sleep 0.1
   done
   return 1

@@ -95,6 +95,16 @@ impl MessageSource {
         self.reader.read(buf).await
     }
 
+    /// Reads into the spare capacity of `buf` (no zero-filling), up to
+    /// its capacity; returns how many bytes were added.
+    pub async fn read_buf(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+        if buf.len() == buf.capacity() {
+            return Ok(0);
+        }
+        let mut limited = (&mut self.reader).take((buf.capacity() - buf.len()) as u64);
+        limited.read_buf(buf).await
+    }
+
     /// Reads everything (for in-memory transports and tests).
     pub async fn read_to_end(mut self) -> std::io::Result<Vec<u8>> {
         let mut out = Vec::with_capacity(self.size.unwrap_or(0).min(1 << 20) as usize);

@@ -234,14 +234,33 @@ async fn pool_reuses_one_connection_for_sequential_sends() {
             .load(std::sync::atomic::Ordering::SeqCst),
         1
     );
-    // Health check before each reuse.
+    // Reused right away: the quiet-check needs no round trip, no RSET.
+    assert!(
+        !transcript.lines().iter().any(|l| l == "C: RSET"),
+        "{}",
+        transcript.text()
+    );
+    // After a pause the pool proves the server still listens with RSET.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    t.send(
+        &envelope("s@example.test", &["r@example.test"]),
+        MessageSource::from_bytes(message(&unique("pool-idle"), "x\r\n")),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         transcript
             .lines()
             .iter()
             .filter(|l| *l == "C: RSET")
             .count(),
-        4
+        1
+    );
+    assert_eq!(
+        recorder
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
     );
     t.close().await;
     assert!(transcript.lines().contains(&"C: QUIT".to_string()));

@@ -21,7 +21,12 @@ impl BodyChunks {
         message: &mut MessageSource,
         dot_stuffing: bool,
     ) -> Result<BodyChunks, Error> {
-        let mut ahead = Vec::with_capacity(CHUNK);
+        // A small message needs a small buffer: sized from the known size,
+        // one byte more so EOF is seen in the same chunk.
+        let cap = message
+            .size()
+            .map_or(CHUNK, |s| (s as usize).saturating_add(1).min(CHUNK));
+        let mut ahead = Vec::with_capacity(cap);
         read_full(message, &mut ahead).await?;
         Ok(BodyChunks {
             encoder: BodyEncoder::new(dot_stuffing),
@@ -40,7 +45,14 @@ impl BodyChunks {
         if self.finished {
             return Ok(true);
         }
-        let mut current = Vec::with_capacity(CHUNK);
+        // A full look-ahead means the size hint (if any) was low: go to
+        // full chunks; otherwise EOF is next and a small buffer will do.
+        let cap = if self.ahead.len() == self.ahead.capacity() {
+            CHUNK
+        } else {
+            1
+        };
+        let mut current = Vec::with_capacity(cap);
         read_full(message, &mut current).await?;
         std::mem::swap(&mut current, &mut self.ahead);
         self.encoder.encode(&current, out);
@@ -52,21 +64,14 @@ impl BodyChunks {
     }
 }
 
+/// Fills `buf` up to its capacity, or to EOF.
 async fn read_full(message: &mut MessageSource, buf: &mut Vec<u8>) -> Result<(), Error> {
     buf.clear();
-    buf.resize(CHUNK, 0);
-    let mut filled = 0;
-    while filled < CHUNK {
-        let n = message
-            .read(&mut buf[filled..])
-            .await
-            .map_err(Error::Message)?;
-        if n == 0 {
+    while buf.len() < buf.capacity() {
+        if message.read_buf(buf).await.map_err(Error::Message)? == 0 {
             break;
         }
-        filled += n;
     }
-    buf.truncate(filled);
     Ok(())
 }
 

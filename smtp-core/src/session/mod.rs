@@ -199,6 +199,33 @@ impl Session {
         self.last_used.elapsed()
     }
 
+    /// A health check without a round trip: true when the server has sent
+    /// nothing since the last reply (no EOF, no stray `421`). Polls the
+    /// stream once and never waits, so a session reused right after a
+    /// send costs no extra RSET.
+    pub(crate) async fn is_quiet(&mut self) -> bool {
+        if self.broken || self.in_flight || !self.rbuf.is_empty() {
+            return false;
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return false;
+        };
+        let mut byte = [0u8; 1];
+        // `timeout` polls the read once before looking at its zero delay.
+        match tokio::time::timeout(Duration::ZERO, stream.read(&mut byte)).await {
+            Err(_) => true,
+            Ok(Ok(n)) => {
+                self.rbuf.extend_from_slice(&byte[..n]);
+                self.broken = true;
+                false
+            }
+            Ok(Err(_)) => {
+                self.broken = true;
+                false
+            }
+        }
+    }
+
     /// Sends one raw command line (no CRLF) and returns the reply: for
     /// interactive debugging (`smtp shell`). The line is checked for CR/LF.
     pub async fn command(&mut self, line: &str) -> Result<Reply, Error> {

@@ -9,6 +9,10 @@ use crate::config::SessionConfig;
 use crate::error::Error;
 use crate::session::Session;
 
+/// A session idle for less than this is reused after a check that needs
+/// no round trip; older ones get an `RSET` first.
+const QUIET_REUSE: Duration = Duration::from_secs(1);
+
 /// Limits of the connection pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolConfig {
@@ -75,6 +79,14 @@ impl Pool {
                 continue;
             }
             session.set_deadline(deadline);
+            // Just used and still quiet: reuse without a round trip. After
+            // a longer pause an RSET proves the server still listens.
+            if session.idle_for() < QUIET_REUSE && session.is_quiet().await {
+                return Ok(Lease {
+                    session,
+                    _permit: permit,
+                });
+            }
             match session.rset().await {
                 Ok(()) => {
                     return Ok(Lease {
