@@ -29,7 +29,7 @@ pub fn code_for(e: &smtp_core::Error) -> u8 {
         smtp_core::Error::InvalidInput { .. } | smtp_core::Error::TlsNotConfigured
     ) {
         USAGE
-    } else if e.is_transient() || e.is_unknown_outcome() {
+    } else if smtp_config::is_transient(e) || e.is_unknown_outcome() {
         TEMPFAIL
     } else {
         PERMANENT

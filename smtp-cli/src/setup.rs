@@ -187,7 +187,7 @@ pub fn describe(e: &smtp_core::Error) -> String {
 
 /// The most specific hint: the plugin's (TLS, auth, proxy), else the core's.
 pub fn hint(e: &smtp_core::Error) -> Option<String> {
-    e.hint()
+    smtp_config::hint(e)
 }
 
 /// Rate limit and retry policy for bulk sends.

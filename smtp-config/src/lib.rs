@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 mod build;
+mod diagnose;
 mod error;
 pub mod keys;
 mod layers;
@@ -22,6 +23,7 @@ mod value;
 mod doc_check;
 
 pub use build::{Built, BuiltTransport};
+pub use diagnose::{hint, is_transient};
 pub use error::Error;
 pub use load::SYSTEM_CONFIG_FILE;
 pub use loaded::{Loaded, Warning};

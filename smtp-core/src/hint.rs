@@ -23,6 +23,12 @@ pub(crate) fn hint_for(error: &Error) -> Option<String> {
             "no answer at all: a firewall is probably dropping packets to this port, or the host is down; \
              many networks block outgoing port 25, try 587 or 465"
         }
+        Error::Timeout {
+            phase: Phase::Auth, ..
+        } => {
+            "authentication did not finish in time: the server, a password command or the OAuth2 token \
+             endpoint did not answer"
+        }
         Error::Timeout { .. } => "the server stopped answering; try again, or raise the timeout",
         Error::ConnectionClosed {
             phase: Phase::Greeting,
@@ -55,9 +61,22 @@ pub(crate) fn hint_for(error: &Error) -> Option<String> {
             "someone may be tampering with the connection (STARTTLS command injection); do not disable this check"
         }
         Error::TlsNotConfigured => "enable the `tls` feature or configure a TLS implementation",
-        Error::Tls { .. } => {
-            "if the server expects STARTTLS on this port (usually 587 or 25) use security = \"starttls\"; \
-             a 'wrong version number' or 'corrupt message' error usually means exactly that"
+        Error::Tls { source, .. } => {
+            let text = source.to_string().to_ascii_lowercase();
+            if [
+                "plaintext",
+                "wrong version",
+                "corrupt",
+                "invalidcontenttype",
+                "starttls",
+            ]
+            .iter()
+            .any(|w| text.contains(w))
+            {
+                "if the server expects STARTTLS on this port (usually 587 or 25) use security = \"starttls\""
+            } else {
+                return None;
+            }
         }
         Error::Sasl { .. } => "check the authentication settings (mechanisms, credentials)",
         Error::CleartextAuthRefused { .. } => {

@@ -1,0 +1,445 @@
+//! `smtp test` / `smtp send` explain each misconfiguration that can be
+//! produced on loopback, against the real peers.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use smtp_testkit::peers;
+
+fn smtp(home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_smtp"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .stdin(Stdio::null());
+    c
+}
+
+fn get(key: &str) -> String {
+    peers()
+        .get(key)
+        .unwrap_or_else(|| panic!("{key} missing"))
+        .to_string()
+}
+
+/// Runs `smtp <args>` against 127.0.0.1 and returns (exit code, stdout + stderr).
+fn run(args: &[&str], env: &[(&str, String)]) -> (i32, String) {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = smtp(home.path());
+    cmd.args(args).args([
+        "--host",
+        "127.0.0.1",
+        "--ehlo-name",
+        "cli.example.test",
+        "--timeout",
+        "5s",
+    ]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn assert_says(text: &str, words: &[&str]) {
+    let lower = text.to_lowercase();
+    for w in words {
+        assert!(
+            lower.contains(&w.to_lowercase()),
+            "expected {w:?} in:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn implicit_tls_against_a_starttls_port() {
+    let (code, text) = run(
+        &[
+            "test",
+            "--port",
+            &get("PEERS_POSTFIX_SUBMISSION_PORT"),
+            "--security",
+            "implicit",
+            "--ca-file",
+            &get("PEERS_CA_CERT"),
+        ],
+        &[],
+    );
+    assert_ne!(code, 0);
+    assert_says(&text, &["[FAIL] tls", "starttls"]);
+}
+
+#[test]
+fn starttls_against_an_implicit_tls_port() {
+    let (code, text) = run(
+        &[
+            "test",
+            "--port",
+            &get("PEERS_POSTFIX_SMTPS_PORT"),
+            "--security",
+            "starttls",
+            "--ca-file",
+            &get("PEERS_CA_CERT"),
+        ],
+        &[],
+    );
+    assert_eq!(code, 75, "{text}");
+    assert_says(&text, &["greeting", "implicit"]);
+}
+
+#[test]
+fn certificate_problems_are_named() {
+    let ca = get("PEERS_CA_CERT");
+    for (port, words) in [
+        (
+            "PEERS_POSTFIX_BADCERT_HOST_PORT",
+            &["wrong.example.test"][..],
+        ),
+        ("PEERS_POSTFIX_BADCERT_EXPIRED_PORT", &["expired"][..]),
+        (
+            "PEERS_POSTFIX_BADCERT_SELFSIGNED_PORT",
+            &["not signed by a trusted certificate authority"][..],
+        ),
+    ] {
+        let (code, text) = run(
+            &[
+                "test",
+                "--port",
+                &get(port),
+                "--security",
+                "implicit",
+                "--ca-file",
+                &ca,
+                "--tls-server-name",
+                "localhost",
+            ],
+            &[],
+        );
+        assert_eq!(code, 1, "{port}: {text}");
+        assert_says(&text, words);
+        let (code, text) = run(
+            &[
+                "test",
+                "--port",
+                &get(port),
+                "--security",
+                "implicit",
+                "--ca-file",
+                &ca,
+                "--tls-server-name",
+                "localhost",
+                "--dangerous-accept-invalid-certs",
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{port} with the danger switch: {text}");
+        assert_says(&text, &["NOT VERIFIED"]);
+    }
+}
+
+#[test]
+fn tls_version_mismatch_names_the_versions() {
+    let (code, text) = run(
+        &[
+            "test",
+            "--port",
+            &get("PEERS_POSTFIX_TLS12_SMTPS_PORT"),
+            "--security",
+            "implicit",
+            "--ca-file",
+            &get("PEERS_CA_CERT"),
+            "--tls-server-name",
+            "localhost",
+            "--tls-min-version",
+            "1.3",
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert_says(&text, &["1.3"]);
+    let (code, text) = run(
+        &[
+            "test",
+            "--port",
+            &get("PEERS_POSTFIX_TLS12_SMTPS_PORT"),
+            "--security",
+            "implicit",
+            "--ca-file",
+            &get("PEERS_CA_CERT"),
+            "--tls-server-name",
+            "localhost",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{text}");
+    assert_says(&text, &["TLSv1.2"]);
+}
+
+#[test]
+fn no_common_mechanism_lists_both_sides() {
+    let env = [("PASS", get("PEERS_SMTP_PASS"))];
+    let (code, text) = run(
+        &[
+            "test",
+            "--port",
+            &get("PEERS_AIOSMTPD_PLAIN_PORT"),
+            "--security",
+            "none",
+            "--user",
+            &get("PEERS_SMTP_USER"),
+            "--password-env",
+            "PASS",
+            "--auth-mechanisms",
+            "SCRAM-SHA-256,CRAM-MD5",
+            "--allow-cleartext-auth",
+        ],
+        &env,
+    );
+    assert_eq!(code, 1, "{text}");
+    assert_says(&text, &["[FAIL] auth", "PLAIN", "LOGIN", "SCRAM-SHA-256"]);
+}
+
+#[test]
+fn auth_before_starttls() {
+    let env = [("PASS", get("PEERS_SMTP_PASS"))];
+    // A password mechanism without TLS is refused before connecting.
+    let (code, text) = run(
+        &[
+            "test",
+            "--port",
+            &get("PEERS_POSTFIX_STARTTLS_OPTIONAL_PORT"),
+            "--security",
+            "none",
+            "--user",
+            &get("PEERS_SMTP_USER"),
+            "--password-env",
+            "PASS",
+        ],
+        &env,
+    );
+    assert_eq!(code, 2, "{text}");
+    assert_says(&text, &["in clear", "starttls"]);
+    // SCRAM may run in clear, but this server offers AUTH only after STARTTLS.
+    let (code, text) = run(
+        &[
+            "test",
+            "--port",
+            &get("PEERS_POSTFIX_STARTTLS_OPTIONAL_PORT"),
+            "--security",
+            "none",
+            "--user",
+            &get("PEERS_SMTP_USER"),
+            "--password-env",
+            "PASS",
+            "--auth-mechanisms",
+            "SCRAM-SHA-256",
+        ],
+        &env,
+    );
+    assert_ne!(code, 0, "{text}");
+    assert_says(&text, &["[FAIL] auth", "before starttls"]);
+}
+
+#[test]
+fn bad_credentials_mention_app_passwords_and_never_the_password() {
+    let env = [("PASS", "Wrong-Secret-42".to_string())];
+    let (code, text) = run(
+        &[
+            "test",
+            "--port",
+            &get("PEERS_POSTFIX_PLAIN_PORT"),
+            "--security",
+            "none",
+            "--user",
+            &get("PEERS_SMTP_USER"),
+            "--password-env",
+            "PASS",
+            "--allow-cleartext-auth",
+            "--auth-mechanisms",
+            "PLAIN",
+        ],
+        &env,
+    );
+    assert_eq!(code, 1, "{text}");
+    assert_says(&text, &["535", "app password"]);
+    assert!(!text.contains("Wrong-Secret-42"));
+}
+
+#[test]
+fn cleartext_auth_is_refused_unless_allowed() {
+    let env = [("PASS", get("PEERS_SMTP_PASS"))];
+    let (code, text) = run(
+        &[
+            "test",
+            "--port",
+            &get("PEERS_POSTFIX_PLAIN_PORT"),
+            "--security",
+            "none",
+            "--user",
+            &get("PEERS_SMTP_USER"),
+            "--password-env",
+            "PASS",
+            "--auth-mechanisms",
+            "PLAIN",
+        ],
+        &env,
+    );
+    assert_ne!(code, 0, "{text}");
+    assert_says(&text, &["allow"]);
+    let (code, text) = run(
+        &[
+            "test",
+            "--port",
+            &get("PEERS_POSTFIX_PLAIN_PORT"),
+            "--security",
+            "none",
+            "--user",
+            &get("PEERS_SMTP_USER"),
+            "--password-env",
+            "PASS",
+            "--auth-mechanisms",
+            "PLAIN",
+            "--allow-cleartext-auth",
+        ],
+        &env,
+    );
+    assert_eq!(code, 0, "{text}");
+    assert_says(&text, &["authenticated with PLAIN"]);
+}
+
+#[test]
+fn proxy_auth_failure_names_the_proxy_credentials() {
+    let proxy = format!(
+        "http://{}:wrong-proxy-pass@127.0.0.1:{}",
+        get("PEERS_PROXY_USER"),
+        get("PEERS_HTTP_PROXY_AUTH_PORT")
+    );
+    let (code, text) = run(
+        &[
+            "test",
+            "--port",
+            &get("PEERS_POSTFIX_PLAIN_PORT"),
+            "--security",
+            "none",
+            "--proxy",
+            &proxy,
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "a refused proxy login is permanent: {text}");
+    assert_says(&text, &["proxy", "credentials"]);
+    assert!(!text.contains("wrong-proxy-pass"), "{text}");
+}
+
+#[test]
+fn relay_denied_without_authentication() {
+    let (code, text) = run(
+        &[
+            "send",
+            "--port",
+            &get("PEERS_POSTFIX_SUBMISSION_PORT"),
+            "--security",
+            "starttls",
+            "--ca-file",
+            &get("PEERS_CA_CERT"),
+            "--tls-server-name",
+            "localhost",
+            "--from",
+            "me@example.test",
+            "--to",
+            "you@example.test",
+            "--subject",
+            "relay",
+            "--body",
+            "x",
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert_says(&text, &["554", "authenticate"]);
+}
+
+#[test]
+fn full_tls_and_auth_session_through_a_socks5_proxy_with_a_redacted_transcript() {
+    let home = tempfile::tempdir().unwrap();
+    let transcript = home.path().join("t.log");
+    let proxy = format!(
+        "socks5h://{}:{}@127.0.0.1:{}",
+        get("PEERS_PROXY_USER"),
+        get("PEERS_PROXY_PASS"),
+        get("PEERS_SOCKS5_AUTH_PORT")
+    );
+    let pass = get("PEERS_SMTP_PASS");
+    let out = smtp(home.path())
+        .args([
+            "test",
+            "--json",
+            "--host",
+            "localhost",
+            "--port",
+            &get("PEERS_POSTFIX_SUBMISSION_PORT"),
+            "--security",
+            "starttls",
+            "--ca-file",
+            &get("PEERS_CA_CERT"),
+        ])
+        .args([
+            "--user",
+            &get("PEERS_SMTP_USER"),
+            "--password-env",
+            "PASS",
+            "--auth-mechanisms",
+            "PLAIN",
+            "--proxy",
+            &proxy,
+            "--send-to",
+            "you@example.test",
+            "--from",
+            &get("PEERS_SMTP_USER"),
+        ])
+        .arg("--transcript")
+        .arg(&transcript)
+        .env("PASS", &pass)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let tls = v["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "tls")
+        .unwrap();
+    assert_eq!(tls["detail"]["version"], "TLSv1.3");
+    assert_eq!(tls["detail"]["verified"], true);
+    assert!(v["proxy"].as_str().unwrap().contains("<redacted>"));
+    let log = std::fs::read_to_string(&transcript).unwrap();
+    assert!(log.contains("AUTH PLAIN <redacted>"), "{log}");
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let user = get("PEERS_SMTP_USER");
+    for secret in [
+        pass.clone(),
+        b64.encode(&pass),
+        b64.encode(format!("\0{user}\0{pass}")),
+        get("PEERS_PROXY_PASS"),
+    ] {
+        assert!(
+            !log.contains(&secret) && !stdout.contains(&secret),
+            "secret leaked: {secret}"
+        );
+    }
+}
