@@ -30,7 +30,9 @@ impl MessageSource {
     pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> MessageSource {
         let bytes = bytes.into();
         let eight_bit = Some(!bytes.is_ascii());
-        let size = Some(bytes.len() as u64);
+        let mut wire = WireSize::default();
+        wire.feed(&bytes);
+        let size = Some(wire.finish());
         MessageSource {
             reader: Box::pin(std::io::Cursor::new(bytes)),
             size,
@@ -44,15 +46,16 @@ impl MessageSource {
         let path = path.as_ref();
         let mut file = tokio::fs::File::open(path).await?;
         let mut buf = vec![0u8; 64 * 1024];
-        let (mut size, mut eight_bit) = (0u64, false);
+        let (mut wire, mut eight_bit) = (WireSize::default(), false);
         loop {
             let n = file.read(&mut buf).await?;
             if n == 0 {
                 break;
             }
-            size += n as u64;
+            wire.feed(&buf[..n]);
             eight_bit |= !buf[..n].is_ascii();
         }
+        let size = wire.finish();
         let file = tokio::fs::File::open(path).await?;
         Ok(MessageSource {
             reader: Box::pin(file),
@@ -110,5 +113,58 @@ impl MessageSource {
         let mut out = Vec::with_capacity(self.size.unwrap_or(0).min(1 << 20) as usize);
         self.reader.read_to_end(&mut out).await?;
         Ok(out)
+    }
+}
+
+/// The size a message has on the wire once bare LF and bare CR become CRLF
+/// and a final line end is added (what the engine sends), so the `SIZE`
+/// check before sending agrees with what the server counts.
+#[derive(Debug, Default)]
+struct WireSize {
+    size: u64,
+    prev: Option<u8>,
+}
+
+impl WireSize {
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.size += 1;
+            match (self.prev, b) {
+                (Some(b'\r'), b'\n') => {}
+                (_, b'\n') => self.size += 1,
+                (Some(b'\r'), _) => self.size += 1,
+                _ => {}
+            }
+            self.prev = Some(b);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        match self.prev {
+            None | Some(b'\n') => self.size,
+            Some(b'\r') => self.size + 1,
+            Some(_) => self.size + 2,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_is_counted_as_sent() {
+        let size = |b: &[u8]| MessageSource::from_bytes(b.to_vec()).size().unwrap();
+        assert_eq!(size(b"a\r\nb\r\n"), 6);
+        assert_eq!(size(b"a\nb\n"), 6);
+        assert_eq!(size(b"a\rb"), 6);
+        assert_eq!(size(b"no end"), 8);
+        assert_eq!(size(b""), 0);
+        let mut e = crate::encoder::BodyEncoder::new(false);
+        let mut out = Vec::new();
+        let input = b"x\ny\r\rz\r\n\nlast";
+        e.encode(input, &mut out);
+        e.finish(&mut out);
+        assert_eq!(size(input), out.len() as u64);
     }
 }

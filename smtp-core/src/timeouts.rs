@@ -20,7 +20,9 @@ pub struct Timeouts {
     pub data_block: Duration,
     /// The reply after the final `.` or `BDAT LAST`: 10 min.
     pub data_end: Duration,
-    /// An optional cap on a whole send (connect to final reply).
+    /// An optional cap on a whole send: for the pooled transport, from taking
+    /// a connection (connect or health check) to the final reply; on an
+    /// unpooled [`Session`](crate::Session), each message separately.
     pub total: Option<Duration>,
 }
 

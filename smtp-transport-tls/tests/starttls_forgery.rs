@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use common::{peers, rig_tls};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use smtp_core::{AuthContext, Authenticator, BoxError, Mechanism, Security, SmtpTransport, Timeouts};
+use smtp_core::{
+    AuthContext, Authenticator, BoxError, Mechanism, Security, SmtpTransport, Timeouts,
+};
 use smtp_testkit::ScriptedServer;
 
 /// Records what the engine offers it and stays anonymous.
@@ -24,8 +26,14 @@ struct Recording {
 
 #[async_trait]
 impl Authenticator for Recording {
-    async fn mechanism(&self, ctx: &AuthContext<'_>) -> Result<Option<Box<dyn Mechanism>>, BoxError> {
-        self.seen.lock().unwrap().push((ctx.offered.to_vec(), ctx.tls));
+    async fn mechanism(
+        &self,
+        ctx: &AuthContext<'_>,
+    ) -> Result<Option<Box<dyn Mechanism>>, BoxError> {
+        self.seen
+            .lock()
+            .unwrap()
+            .push((ctx.offered.to_vec(), ctx.tls));
         Ok(None)
     }
 }
@@ -33,7 +41,10 @@ impl Authenticator for Recording {
 fn acceptor() -> tokio_rustls::TlsAcceptor {
     let p = peers();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let chain: Vec<_> = CertificateDer::pem_file_iter(&p.server_chain).unwrap().collect::<Result<_, _>>().unwrap();
+    let chain: Vec<_> = CertificateDer::pem_file_iter(&p.server_chain)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     let key = PrivateKeyDer::from_pem_file(&p.server_key).unwrap();
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -54,7 +65,9 @@ fn forging_server(after_tls: &'static str) -> ScriptedServer {
         conn.expect("STARTTLS").await;
         conn.send("220 go ahead\r\n").await;
         let acceptor = acceptor();
-        let mut conn = conn.upgrade(|tcp| async move { acceptor.accept(tcp).await.expect("tls accept") }).await;
+        let mut conn = conn
+            .upgrade(|tcp| async move { acceptor.accept(tcp).await.expect("tls accept") })
+            .await;
         conn.expect("EHLO").await;
         conn.send(after_tls).await;
         let _ = conn.read_line().await;
@@ -77,13 +90,23 @@ fn transport(port: u16, auth: Arc<Recording>) -> SmtpTransport {
 async fn pre_tls_auth_list_is_forgotten_after_starttls() {
     let server = forging_server("250-forger\r\n250 AUTH SCRAM-SHA-256\r\n");
     let auth = Arc::new(Recording::default());
-    let session = transport(server.port(), auth.clone()).connect().await.unwrap();
+    let session = transport(server.port(), auth.clone())
+        .connect()
+        .await
+        .unwrap();
     let caps = session.capabilities();
     assert_eq!(caps.auth, vec!["SCRAM-SHA-256"]);
-    assert!(!caps.pipelining && !caps.chunking, "pre-TLS extensions must be forgotten: {caps:?}");
+    assert!(
+        !caps.pipelining && !caps.chunking,
+        "pre-TLS extensions must be forgotten: {caps:?}"
+    );
     assert_eq!(session.tls_info().unwrap().server_name, "localhost");
     let seen = auth.seen.lock().unwrap().clone();
-    assert_eq!(seen, vec![(vec!["SCRAM-SHA-256".to_string()], true)], "the authenticator saw only the post-TLS list");
+    assert_eq!(
+        seen,
+        vec![(vec!["SCRAM-SHA-256".to_string()], true)],
+        "the authenticator saw only the post-TLS list"
+    );
     session.quit().await;
 }
 
@@ -91,8 +114,14 @@ async fn pre_tls_auth_list_is_forgotten_after_starttls() {
 async fn no_auth_after_tls_means_none_offered_even_if_forged_before() {
     let server = forging_server("250 forger\r\n");
     let auth = Arc::new(Recording::default());
-    let session = transport(server.port(), auth.clone()).connect().await.unwrap();
+    let session = transport(server.port(), auth.clone())
+        .connect()
+        .await
+        .unwrap();
     assert!(session.capabilities().auth.is_empty());
-    assert_eq!(auth.seen.lock().unwrap().clone(), vec![(Vec::<String>::new(), true)]);
+    assert_eq!(
+        auth.seen.lock().unwrap().clone(),
+        vec![(Vec::<String>::new(), true)]
+    );
     session.quit().await;
 }

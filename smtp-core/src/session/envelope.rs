@@ -98,7 +98,7 @@ mod tests {
         assert_eq!(
             p.lines,
             vec![
-                "MAIL FROM:<a@b.c> SIZE=6 BODY=8BITMIME SMTPUTF8",
+                "MAIL FROM:<a@b.c> SIZE=8 BODY=8BITMIME SMTPUTF8",
                 "RCPT TO:<x@y.z>",
                 "RCPT TO:<ü@y.z>",
                 "DATA"
@@ -136,7 +136,7 @@ mod tests {
             &MessageSource::from_bytes("four"),
         )
         .unwrap_err();
-        assert!(matches!(e, Error::MessageTooBig { size: 4, limit: 3 }));
+        assert!(matches!(e, Error::MessageTooBig { size: 6, limit: 3 }));
         // SIZE 0 means "no fixed limit".
         let caps = Capabilities {
             size: Some(0),
