@@ -331,3 +331,51 @@ fn bulk_send_count_at_the_server_equals_count_reported_sent() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn shell_sends_typed_commands_and_a_message() {
+    let home = tempfile::tempdir().unwrap();
+    let tag = unique_tag("cli-shell");
+    let mut cmd = smtp(home.path());
+    cmd.arg("shell");
+    plain_args(&mut cmd, "PEERS_POSTFIX_PLAIN_PORT");
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        write!(stdin, "MAIL FROM:<shell@example.test>\nRCPT TO:<you@example.test>\nDATA\nSubject: {tag}\n\n.typed line\n.\nQUIT\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("250 2.1.0") && stdout.contains("354"),
+        "{stdout}"
+    );
+    let mail = String::from_utf8(postfix_mail(&tag)).unwrap();
+    assert!(
+        mail.contains("\n.typed line\n"),
+        "dot-stuffed on the way, unstuffed at the server: {mail}"
+    );
+}
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    let home = tempfile::tempdir().unwrap();
+    let (code, out, _) = run(smtp(home.path()).args(["generate", "bash"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("smtp") && out.contains("--tls-min-version"));
+    let (code, out, _) = run(smtp(home.path()).args(["generate", "man"]));
+    assert_eq!(code, 0);
+    assert!(out.contains(".TH smtp"), "{}", &out[..out.len().min(200)]);
+    let (code, _, err) = run(smtp(home.path()).args(["generate", "tcsh"]));
+    assert_eq!(code, 2, "{err}");
+}

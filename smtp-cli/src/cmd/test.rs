@@ -356,40 +356,17 @@ fn summarize(s: &Stage) -> String {
     let d = &s.detail;
     let str_of = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
     match s.name {
-        "dns" => d["addresses"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default(),
+        "dns" => join(&d["addresses"], ", "),
         "connect" => str_of("target"),
         "greeting" => str_of("text"),
-        "ehlo" => d["extensions"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default(),
+        "ehlo" => join(&d["extensions"], ", "),
         "tls" if d.get("skipped").is_some() => format!("not used: {}", str_of("skipped")),
         "tls" => format!(
             "{} {}, certificate {} (SAN {}), valid until {}, {}",
             str_of("version"),
             str_of("cipher"),
             str_of("subject"),
-            d["subject_alt_names"]
-                .as_array()
-                .map(|a| a
-                    .iter()
-                    .filter_map(|v| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" "))
-                .unwrap_or_default(),
+            join(&d["subject_alt_names"], " "),
             str_of("not_after"),
             if d["verified"].as_bool() == Some(true) {
                 "verified"
@@ -398,15 +375,7 @@ fn summarize(s: &Stage) -> String {
             }
         ),
         "auth" => {
-            let offered = d["offered"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_default();
+            let offered = join(&d["offered"], " ");
             match d["chosen"].as_str() {
                 Some(m) => format!("authenticated with {m} (offered: {offered})"),
                 None => format!("anonymous (offered: {offered})"),
@@ -415,4 +384,16 @@ fn summarize(s: &Stage) -> String {
         "send" => format!("{} {}", str_of("to"), str_of("reply")),
         _ => d.to_string(),
     }
+}
+
+/// The strings of a JSON array, joined.
+fn join(v: &serde_json::Value, sep: &str) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(sep)
+        })
+        .unwrap_or_default()
 }
