@@ -111,7 +111,7 @@ pub struct ConnectionArgs {
     /// Maximum TLS version: 1.2 or 1.3.
     #[arg(long, value_name = "VERSION", help_heading = "TLS")]
     pub tls_max_version: Option<String>,
-    /// Extra trusted CA certificates (PEM).
+    /// Trust the CA certificates in this PEM file (instead of the built-in roots).
     #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub ca_file: Option<PathBuf>,
     /// Client certificate (PEM) for mutual TLS.
