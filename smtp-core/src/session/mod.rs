@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tracing::Instrument;
 
 use crate::capabilities::Capabilities;
 use crate::config::SessionConfig;
@@ -100,15 +101,21 @@ impl Session {
             auth_pending: false,
             last_used: Instant::now(),
         };
-        s.connect().await?;
-        if s.config.security == Security::ImplicitTls {
-            s.upgrade_tls().await?;
-        }
-        s.read_greeting().await?;
-        s.ehlo().await?;
-        s.maybe_starttls().await?;
-        s.authenticate().await?;
+        let span = tracing::debug_span!("smtp.connection", server = %s.config.target, security = %s.config.security);
+        s.handshake().instrument(span).await?;
         Ok(s)
+    }
+
+    /// Connect, TLS as configured, greeting, EHLO, STARTTLS, AUTH.
+    async fn handshake(&mut self) -> Result<(), Error> {
+        self.connect().await?;
+        if self.config.security == Security::ImplicitTls {
+            self.upgrade_tls().await?;
+        }
+        self.read_greeting().await?;
+        self.ehlo().await?;
+        self.maybe_starttls().await?;
+        self.authenticate().await
     }
 
     /// Arms (or clears) the total deadline for the next send.
@@ -211,15 +218,20 @@ impl Session {
             return false;
         };
         let mut byte = [0u8; 1];
-        // `timeout` polls the read once before looking at its zero delay.
-        match tokio::time::timeout(Duration::ZERO, stream.read(&mut byte)).await {
-            Err(_) => true,
-            Ok(Ok(n)) => {
+        let read = stream.read(&mut byte);
+        let mut read = std::pin::pin!(read);
+        // Poll once and never wait (a zero `timeout` would wait for the
+        // next millisecond tick of tokio's timer).
+        let polled =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(read.as_mut().poll(cx))).await;
+        match polled {
+            std::task::Poll::Pending => true,
+            std::task::Poll::Ready(Ok(n)) => {
                 self.rbuf.extend_from_slice(&byte[..n]);
                 self.broken = true;
                 false
             }
-            Ok(Err(_)) => {
+            std::task::Poll::Ready(Err(_)) => {
                 self.broken = true;
                 false
             }

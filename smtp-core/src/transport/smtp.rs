@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use tracing::Instrument;
 
 use super::Transport;
 use super::pool::{Pool, PoolConfig};
@@ -96,10 +97,23 @@ impl SmtpTransport {
 #[async_trait]
 impl Transport for SmtpTransport {
     async fn send(&self, envelope: &Envelope, message: MessageSource) -> Result<Delivery, Error> {
-        let mut lease = self.pool.get(&self.config).await?;
-        let result = lease.session.send(envelope, message).await;
-        self.pool.put(lease);
-        result
+        let span = tracing::info_span!("smtp.send", server = %self.config.target, recipients = envelope.to().len());
+        async {
+            let mut lease = self.pool.get(&self.config).await?;
+            let result = lease.session.send(envelope, message).await;
+            self.pool.put(lease);
+            match &result {
+                Ok(d) => tracing::debug!(
+                    accepted = d.accepted.len(),
+                    rejected = d.rejected.len(),
+                    "sent"
+                ),
+                Err(e) => tracing::debug!(error = %e, "send failed"),
+            }
+            result
+        }
+        .instrument(span)
+        .await
     }
 }
 
