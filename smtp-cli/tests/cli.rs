@@ -201,8 +201,30 @@ fn sendmail_mode_reads_stdin_and_takes_recipients_from_headers() {
     let mail = String::from_utf8(postfix_mail(&tag)).unwrap();
     assert!(!mail.contains("Bcc:"), "{mail}");
     let dir = Path::new(peers().get("PEERS_POSTFIX_MAILDIR").unwrap()).to_path_buf();
-    let copies = smtp_testkit::wait_for_mail(&dir, &tag, Duration::from_secs(20));
-    let _ = copies; // both ops@ and secret@ get a copy; Delivered-To differs
+    // -t took the Bcc recipient into the envelope: both get a copy.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let copies = smtp_testkit::wait_for_mail(&dir, &tag, Duration::from_secs(20));
+        let to: Vec<String> = copies
+            .iter()
+            .filter_map(|c| {
+                String::from_utf8_lossy(c)
+                    .lines()
+                    .find(|l| l.starts_with("Delivered-To:"))
+                    .map(str::to_string)
+            })
+            .collect();
+        if to.iter().any(|l| l.contains("ops@example.test"))
+            && to.iter().any(|l| l.contains("secret@example.test"))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "expected copies for ops@ and secret@, got {to:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]
