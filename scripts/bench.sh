@@ -1,25 +1,40 @@
 #!/usr/bin/env bash
-# Throughput of the smtp-core engine against Postfix's own load generator,
-# smtp-source, both sending to smtp-sink (a discarding server) in the same
-# run, interleaved, so both see the same machine load. Prints medians and
-# ratios (ours / smtp-source); method and figures: docs/performance.md.
+# Round trips per message, throughput, CPU and memory of the smtp-core engine
+# over a WAN-like path (a userspace delay relay adding BENCH_RTT_MS of round
+# trip), next to Postfix's smtp-source and Python's smtplib in the same run,
+# every message counted on the server side. Prints one table of the targets
+# (issue 8) and the raw figures; method and results: docs/benchmarks.md.
 #
-#   scripts/bench.sh                       # 10,000 x 1 KiB, 3 rounds, 50 MiB message
-#   BENCH_ROUNDS=5 BENCH_MESSAGES=20000 scripts/bench.sh
+#   scripts/bench.sh                          # one round, ~3 minutes
+#   BENCH_ROUNDS=3 scripts/bench.sh           # medians of 3 rounds
 #
-# Needs the test peers (smtp-sink on 2526 and 2527): sudo scripts/peers/start.sh
-# Exits 1 if a run failed or the 50 MiB message raised the bench's peak RSS
-# above BENCH_MAX_RSS_MIB (default 16); 2 if the peers or tools are missing.
+# Starts its own servers and relays: an smtp-sink (Postfix's discarding
+# server, PIPELINING, no CHUNKING), smtp-chunk-sink (testkit: PIPELINING +
+# CHUNKING), and one smtp-delay-relay in front of each, plus relays to the
+# rig's Postfix smtpd on 2525 (CHUNKING, delivers to a Maildir) and 2513
+# (STARTTLS, TLS 1.3 only): those need the test peers (sudo scripts/peers/start.sh).
+# Exits 1 if a run failed or a server counted another number of messages
+# than were sent, 2 if peers or tools are missing. Targets not met are
+# reported in the table, not as a failure.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PEERS_ENV="${SMTP_PEERS_ENV:-${PEERS_DIR:-/tmp/smtp-peers}/peers.env}"
-MESSAGES="${BENCH_MESSAGES:-10000}"
+RTT_MS="${BENCH_RTT_MS:-20}"
+ROUNDS="${BENCH_ROUNDS:-1}"
 SIZE="${BENCH_SIZE:-1024}"
-ROUNDS="${BENCH_ROUNDS:-3}"
+N_PIPE="${BENCH_PIPELINING_MESSAGES:-500}"   # ours, PIPELINING, one connection
+N_CHUNK="${BENCH_CHUNKING_MESSAGES:-2000}"   # ours, CHUNKING, one connection
+N_POSTFIX="${BENCH_POSTFIX_MESSAGES:-300}"   # ours, CHUNKING, Postfix smtpd
+N_SOURCE="${BENCH_SOURCE_MESSAGES:-150}"     # smtp-source, one connection
+N_PY="${BENCH_PY_MESSAGES:-100}"             # Python smtplib, one connection
+N_NEWCONN="${BENCH_NEWCONN_MESSAGES:-50}"    # ours, a connection per message
+N_TLS="${BENCH_TLS_CONNECTIONS:-20}"         # STARTTLS set-ups
+N_POOL="${BENCH_POOL_MESSAGES:-10000}"       # pool of 8
+POOL_BATCH="${BENCH_POOL_BATCH:-50}"         # messages per send_batch in the pool
+N_SCALE="${BENCH_SCALE_MESSAGES:-1600}"      # pools of 1, 2, 4
+N_LOCAL="${BENCH_LOCAL_MESSAGES:-10000}"     # no relay: CPU per message
 BIG_MIB="${BENCH_BIG_MIB:-50}"
-MAX_RSS_MIB="${BENCH_MAX_RSS_MIB:-16}"
-PY_MESSAGES="${BENCH_PY_MESSAGES:-1000}"
 PYTHON="${PYTHON:-python3}"
 
 say() { echo "bench.sh: $*" >&2; }
@@ -28,171 +43,323 @@ die() { say "$*"; exit 2; }
 [ -s "$PEERS_ENV" ] || die "no $PEERS_ENV: start the test peers with 'sudo scripts/peers/start.sh'"
 # shellcheck disable=SC1090
 . "$PEERS_ENV"
-SINK="${PEERS_SMTP_SINK_PORT:?peers.env lacks PEERS_SMTP_SINK_PORT}"
-NOPIPE="${PEERS_SMTP_SINK_NOPIPE_PORT:?peers.env lacks PEERS_SMTP_SINK_NOPIPE_PORT}"
 HOST="${PEERS_HOST:-127.0.0.1}"
-for port in "$SINK" "$NOPIPE"; do
+PF_PLAIN="${PEERS_POSTFIX_PLAIN_PORT:?peers.env lacks PEERS_POSTFIX_PLAIN_PORT}"
+PF_TLS13="${PEERS_POSTFIX_TLS13_STARTTLS_PORT:?peers.env lacks PEERS_POSTFIX_TLS13_STARTTLS_PORT}"
+MAILDIR="${PEERS_POSTFIX_MAILDIR:?peers.env lacks PEERS_POSTFIX_MAILDIR}/new"
+CA="${PEERS_CA_CERT:?peers.env lacks PEERS_CA_CERT}"
+for port in "$PF_PLAIN" "$PF_TLS13"; do
   (exec 3<>"/dev/tcp/$HOST/$port") 2>/dev/null ||
-    die "smtp-sink does not answer on $HOST:$port: start the test peers with 'sudo scripts/peers/start.sh'"
+    die "Postfix does not answer on $HOST:$port: start the test peers with 'sudo scripts/peers/start.sh'"
 done
 SOURCE="$(command -v smtp-source || echo /usr/sbin/smtp-source)"
-[ -x "$SOURCE" ] || die "smtp-source not found (Debian package 'postfix'; scripts/peers/install.sh installs it)"
+SINK_BIN="$(command -v smtp-sink || echo /usr/sbin/smtp-sink)"
+{ [ -x "$SOURCE" ] && [ -x "$SINK_BIN" ]; } ||
+  die "smtp-source/smtp-sink not found (Debian package 'postfix'; scripts/peers/install.sh installs it)"
+"$PYTHON" -c 'import smtplib, os; os.wait4' 2>/dev/null ||
+  die "$PYTHON with smtplib is needed (Debian package python3)"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/smtp-bench.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
-RAW="$WORK/raw.txt" # one line per run: "<case> <value>"
+PIDS="$WORK/pids" # the servers and relays this script started (by pid)
+cleanup() {
+  local pid
+  if [ -s "$PIDS" ]; then
+    while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$PIDS"
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+RAW="$WORK/raw.txt" # one line per measurement: "<key> <value>"
 
-say "building the bench (release)"
-(cd "$ROOT" && cargo build --quiet --release --example throughput -p smtp-core)
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/throughput"
+say "building (release): smtp-bench, smtp-delay-relay, smtp-chunk-sink"
+(cd "$ROOT" && cargo build --quiet --release -p smtp-bench -p smtp-testkit --bins)
+BIN_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+BENCH="$BIN_DIR/smtp-bench"
 
-say "writing a ${BIG_MIB} MiB message"
+free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Starts a server that prints "listening ADDR" first; echoes the port.
+start_listener() { # name cmd...
+  local name="$1" out="$WORK/$1.out"
+  shift
+  "$@" >"$out" 2>"$WORK/$name.err" &
+  echo "$!" >>"$PIDS"
+  for _ in $(seq 1 100); do
+    if grep -q '^listening ' "$out" 2>/dev/null; then
+      sed -n 's/^listening .*:\([0-9]*\)$/\1/p' "$out" | head -n 1
+      return 0
+    fi
+    sleep 0.05
+  done
+  cat "$WORK/$name.err" >&2
+  die "$name did not start"
+}
+relay() { # name upstream-port
+  start_listener "$1" "$BIN_DIR/smtp-delay-relay" --upstream "$HOST:$2" --rtt-ms "$RTT_MS" --connect-rtts 1.5
+}
+
+SINK="$(free_port)"
+"$SINK_BIN" -c -u nobody -h sink.example.test "$HOST:$SINK" 1024 >"$WORK/sink.out" 2>&1 &
+echo "$!" >>"$PIDS"
+CHUNK="$(start_listener chunk-sink "$BIN_DIR/smtp-chunk-sink")"
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/$HOST/$SINK") 2>/dev/null && break; sleep 0.05; done
+R_SINK="$(relay relay-sink "$SINK")"
+R_CHUNK="$(relay relay-chunk "$CHUNK")"
+R_PF="$(relay relay-postfix "$PF_PLAIN")"
+R_TLS="$(relay relay-tls13 "$PF_TLS13")"
+say "smtp-sink :$SINK (relay :$R_SINK), chunk sink :$CHUNK (relay :$R_CHUNK)," \
+  "Postfix :$PF_PLAIN (relay :$R_PF), :$PF_TLS13 (relay :$R_TLS); RTT ${RTT_MS} ms"
+
+# ---- server-side counts ---------------------------------------------------
+sink_count() { tr '\r' '\n' <"$WORK/sink.out" | sed -n 's/.*mesg=\([0-9]*\).*/\1/p' | tail -n 1 | grep . || echo 0; }
+chunk_count() { sed -n 's/.*msgs=\([0-9]*\).*/\1/p' "$WORK/chunk-sink.out" | tail -n 1 | grep . || echo 0; }
+maildir_count() { grep -rlF "Subject: $1" "$MAILDIR" 2>/dev/null | wc -l; }
+# Waits until the counter reaches the expected value (the server may count
+# a moment after the client exits); fails the bench when it does not.
+expect_count() { # label counter-fn expected [arg]
+  local got
+  for _ in $(seq 1 "${5:-40}"); do
+    got="$($2 ${4:+"$4"})"
+    [ "$got" -ge "$3" ] && break
+    sleep 0.25
+  done
+  if [ "$got" != "$3" ]; then
+    say "FAIL: $1: the server counted $got messages, expected $3"
+    exit 1
+  fi
+}
+
+# ---- running and measuring one client process ----------------------------
+# Runs a command, its stdout to a file; appends its wall time and the CPU
+# (user+sys) of the process from wait4(2). (Not its ru_maxrss: that counts
+# the forked Python image before exec; smtp-bench reports its own VmHWM.)
+measure() { # outfile cmd...
+  "$PYTHON" - "$@" <<'EOF'
+import os, subprocess, sys, time
+out = sys.argv[1]
+t0 = time.perf_counter()
+with open(out, "w") as f:
+    p = subprocess.Popen(sys.argv[2:], stdout=f)
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+wall = time.perf_counter() - t0
+with open(out, "a") as f:
+    print(f"MEASURE wall={wall:.6f} cpu={ru.ru_utime + ru.ru_stime:.6f}", file=f)
+sys.exit(p.returncode)
+EOF
+}
+field() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" "$2" | tail -n 1; }
+record() { echo "$1 $2" >>"$RAW"; }
+calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
+# CPU per message without the process's fixed costs (start-up, connect,
+# EHLO, QUIT): the slope between a run of N messages and a run of 1.
+marginal_cpu() { # out-of-N N out-of-1 -> microseconds
+  calc "($(field cpu "$1") - $(field cpu "$3")) * 1e6 / ($2 - 1)" 2
+}
+
+ours() { # out-name args... (runs smtp-bench, fails the bench when it fails)
+  local out="$WORK/$1.txt"
+  shift
+  measure "$out" "$BENCH" "$@" || { cat "$out" >&2; say "FAIL: smtp-bench $*"; exit 1; }
+  echo "$out"
+}
+source_run() { # out-name port messages
+  local out="$WORK/$1.txt"
+  measure "$out" "$SOURCE" -s 1 -d -m "$3" -l "$SIZE" -f s@example.net -t r@example.org \
+    "$HOST:$2" || { cat "$out" >&2; say "FAIL: smtp-source"; exit 1; }
+  echo "$out"
+}
+
+cat >"$WORK/smtplib_client.py" <<'EOF'
+import smtplib, sys
+host, port, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+body, left = "", size  # the payload smtp-bench sends: 78-byte lines
+while left >= 2:
+    k = min(left, 78)
+    body += "x" * (k - 2) + "\r\n"
+    left -= k
+body += "x" * left
+msg = ("From: <s@example.net>\r\nTo: <r@example.org>\r\nSubject: bench\r\n\r\n" + body).encode()
+with smtplib.SMTP(host, port) as s:
+    for _ in range(n):
+        s.sendmail("s@example.net", ["r@example.org"], msg)
+EOF
+
 BIG="$WORK/big.eml"
 {
   printf 'From: <s@example.net>\r\nTo: <r@example.org>\r\nSubject: big\r\n\r\n'
   head -c $((BIG_MIB * 786432)) /dev/urandom | base64 -w 76 | sed 's/$/\r/'
 } >"$BIG"
-truncate -s $((BIG_MIB * 1048576)) "$BIG" # the base64 lines make a bit more
+truncate -s $((BIG_MIB * 1048576)) "$BIG"
 
-now() { echo "$EPOCHREALTIME"; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b - a }'; }
-record() { echo "$1 $2" >>"$RAW"; }
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+one_round() {
+  local r="$1" out base tag rtt n s
+  # The measured round trip: NOOPs through the relay to smtp-sink.
+  out="$(ours probe-"$r" probe --port "$R_SINK" --messages 50)"
+  rtt="$(field rtt_ms "$out")"
+  record rtt_ms "$rtt"
+  record connect_greeting_rtts "$(calc "$(field connect_greeting_ms "$out") / $rtt" 2)"
+  say "round $r: measured RTT $rtt ms"
 
-# smtp-source: messages/s from the wall time of the whole process.
-source_run() { # case sessions port
-  local t0 t1
-  t0="$(now)"
-  "$SOURCE" -s "$2" -d -m "$MESSAGES" -l "$SIZE" -f s@example.net -t r@example.org \
-    "$HOST:$3" >"$WORK/source.log" 2>&1 || { cat "$WORK/source.log" >&2; exit 1; }
-  t1="$(now)"
-  record "$1" "$(awk -v n="$MESSAGES" -v s="$(elapsed "$t0" "$t1")" 'BEGIN { printf "%.1f", n / s }')"
+  # (a) PIPELINING, one connection, smtp-sink.
+  base="$(sink_count)"
+  out="$(ours pipe-"$r" session --port "$R_SINK" --messages "$N_PIPE" --batch 0)"
+  expect_count "ours, PIPELINING" sink_count $((base + N_PIPE))
+  record pipe_rtt_per_msg "$(calc "$(field send_secs "$out") * 1000 / $N_PIPE / $rtt" 4)"
+  record pipe_setup_rtts "$(calc "$(field setup_secs "$out") * 1000 / $rtt" 2)"
+  record pipe_msgs_s "$(calc "$N_PIPE / $(field wall "$out")" 1)"
+  record pipe_cpu_us "$(calc "$(field cpu "$out") * 1e6 / $N_PIPE" 1)"
+  record pipe_marginal_cpu_us "$(marginal_cpu "$out" "$N_PIPE" \
+    "$(ours pipe1-"$r" session --port "$R_SINK" --messages 1 --batch 0)")"
+
+  # The same with a current-thread tokio runtime (one thread, no hand-offs
+  # between workers): CPU only.
+  base="$(sink_count)"
+  out="$(ours pipe-ct-"$r" session --port "$R_SINK" --messages "$N_PIPE" --batch 0 --runtime current)"
+  expect_count "ours, PIPELINING, current-thread" sink_count $((base + N_PIPE))
+  record pipe_ct_marginal_cpu_us "$(marginal_cpu "$out" "$N_PIPE" \
+    "$(ours pipe-ct1-"$r" session --port "$R_SINK" --messages 1 --batch 0 --runtime current)")"
+
+  # (d) smtp-source and Python smtplib on the same path.
+  base="$(sink_count)"
+  out="$(source_run source-"$r" "$R_SINK" "$N_SOURCE")"
+  expect_count "smtp-source" sink_count $((base + N_SOURCE))
+  record source_rtt_per_msg "$(calc "$(field wall "$out") * 1000 / $N_SOURCE / $rtt" 4)"
+  record source_msgs_s "$(calc "$N_SOURCE / $(field wall "$out")" 1)"
+  record source_cpu_us "$(calc "$(field cpu "$out") * 1e6 / $N_SOURCE" 1)"
+  record source_marginal_cpu_us "$(marginal_cpu "$out" "$N_SOURCE" \
+    "$(source_run source1-"$r" "$R_SINK" 1)")"
+  base="$(sink_count)"
+  out="$WORK/python-$r.txt"
+  measure "$out" "$PYTHON" "$WORK/smtplib_client.py" "$HOST" "$R_SINK" "$N_PY" "$SIZE" ||
+    { say "FAIL: Python smtplib"; exit 1; }
+  expect_count "Python smtplib" sink_count $((base + N_PY))
+  record python_rtt_per_msg "$(calc "$(field wall "$out") * 1000 / $N_PY / $rtt" 4)"
+  record python_msgs_s "$(calc "$N_PY / $(field wall "$out")" 1)"
+
+  # (b) CHUNKING, one connection: our sink, then Postfix smtpd (2525).
+  base="$(chunk_count)"
+  out="$(ours chunk-"$r" session --port "$R_CHUNK" --messages "$N_CHUNK" --batch 0)"
+  expect_count "ours, CHUNKING" chunk_count $((base + N_CHUNK))
+  record chunk_rtt_per_msg "$(calc "$(field send_secs "$out") * 1000 / $N_CHUNK / $rtt" 4)"
+  record chunk_msgs_s "$(calc "$N_CHUNK / $(field wall "$out")" 1)"
+  tag="bench-$$-$r-$(date +%s)"
+  out="$(ours postfix-"$r" session --port "$R_PF" --messages "$N_POSTFIX" --batch 0 \
+    --from sender@example.test --to bench@example.test --tag "$tag")"
+  expect_count "Postfix 2525 (Maildir)" maildir_count "$N_POSTFIX" "$tag" 240
+  record postfix_rtt_per_msg "$(calc "$(field send_secs "$out") * 1000 / $N_POSTFIX / $rtt" 4)"
+
+  # (c) a new connection per message (connect+greeting, EHLO, message, QUIT).
+  base="$(sink_count)"
+  out="$(ours newconn-"$r" newconn --port "$R_SINK" --messages "$N_NEWCONN")"
+  expect_count "ours, new connection each" sink_count $((base + N_NEWCONN))
+  record newconn_rtt_per_msg "$(calc "$(field msg_mean_secs "$out") * 1000 / $rtt" 3)"
+
+  # (g) STARTTLS, TLS 1.3 only: connect to the reply to the post-TLS EHLO.
+  out="$(ours tls-"$r" starttls --port "$R_TLS" --messages "$N_TLS" --ca-file "$CA")"
+  record tls_setup_rtts "$(calc "$(field setup_median_secs "$out") * 1000 / $rtt" 2)"
+  record tls_setup_min_rtts "$(calc "$(field setup_min_secs "$out") * 1000 / $rtt" 2)"
+  # The same set-up straight to Postfix: its computing time (key exchange,
+  # signatures, both ends on this machine), to tell from round trips.
+  local tls_relay_ms
+  tls_relay_ms="$(calc "$(field setup_median_secs "$out") * 1000" 3)"
+  out="$(ours tls-local-"$r" starttls --port "$PF_TLS13" --messages "$N_TLS" --ca-file "$CA")"
+  record tls_local_ms "$(calc "$(field setup_median_secs "$out") * 1000" 3)"
+  record tls_rtts "$(calc "($tls_relay_ms - $(field setup_median_secs "$out") * 1000) / $rtt" 2)"
+
+  # (f) the pool: 8 connections, then 1, 2, 4 for the scaling.
+  for s in 8 1 2 4; do
+    n="$N_SCALE"
+    [ "$s" = 8 ] && n="$N_POOL"
+    base="$(sink_count)"
+    out="$(ours "pool$s-$r" pool --port "$R_SINK" --sessions "$s" --messages "$n" --batch "$POOL_BATCH")"
+    expect_count "ours, pool of $s" sink_count $((base + n))
+    record "pool${s}_msgs_s" "$(field msgs_per_s "$out")"
+    [ "$s" = 8 ] && record pool8_counted "$(($(sink_count) - base))"
+  done
+
+  # (d) CPU per message with no relay: 10,000 messages, one connection.
+  base="$(sink_count)"
+  out="$(ours local-"$r" session --port "$SINK" --messages "$N_LOCAL" --batch 0)"
+  expect_count "ours, loopback" sink_count $((base + N_LOCAL))
+  record local_cpu_us "$(calc "$(field cpu "$out") * 1e6 / $N_LOCAL" 2)"
+  record local_msgs_s "$(calc "$N_LOCAL / $(field wall "$out")" 0)"
+  record local_marginal_cpu_us "$(marginal_cpu "$out" "$N_LOCAL" \
+    "$(ours local1-"$r" session --port "$SINK" --messages 1 --batch 0)")"
+  base="$(sink_count)"
+  out="$(ours local-ct-"$r" session --port "$SINK" --messages "$N_LOCAL" --batch 0 --runtime current)"
+  expect_count "ours, loopback, current-thread" sink_count $((base + N_LOCAL))
+  record local_ct_marginal_cpu_us "$(marginal_cpu "$out" "$N_LOCAL" \
+    "$(ours local-ct1-"$r" session --port "$SINK" --messages 1 --batch 0 --runtime current)")"
+  base="$(sink_count)"
+  out="$(source_run source-local-"$r" "$SINK" "$N_LOCAL")"
+  expect_count "smtp-source, loopback" sink_count $((base + N_LOCAL))
+  record source_local_cpu_us "$(calc "$(field cpu "$out") * 1e6 / $N_LOCAL" 2)"
+  record source_local_msgs_s "$(calc "$N_LOCAL / $(field wall "$out")" 0)"
+  record source_local_marginal_cpu_us "$(marginal_cpu "$out" "$N_LOCAL" \
+    "$(source_run source-local1-"$r" "$SINK" 1)")"
+
+  # (e) 50 MiB from a file, no relay: peak RSS of the whole process.
+  base="$(sink_count)"
+  out="$(ours big-"$r" file --port "$SINK" --file "$BIG")"
+  expect_count "ours, ${BIG_MIB} MiB" sink_count $((base + 1))
+  record big_rss_mib "$(calc "$(field hwm_kib "$out") / 1024" 1)"
+  record big_mb_s "$(field mb_per_s "$out")"
 }
 
-# Ours: messages/s as the bench measures it (first connect to last reply).
-ours_run() { # case mode sessions port
-  local out
-  out="$("$BIN" "$2" --host "$HOST" --port "$4" --sessions "$3" --messages "$MESSAGES" \
-    --size "$SIZE" --batch 100)" || exit 1
-  record "$1" "$(field msgs_per_s "$out")"
+say "machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), load $(cut -d' ' -f1-3 /proc/loadavg)"
+say "versions: $(rustc -V | cut -d' ' -f1-2), postfix $(dpkg-query -W -f '${Version}' postfix 2>/dev/null || echo '?'), $("$PYTHON" --version 2>&1)"
+for round in $(seq 1 "$ROUNDS"); do one_round "$round"; done
+
+v() { # median of a key's values
+  awk -v k="$1" '$1 == k { print $2 }' "$RAW" | sort -g |
+    awk '{ x[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print x[(NR + 1) / 2]; else printf "%.4g\n", (x[NR / 2] + x[NR / 2 + 1]) / 2 }'
 }
-
-big_runs() {
-  local out t0 t1
-  out="$("$BIN" file --host "$HOST" --port "$SINK" --file "$BIG")" || exit 1
-  record big_ours_mbs "$(field mb_per_s "$out")"
-  record big_ours_total_mbs "$(awk -v b="$(stat -c %s "$BIG")" -v s="$(field secs "$out")" \
-    'BEGIN { printf "%.2f", b / s / 1e6 }')"
-  record big_ours_hwm_kib "$(field hwm_kib "$out")"
-  record big_ours_base_kib "$(field hwm_before_kib "$out")"
-  # smtp-source builds its payload in memory: a speed reference, not a memory one.
-  local timer=()
-  [ -x /usr/bin/time ] && timer=(/usr/bin/time -f "%M" -o "$WORK/source.rss")
-  t0="$(now)"
-  "${timer[@]}" "$SOURCE" -s 1 -m 1 -l $((BIG_MIB * 1048576)) \
-    -f s@example.net -t r@example.org "$HOST:$SINK" >"$WORK/source.log" 2>&1 ||
-    { cat "$WORK/source.log" >&2; exit 1; }
-  t1="$(now)"
-  record big_source_mbs "$(awk -v b=$((BIG_MIB * 1048576)) -v s="$(elapsed "$t0" "$t1")" \
-    'BEGIN { printf "%.2f", b / s / 1e6 }')"
-  [ -s "$WORK/source.rss" ] && record big_source_rss_kib "$(tail -n 1 "$WORK/source.rss")"
-  return 0
+row() { # target measured limit met-expression (awk, x = measured; "-": reported only)
+  local met=-
+  [ "$4" = - ] || met="$(awk -v x="$2" "BEGIN { print (($4) ? \"yes\" : \"NO\") }")"
+  printf '| %-58s | %10s | %-14s | %-3s |\n' "$1" "$2" "$3" "$met"
 }
-
-# Python smtplib: sequential sendmail on one connection (no pipelining).
-python_run() {
-  "$PYTHON" - "$HOST" "$SINK" "$PY_MESSAGES" "$SIZE" >>"$RAW" <<'EOF' || exit 1
-import smtplib, sys, time
-host, port, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-body, left = "", size  # the payload the Rust bench sends: 78-byte lines
-while left >= 2:
-    n = min(left, 78)
-    body += "x" * (n - 2) + "\r\n"
-    left -= n
-body += "x" * left
-msg = ("From: <s@example.net>\r\nTo: <r@example.org>\r\nSubject: bench\r\n\r\n" + body).encode()
-t0 = time.perf_counter()
-with smtplib.SMTP(host, port) as s:
-    for _ in range(n):
-        s.sendmail("s@example.net", ["r@example.org"], msg)
-print(f"python_smtplib {n / (time.perf_counter() - t0):.1f}")
-EOF
-}
-
-say "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS rounds of $MESSAGES x $SIZE B"
-say "versions: $(rustc -V 2>/dev/null | cut -d' ' -f1-2), postfix $(dpkg-query -W -f '${Version}' postfix 2>/dev/null || echo '?')," \
-  "$("$PYTHON" --version 2>&1 || echo 'no python')"
-for round in $(seq 1 "$ROUNDS"); do
-  say "round $round/$ROUNDS"
-  source_run source_s1 1 "$SINK"
-  ours_run ours_batch_s1 batch 1 "$SINK"
-  ours_run ours_send_s1 send 1 "$SINK"
-  source_run source_s10 10 "$SINK"
-  ours_run ours_batch_s10 batch 10 "$SINK"
-  ours_run ours_send_s10 send 10 "$SINK"
-  source_run source_s1_nopipe 1 "$NOPIPE"
-  source_run source_s10_nopipe 10 "$NOPIPE"
-  ours_run ours_batch_s1_nopipe batch 1 "$NOPIPE"
-  ours_run ours_send_s1_nopipe send 1 "$NOPIPE"
-  ours_run ours_send_s10_nopipe send 10 "$NOPIPE"
-  big_runs
-  if "$PYTHON" -c 'import smtplib' 2>/dev/null; then python_run; fi
-done
-
-median() { # case -> median of its values
-  awk -v c="$1" '$1 == c { print $2 }' "$RAW" | sort -g |
-    awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-mib() { awk -v k="$1" 'BEGIN { if (k == "n/a") print k; else printf "%.1f", k / 1024 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "n/a") print "n/a"; else printf "%.2f", a / b }'; }
-
-slow=0
-row() { # label ours-case reference-case
-  local o r x
-  o="$(median "$2")"; r="$(median "$3")"; x="$(ratio "$o" "$r")"
-  printf '| %-44s | %9s | %9s | %5s |\n' "$1" "$o" "$r" "$x"
-  if [ "$x" != n/a ] && awk -v x="$x" 'BEGIN { exit !(x < 0.5) }'; then slow=1; fi
-}
-
+rtt="$(v rtt_ms)"
 echo
-echo "10,000 x 1 KiB to smtp-sink, messages/s, median of $ROUNDS (ratio = ours / reference)"
+echo "Targets (issue 8): 1 KiB, 1 recipient, RTT ${RTT_MS} ms via the delay relay (measured ${rtt} ms), median of $ROUNDS round(s)"
 echo
-printf '| %-44s | %9s | %9s | %5s |\n' "case" "ours" "reference" "ratio"
-echo "|----------------------------------------------|-----------|-----------|-------|"
-row "1 session, send_batch (PIPELINING)" ours_batch_s1 source_s1
-row "1 session, sequential send (PIPELINING)" ours_send_s1 source_s1
-row "10 sessions, send_batch (PIPELINING)" ours_batch_s10 source_s10
-row "10 sessions, send (PIPELINING)" ours_send_s10 source_s10
-row "1 session, send_batch, no PIPELINING (2527)" ours_batch_s1_nopipe source_s1_nopipe
-row "1 session, send, no PIPELINING (2527)" ours_send_s1_nopipe source_s1_nopipe
-row "10 sessions, send, no PIPELINING (2527)" ours_send_s10_nopipe source_s10_nopipe
-if grep -q '^python_smtplib ' "$RAW"; then
-  row "1 session, send vs Python smtplib ($PY_MESSAGES msgs)" ours_send_s1 python_smtplib
+printf '| %-58s | %10s | %-14s | %-3s |\n' "target" "measured" "limit" "met"
+echo "|------------------------------------------------------------|------------|----------------|-----|"
+row "(a) RTT/message, PIPELINING, 1 connection (smtp-sink)" "$(v pipe_rtt_per_msg)" "<= 1.05" "x <= 1.05"
+row "(b) RTT/message, CHUNKING, 1 connection (chunk sink)" "$(v chunk_rtt_per_msg)" "<= 0.15" "x <= 0.15"
+row "(b) RTT/message, CHUNKING, 1 connection (Postfix 2525)" "$(v postfix_rtt_per_msg)" "<= 0.15" "x <= 0.15"
+row "(c) RTT/message, new connection each (smtp-sink)" "$(v newconn_rtt_per_msg)" "<= 5.1" "x <= 5.1"
+row "(d) msgs/s ours / smtp-source, 1 connection (relay)" "$(calc "$(v pipe_msgs_s) / $(v source_msgs_s)" 2)" ">= 3" "x >= 3"
+row "(d) CPU/message ours / smtp-source, whole process (relay)" "$(calc "$(v pipe_cpu_us) / $(v source_cpu_us)" 2)" "<= 0.35" "x <= 0.35"
+row "(d) CPU/message ours / smtp-source, marginal (relay)" "$(calc "$(v pipe_marginal_cpu_us) / $(v source_marginal_cpu_us)" 2)" "<= 0.35" "x <= 0.35"
+row "(d) CPU/message ours / smtp-source, marginal (loopback)" "$(calc "$(v local_marginal_cpu_us) / $(v source_local_marginal_cpu_us)" 2)" "<= 0.35" "x <= 0.35"
+row "(d) same, ours on a current-thread runtime (relay)" "$(calc "$(v pipe_ct_marginal_cpu_us) / $(v source_marginal_cpu_us)" 2)" "<= 0.35" "x <= 0.35"
+row "(d) same, ours on a current-thread runtime (loopback)" "$(calc "$(v local_ct_marginal_cpu_us) / $(v source_local_marginal_cpu_us)" 2)" "<= 0.35" "x <= 0.35"
+row "(d) msgs/s ours / Python smtplib, 1 connection (relay)" "$(calc "$(v pipe_msgs_s) / $(v python_msgs_s)" 2)" "(reported)" "-"
+row "(e) ${BIG_MIB} MiB message from a file: peak RSS, MiB" "$(v big_rss_mib)" "<= 16" "x <= 16"
+row "(f) pool of 8: messages the sink counted / $N_POOL sent" "$(v pool8_counted)" "= $N_POOL" "x == $N_POOL"
+row "(f) pool msgs/s vs 1 connection: 2 / 4 / 8" \
+  "$(calc "$(v pool2_msgs_s) / $(v pool1_msgs_s)" 1)/$(calc "$(v pool4_msgs_s) / $(v pool1_msgs_s)" 1)/$(calc "$(v pool8_msgs_s) / $(v pool1_msgs_s)" 1)" "(reported)" "-"
+row "(g) STARTTLS TLS 1.3 set-up, RTT (its loopback time taken off)" "$(v tls_rtts)" "= 6 (floor)" "x <= 6.1"
+echo
+echo "Figures (medians): RTT $rtt ms; connect+greeting $(v connect_greeting_rtts) RTT;" \
+  "set-up before the first message $(v pipe_setup_rtts) RTT; STARTTLS set-up $(v tls_setup_rtts) RTT" \
+  "(min $(v tls_setup_min_rtts)), on loopback $(v tls_local_ms) ms"
+echo "  RTT/message, 1 connection: ours PIPELINING $(v pipe_rtt_per_msg), CHUNKING $(v chunk_rtt_per_msg)," \
+  "Postfix 2525 $(v postfix_rtt_per_msg); smtp-source $(v source_rtt_per_msg); Python smtplib $(v python_rtt_per_msg)" \
+  "(these two include their set-up)"
+echo "  msgs/s, 1 connection (relay): ours $(v pipe_msgs_s) (CHUNKING $(v chunk_msgs_s)), smtp-source $(v source_msgs_s)," \
+  "Python smtplib $(v python_msgs_s)"
+echo "  pool msgs/s: 1: $(v pool1_msgs_s), 2: $(v pool2_msgs_s), 4: $(v pool4_msgs_s), 8: $(v pool8_msgs_s)"
+echo "  CPU µs/message, whole process (marginal): relay: ours $(v pipe_cpu_us) ($(v pipe_marginal_cpu_us))," \
+  "smtp-source $(v source_cpu_us) ($(v source_marginal_cpu_us)); loopback, $N_LOCAL msgs: ours $(v local_cpu_us)" \
+  "($(v local_marginal_cpu_us)), smtp-source $(v source_local_cpu_us) ($(v source_local_marginal_cpu_us));" \
+  "current-thread marginal: relay $(v pipe_ct_marginal_cpu_us), loopback $(v local_ct_marginal_cpu_us)" \
+  "(msgs/s ours $(v local_msgs_s), smtp-source $(v source_local_msgs_s))"
+echo "  ${BIG_MIB} MiB from a file: $(v big_mb_s) MB/s, peak RSS $(v big_rss_mib) MiB"
+if [ "$ROUNDS" -gt 1 ]; then
+  echo
+  echo "raw values (per round):"
+  awk '{ a[$1] = a[$1] " " $2 } END { for (k in a) print "  " k ":" a[k] }' "$RAW" | sort
 fi
-echo
-echo "references: smtp-source -s 1 -d: $(median source_s1)/s, -s 10 -d: $(median source_s10)/s," \
-  "on 2527 -s 1 -d: $(median source_s1_nopipe)/s, -s 10 -d: $(median source_s10_nopipe)/s;" \
-  "Python smtplib: $(median python_smtplib)/s"
-
-hwm="$(median big_ours_hwm_kib)"
-base="$(median big_ours_base_kib)"
-echo
-echo "${BIG_MIB} MiB message streamed from a file (median of $ROUNDS):"
-echo "  ours: $(median big_ours_mbs) MB/s sending ($(median big_ours_total_mbs) MB/s with the file scan)," \
-  "peak RSS (VmHWM) $(mib "$hwm") MiB ($(mib "$base") MiB before sending)"
-echo "  smtp-source -m 1 -l $((BIG_MIB * 1048576)): $(median big_source_mbs) MB/s," \
-  "max RSS $(mib "$(median big_source_rss_kib)") MiB (holds the payload in memory)"
-echo "  ratio ours / smtp-source: $(ratio "$(median big_ours_mbs)" "$(median big_source_mbs)")"
-echo
-echo "raw values (per round):"
-awk '{ a[$1] = a[$1] " " $2 } END { for (k in a) print "  " k ":" a[k] }' "$RAW" | sort
-
-status=0
-if [ "$slow" = 1 ]; then
-  say "NOTE: ours is more than 2x slower than the reference in at least one case (see docs/performance.md)"
-fi
-if [ "$hwm" -gt $((MAX_RSS_MIB * 1024)) ]; then
-  say "FAIL: peak RSS ${hwm} KiB while streaming ${BIG_MIB} MiB exceeds ${MAX_RSS_MIB} MiB"
-  status=1
-fi
-exit "$status"

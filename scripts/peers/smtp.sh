@@ -192,6 +192,9 @@ postfix_master_cf() {
   smtpd $P_MTLS $wrap $enc "smtpd_tls_ask_ccert=yes" "smtpd_tls_req_ccert=yes" \
     "smtpd_tls_CAfile=$TLS/ca.pem"
   smtpd $P_SMALL_SIZE "smtpd_tls_security_level=none" "message_size_limit=10240"
+  # Load test: thousands of messages are queued (so qmgr logs each one,
+  # which is what the test counts) and discarded instead of filling the Maildir.
+  smtpd $P_LOAD "smtpd_tls_security_level=none" "content_filter=discard:load-test"
   cat <<'EOF'
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup

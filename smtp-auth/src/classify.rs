@@ -49,36 +49,9 @@ impl AuthFailure {
         }
     }
 
-    /// What to try.
+    /// What to try ([`AuthFailure::coded_hint`] without the code).
     pub fn hint(self) -> &'static str {
-        match self {
-            AuthFailure::BadCredentials => {
-                "check the username and password (or refresh the token); providers with 2-step verification \
-                 (Gmail, iCloud, Yahoo, Outlook.com) need an app password or OAuth2"
-            }
-            AuthFailure::AppPasswordRequired => {
-                "create an app password in the account's security settings (Gmail, iCloud, Yahoo, Outlook.com) \
-                 and use it instead of the account password, or use OAuth2"
-            }
-            AuthFailure::WebLoginRequired => {
-                "log in once on the provider's web page and confirm the sign-in, then use an app password or OAuth2"
-            }
-            AuthFailure::SmtpAuthDisabled => {
-                "enable authenticated SMTP for the mailbox (Microsoft 365: admin center, mailbox, Manage email apps), \
-                 or use OAuth2 (XOAUTH2)"
-            }
-            AuthFailure::MechanismTooWeak => {
-                "allow a stronger mechanism (SCRAM-SHA-256), or use TLS so the server accepts PLAIN or LOGIN"
-            }
-            AuthFailure::EncryptionRequired => {
-                "use security = \"starttls\" (port 587) or \"implicit\" (port 465)"
-            }
-            AuthFailure::AuthRequired => "configure a username and password (or an OAuth2 token)",
-            AuthFailure::Temporary => {
-                "try again later; the server's authentication backend may be down"
-            }
-            AuthFailure::Other => "check the credentials and the server's message",
-        }
+        self.coded_hint().text
     }
 
     /// True when trying again later may succeed.

@@ -105,6 +105,13 @@ impl From<SecretString> for PasswordSource {
     }
 }
 
+/// Longest username: RFC 4616 has servers accept authentication
+/// identities of up to 255 octets; longer ones are refused before connecting.
+pub(crate) const MAX_USERNAME_LEN: usize = 255;
+/// Longest literal password, so `AUTH PLAIN <base64>` stays within the
+/// 12,288-octet line RFC 4954 §4 has servers accept.
+pub(crate) const MAX_PASSWORD_LEN: usize = 8192;
+
 /// The secret half of [`Credentials`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -181,10 +188,25 @@ impl Credentials {
                 "the username contains a control character (NUL, CR, LF or ^A)".into(),
             ));
         }
-        if let Secret::Password(PasswordSource::Literal(p)) = &self.secret
-            && p.expose_secret().is_empty()
-        {
-            return Err(Error::Config("the password is empty".into()));
+        if self.username.len() > MAX_USERNAME_LEN {
+            return Err(Error::Config(format!(
+                "the username is longer than {MAX_USERNAME_LEN} bytes"
+            )));
+        }
+        if let Secret::Password(PasswordSource::Literal(p)) = &self.secret {
+            let p = p.expose_secret();
+            if p.is_empty() {
+                return Err(Error::Config("the password is empty".into()));
+            }
+            // NUL separates the fields of a PLAIN message (RFC 4616).
+            if p.contains('\0') {
+                return Err(Error::Config("the password contains NUL".into()));
+            }
+            if p.len() > MAX_PASSWORD_LEN {
+                return Err(Error::Config(format!(
+                    "the password is longer than {MAX_PASSWORD_LEN} bytes"
+                )));
+            }
         }
         Ok(())
     }
@@ -257,5 +279,9 @@ mod tests {
         assert!(Credentials::password("a\r\nRSET", "x").validate().is_err());
         assert!(Credentials::password("a", "").validate().is_err());
         assert!(Credentials::password("a", "x").validate().is_ok());
+        assert!(Credentials::password("a", "x\0y").validate().is_err());
+        assert!(Credentials::password("u".repeat(256), "x").validate().is_err());
+        assert!(Credentials::password("a", "p".repeat(8193)).validate().is_err());
+        assert!(Credentials::password("u".repeat(255), "p".repeat(8192)).validate().is_ok());
     }
 }

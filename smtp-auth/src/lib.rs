@@ -7,6 +7,7 @@ mod classify;
 mod command;
 mod credentials;
 mod error;
+mod hint;
 pub mod mechanism;
 mod token;
 
@@ -15,6 +16,7 @@ pub use classify::{AuthFailure, classify};
 pub use command::DEFAULT_COMMAND_TIMEOUT;
 pub use credentials::{Credentials, PasswordSource, Secret};
 pub use error::Error;
+pub use hint::hints;
 pub use mechanism::MechanismKind;
 #[cfg(feature = "refresh-token")]
 pub use token::{RefreshTokenFlow, RefreshTokenFlowBuilder};

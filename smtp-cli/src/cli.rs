@@ -221,6 +221,11 @@ pub struct SendArgs {
     /// Messages sent in parallel in bulk mode.
     #[arg(long, default_value_t = 1, help_heading = "Bulk")]
     pub concurrency: usize,
+    /// Also retry a message whose outcome is unknown (the connection broke
+    /// after the end of data): it may then be delivered twice
+    /// (retry.unknown_outcome).
+    #[arg(long, help_heading = "Bulk")]
+    pub retry_unknown_outcome: bool,
     /// Write the protocol transcript here (secrets redacted).
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub transcript: Option<PathBuf>,

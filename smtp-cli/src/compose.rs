@@ -24,10 +24,21 @@ pub struct Draft {
     pub headers: Vec<String>,
 }
 
-/// Rejects values that would break out of a header line.
+/// Longest header line (RFC 5322 §2.1.1). Subjects and display names are
+/// folded by mail-builder, but a value longer than one whole line is a
+/// mistake, not something to fold.
+const MAX_HEADER_LINE: usize = 998;
+
+/// Rejects values that would break out of a header line, or not fit one.
 pub fn check_header_value(what: &str, value: &str) -> Result<()> {
     if value.contains(['\r', '\n', '\0']) {
         bail!("invalid {what} {value:?}: contains CR, LF or NUL");
+    }
+    if value.len() > MAX_HEADER_LINE {
+        bail!(
+            "invalid {what}: {} bytes, longer than a header line ({MAX_HEADER_LINE})",
+            value.len()
+        );
     }
     Ok(())
 }
@@ -41,6 +52,8 @@ fn parse_header(h: &str) -> Result<(String, String)> {
         bail!("invalid --header name {name:?}: printable ASCII without ':' or spaces");
     }
     check_header_value("--header value", value)?;
+    // Sent as given, never folded: the whole line must fit.
+    check_header_value("--header", h)?;
     Ok((name.to_string(), value.trim().to_string()))
 }
 

@@ -2,14 +2,7 @@
 
 use std::process::ExitCode;
 
-/// The message was sent (or every message was).
-pub const OK: u8 = 0;
-/// A permanent failure: retrying will not help.
-pub const PERMANENT: u8 = 1;
-/// Usage or configuration error.
-pub const USAGE: u8 = 2;
-/// A transient failure (sysexits EX_TEMPFAIL): retry later.
-pub const TEMPFAIL: u8 = 75;
+pub use crate::codes::{OK, PERMANENT, TEMPFAIL, USAGE};
 
 /// An outcome a command reports with a specific exit code, after printing.
 #[derive(Debug)]
@@ -47,17 +40,49 @@ pub fn finish(outcome: anyhow::Result<()>) -> ExitCode {
     }
     if let Some(e) = err.downcast_ref::<smtp_core::Error>() {
         eprintln!("error: {e}");
-        if let Some(h) = e.hint() {
-            eprintln!("hint: {h}");
-        }
+        print_hint(smtp_config::coded_hint(e));
         return ExitCode::from(code_for(e));
     }
     if let Some(e) = err.downcast_ref::<smtp_config::Error>() {
         eprintln!("error: {e}");
+        print_hint(e.coded_hint());
+        return ExitCode::from(USAGE);
+    }
+    if let Some(h) = err.downcast_ref::<CliError>().map(|e| e.hint) {
+        eprintln!("error: {err:#}");
+        print_hint(Some(h));
         return ExitCode::from(USAGE);
     }
     eprintln!("error: {err:#}");
     ExitCode::from(USAGE)
+}
+
+/// A failure the CLI detects itself, with one of its own hints.
+#[derive(Debug)]
+pub struct CliError {
+    /// What went wrong.
+    pub message: String,
+    /// What to do about it.
+    pub hint: smtp_core::Hint,
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+impl std::error::Error for CliError {}
+
+/// The hint line: the advice, then its code, which is the anchor of its
+/// entry in docs/troubleshooting.md.
+pub fn hint_line(h: smtp_core::Hint) -> String {
+    format!("{} [{}]", h.text, h.code)
+}
+
+fn print_hint(h: Option<smtp_core::Hint>) {
+    if let Some(h) = h {
+        eprintln!("hint: {}", hint_line(h));
+    }
 }
 
 /// `-v` levels; `RUST_LOG` wins when set. Logs go to stderr.
@@ -68,8 +93,16 @@ pub fn init_logging(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // ureq (the OAuth2 token request) dumps raw HTTP at DEBUG/TRACE: the
+    // refresh token, client secret and access token. Capped even when
+    // RUST_LOG asks for more, since secrets must never reach the logs.
+    for quiet in ["ureq=info", "ureq_proto=info"] {
+        if let Ok(d) = quiet.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let ansi = std::env::var_os("NO_COLOR").is_none()
         && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()

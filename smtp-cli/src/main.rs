@@ -14,6 +14,7 @@ macro_rules! out {
 
 mod cli;
 mod cmd;
+mod codes;
 mod compose;
 mod exit;
 mod record;

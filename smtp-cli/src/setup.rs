@@ -119,7 +119,20 @@ fn options(global: &GlobalArgs, overrides: CliOverrides) -> LoadOptions {
 /// Loads and validates the layered configuration; prompts for a missing
 /// password when a person is at the terminal.
 pub fn load(global: &GlobalArgs, conn: &ConnectionArgs) -> Result<Loaded> {
+    load_with(global, conn, &[])
+}
+
+/// Like [`load`], with settings of the command's own flags (`key`,
+/// `value`) in the command-line layer.
+pub fn load_with(
+    global: &GlobalArgs,
+    conn: &ConnectionArgs,
+    extra: &[(&str, &str)],
+) -> Result<Loaded> {
     let mut o = overrides(conn)?;
+    for (key, value) in extra {
+        o.push(*key, *value);
+    }
     let loaded = Config::load(&options(global, o.clone()))?;
     for w in loaded.warnings() {
         eprintln!("warning: {w}");
@@ -152,11 +165,7 @@ pub fn build(
         subject_prefix: c.message.subject_prefix.clone(),
         test_recipient: c.message.test_recipient.clone(),
     };
-    let rate = Pacing::new(
-        c.rate_limit.min_interval(),
-        c.retry.attempts,
-        c.retry.backoff,
-    );
+    let rate = Pacing::new(c.rate_limit.min_interval(), &c.retry);
     let mut pool = PoolConfig::default();
     pool.max_connections = (c.pool.max_connections as usize).max(concurrency.unwrap_or(1));
     pool.idle_timeout = c.pool.idle_timeout;
@@ -186,8 +195,8 @@ pub fn describe(e: &smtp_core::Error) -> String {
 }
 
 /// The most specific hint: the plugin's (TLS, auth, proxy), else the core's.
-pub fn hint(e: &smtp_core::Error) -> Option<String> {
-    smtp_config::hint(e)
+pub fn coded_hint(e: &smtp_core::Error) -> Option<smtp_core::Hint> {
+    smtp_config::coded_hint(e)
 }
 
 /// Rate limit and retry policy for bulk sends.
@@ -196,15 +205,20 @@ pub struct Pacing {
     interval: Option<Duration>,
     attempts: u32,
     backoff: Duration,
+    retry_unknown: bool,
     next: Arc<Mutex<tokio::time::Instant>>,
 }
 
+/// The longest wait before a retry, whatever the server asks for.
+const MAX_WAIT: Duration = Duration::from_secs(3600);
+
 impl Pacing {
-    fn new(interval: Option<Duration>, attempts: u32, backoff: Duration) -> Pacing {
+    fn new(interval: Option<Duration>, retry: &smtp_config::RetryConfig) -> Pacing {
         Pacing {
             interval,
-            attempts,
-            backoff,
+            attempts: retry.attempts,
+            backoff: retry.backoff,
+            retry_unknown: retry.unknown_outcome,
             next: Arc::new(Mutex::new(tokio::time::Instant::now())),
         }
     }
@@ -224,23 +238,137 @@ impl Pacing {
         tokio::time::sleep_until(slot).await;
     }
 
-    /// Retries allowed after the first attempt.
-    pub fn retries(&self) -> u32 {
-        self.attempts.saturating_sub(1)
+    /// Whether a send that failed with `e` after `retried` retries goes
+    /// again: transient failures (4xx, 421, timeouts, drops; a plugin's
+    /// own verdict first) while attempts are left; 5xx and protocol
+    /// errors never; an unknown outcome only when the user allowed it,
+    /// since the message may already have been delivered.
+    pub fn may_retry(&self, e: &smtp_core::Error, retried: u32) -> bool {
+        let retryable = if e.is_unknown_outcome() {
+            self.retry_unknown
+        } else {
+            smtp_config::is_transient(e)
+        };
+        retryable && retried < self.attempts.saturating_sub(1)
     }
 
-    /// Sleeps before retry `attempt`; four times longer when the server said
-    /// it is rate limiting, and later sends are pushed back too.
-    pub async fn back_off(&self, attempt: u32, rate_limited: bool) {
-        let base = self.backoff.saturating_mul(
-            1u32.checked_shl(attempt.saturating_sub(1))
-                .unwrap_or(u32::MAX),
-        );
-        let wait = if rate_limited { base * 4 } else { base }.min(Duration::from_secs(3600));
+    /// Sleeps before retry `attempt`: the backoff doubling each time, four
+    /// times that when the server said it is rate limiting (later sends
+    /// are pushed back too), and at least what the reply asks for ("retry
+    /// after 30 seconds").
+    pub async fn back_off(&self, attempt: u32, reply: Option<&smtp_core::Reply>) {
+        let rate_limited = reply.is_some_and(smtp_core::is_rate_limited);
+        let wait = self.delay(attempt, rate_limited, reply.and_then(requested_delay));
         if rate_limited {
             let mut next = self.next.lock().await;
             *next = (*next).max(tokio::time::Instant::now() + wait);
         }
         tokio::time::sleep(wait).await;
+    }
+
+    fn delay(&self, attempt: u32, rate_limited: bool, asked: Option<Duration>) -> Duration {
+        let base = self.backoff.saturating_mul(
+            1u32.checked_shl(attempt.saturating_sub(1))
+                .unwrap_or(u32::MAX),
+        );
+        let ours = if rate_limited {
+            base.saturating_mul(4)
+        } else {
+            base
+        };
+        ours.max(asked.unwrap_or_default()).min(MAX_WAIT)
+    }
+}
+
+/// The wait a reply asks for in words: "retry after 30 seconds", "try
+/// again in 2 minutes", "retry in 45s". Seconds when no unit is given.
+fn requested_delay(reply: &smtp_core::Reply) -> Option<Duration> {
+    let text = reply.text().to_ascii_lowercase();
+    let rest = ["retry after", "try again in", "retry in", "try again after"]
+        .iter()
+        .find_map(|p| text.split_once(p).map(|(_, rest)| rest))?;
+    let rest = rest.trim_start();
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let n: u64 = rest[..digits].parse().ok()?;
+    let unit = rest[digits..].trim_start();
+    let secs = if unit.starts_with("min") || unit.starts_with("m ") || unit == "m" {
+        n.saturating_mul(60)
+    } else if unit.starts_with('h') {
+        n.saturating_mul(3600)
+    } else {
+        n
+    };
+    Some(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smtp_core::Reply;
+
+    fn pacing(unknown: bool) -> Pacing {
+        let mut retry: smtp_config::RetryConfig =
+            serde_json::from_str(r#"{"attempts": 3, "backoff": "1s", "unknown_outcome": false}"#)
+                .unwrap();
+        retry.unknown_outcome = unknown;
+        Pacing::new(None, &retry)
+    }
+
+    #[test]
+    fn reply_asks_for_a_delay() {
+        let asked = |t| requested_delay(&Reply::new(451, t));
+        assert_eq!(
+            asked("4.7.1 rate limit exceeded, retry after 30 seconds"),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            asked("try again in 2 minutes"),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(asked("Retry in 45s"), Some(Duration::from_secs(45)));
+        assert_eq!(asked("try again later"), None);
+    }
+
+    #[test]
+    fn delay_doubles_grows_when_rate_limited_and_honours_the_reply() {
+        let p = pacing(false);
+        let secs = |a, r, asked| p.delay(a, r, asked).as_secs();
+        assert_eq!(
+            [
+                secs(1, false, None),
+                secs(2, false, None),
+                secs(3, false, None)
+            ],
+            [1, 2, 4]
+        );
+        assert_eq!(secs(1, true, None), 4);
+        assert_eq!(secs(1, true, Some(Duration::from_secs(30))), 30);
+        assert_eq!(secs(1, false, Some(Duration::from_secs(90_000))), 3600);
+    }
+
+    #[test]
+    fn classification() {
+        let p = pacing(false);
+        let rejected = |code, text| smtp_core::Error::Rejected {
+            phase: smtp_core::Phase::Mail,
+            reply: Reply::new(code, text),
+        };
+        let unknown = smtp_core::Error::UnknownOutcome { detail: "x".into() };
+        assert!(p.may_retry(&rejected(451, "later"), 0));
+        assert!(p.may_retry(&rejected(421, "closing"), 1));
+        assert!(
+            !p.may_retry(&rejected(451, "later"), 2),
+            "3 attempts in all"
+        );
+        assert!(!p.may_retry(&rejected(550, "no"), 0));
+        let garbage = smtp_core::Error::Protocol {
+            phase: smtp_core::Phase::Rcpt,
+            detail: "malformed reply".into(),
+        };
+        assert!(!p.may_retry(&garbage, 0), "garbage stays garbage");
+        assert!(!p.may_retry(&unknown, 0));
+        assert!(pacing(true).may_retry(&unknown, 0));
     }
 }

@@ -72,7 +72,7 @@ fn implicit_tls_against_a_starttls_port() {
         &[],
     );
     assert_ne!(code, 0);
-    assert_says(&text, &["[FAIL] tls", "starttls"]);
+    assert_says(&text, &["[FAIL] tls", "starttls", "[tls-plaintext-reply]"]);
 }
 
 #[test]
@@ -92,7 +92,7 @@ fn starttls_against_an_implicit_tls_port() {
         &[],
     );
     assert_eq!(code, 75, "{text}");
-    assert_says(&text, &["greeting", "implicit"]);
+    assert_says(&text, &["greeting", "implicit", "[greeting-timeout]"]);
 }
 
 #[test]
@@ -204,7 +204,16 @@ fn no_common_mechanism_lists_both_sides() {
         &env,
     );
     assert_eq!(code, 1, "{text}");
-    assert_says(&text, &["[FAIL] auth", "PLAIN", "LOGIN", "SCRAM-SHA-256"]);
+    assert_says(
+        &text,
+        &[
+            "[FAIL] auth",
+            "PLAIN",
+            "LOGIN",
+            "SCRAM-SHA-256",
+            "[auth-no-common-mechanism]",
+        ],
+    );
 }
 
 #[test]
@@ -269,7 +278,7 @@ fn bad_credentials_mention_app_passwords_and_never_the_password() {
         &env,
     );
     assert_eq!(code, 1, "{text}");
-    assert_says(&text, &["535", "app password"]);
+    assert_says(&text, &["535", "app password", "[auth-bad-credentials]"]);
     assert!(!text.contains("Wrong-Secret-42"));
 }
 
@@ -335,7 +344,7 @@ fn proxy_auth_failure_names_the_proxy_credentials() {
         &[],
     );
     assert_eq!(code, 1, "a refused proxy login is permanent: {text}");
-    assert_says(&text, &["proxy", "credentials"]);
+    assert_says(&text, &["proxy", "credentials", "[proxy-auth-rejected]"]);
     assert!(!text.contains("wrong-proxy-pass"), "{text}");
 }
 
@@ -364,7 +373,7 @@ fn relay_denied_without_authentication() {
         &[],
     );
     assert_eq!(code, 1, "{text}");
-    assert_says(&text, &["554", "authenticate"]);
+    assert_says(&text, &["554", "authenticate", "[reply-relay-denied]"]);
 }
 
 #[test]

@@ -6,27 +6,132 @@
 
 use std::error::Error as StdError;
 
-/// The most specific hint for a send error: the proxy's own hint, none
-/// where the TLS or auth error already states its advice, else smtp-core's.
-pub fn hint(error: &smtp_core::Error) -> Option<String> {
-    for source in chain(error) {
-        #[cfg(feature = "proxy")]
-        if let Some(e) = source.downcast_ref::<smtp_proxy::Error>() {
-            return e.hint();
-        }
-        #[cfg(feature = "tls")]
-        if source.is::<smtp_transport_tls::Error>() {
-            // Its messages end with their own advice ("use security=starttls",
-            // "the certificate is for ...").
-            return None;
-        }
-        #[cfg(feature = "auth")]
-        if source.is::<smtp_auth::Error>() {
-            return None;
-        }
-        let _ = source;
+use smtp_core::Hint;
+
+use crate::error::Error;
+use crate::origin::Origin;
+
+smtp_core::hint_table! {
+    /// The hints for configuration errors; [`Error::coded_hint`] returns
+    /// one of these, or the plugin's own for [`Error::Plugin`].
+    pub mod hints {
+        READ_FILE = "config-read-file": "check the file's permissions, or move it out of the way";
+        FILE_NOT_FOUND = "config-file-not-found":
+            "check the path, or drop --config / SMTP_CONFIG to use the default files";
+        PARSE = "config-parse": "fix the TOML syntax at that line";
+        UNKNOWN_ENV_KEY = "config-unknown-env-key":
+            "every SMTP_* variable must name a key (SMTP_TLS__MIN_VERSION for tls.min_version); unset the variable or fix its name";
+        UNKNOWN_KEY = "config-unknown-key": "see docs/config-reference.md for every key";
+        INVALID_VALUE = "config-invalid-value":
+            "fix the value where the message says it came from (file, SMTP_* variable or flag); `smtp config show` prints every value with its origin";
+        CONFLICT = "config-conflict": "keep only one of them in that layer";
+        CLEARTEXT_AUTH = "config-cleartext-auth":
+            "use security = \"starttls\" or \"implicit\"; only on a trusted network set auth.allow_cleartext = true";
+        TLS_VERSION_ORDER = "config-tls-version-order":
+            "make tls.min_version lower than or equal to tls.max_version";
+        MISSING = "config-missing": "set the key the message names";
+        UNKNOWN_PROFILE = "config-unknown-profile":
+            "define it as a [profiles.NAME] table in a config file";
+        FEATURE_DISABLED = "config-feature-disabled":
+            "rebuild with the feature enabled (it is on by default)";
+        SECRET_SOURCE = "config-secret-source":
+            "check that the file is readable, or run the command by hand to see its error output";
+        PLUGIN = "config-plugin": "fix the setting the message names";
+        MODEL = "config-internal": "a bug: please report it with the output of `smtp config show`";
     }
-    error.hint()
+}
+
+impl Error {
+    /// What a person should do, with its stable code; for a plugin's error
+    /// ([`Error::Plugin`]) the plugin's own hint.
+    ///
+    /// ```
+    /// let e = smtp_config::Error::Missing { key: "host".into(), reason: "x".into() };
+    /// assert_eq!(e.coded_hint().unwrap().code, "config-missing");
+    /// ```
+    pub fn coded_hint(&self) -> Option<Hint> {
+        let h = match self {
+            Error::ReadFile { .. } => hints::READ_FILE,
+            Error::FileNotFound { .. } => hints::FILE_NOT_FOUND,
+            Error::Parse { .. } => hints::PARSE,
+            Error::UnknownKey { origin, .. } if matches!(**origin, Origin::Env { .. }) => {
+                hints::UNKNOWN_ENV_KEY
+            }
+            Error::UnknownKey { .. } => hints::UNKNOWN_KEY,
+            Error::InvalidValue { .. } => hints::INVALID_VALUE,
+            Error::Conflict { .. } => hints::CONFLICT,
+            Error::CleartextAuth { .. } => hints::CLEARTEXT_AUTH,
+            Error::TlsVersionOrder { .. } => hints::TLS_VERSION_ORDER,
+            Error::Missing { .. } => hints::MISSING,
+            Error::UnknownProfile { .. } => hints::UNKNOWN_PROFILE,
+            Error::FeatureDisabled { .. } => hints::FEATURE_DISABLED,
+            Error::SecretSource { .. } => hints::SECRET_SOURCE,
+            Error::Plugin { source, .. } => {
+                return plugin_hint(source.as_ref()).or(Some(hints::PLUGIN));
+            }
+            Error::Transport(e) => return coded_hint(e),
+            Error::Model(_) => hints::MODEL,
+        };
+        Some(h)
+    }
+}
+
+/// Every hint any error can carry: smtp-core's, each enabled plugin's and
+/// this crate's. The documentation check walks this list.
+pub fn all_hints() -> Vec<Hint> {
+    let mut all = smtp_core::hints::ALL.to_vec();
+    #[cfg(feature = "tls")]
+    all.extend_from_slice(smtp_transport_tls::hints::ALL);
+    #[cfg(feature = "auth")]
+    all.extend_from_slice(smtp_auth::hints::ALL);
+    #[cfg(feature = "proxy")]
+    all.extend_from_slice(smtp_proxy::hints::ALL);
+    all.extend_from_slice(hints::ALL);
+    all
+}
+
+/// The most specific hint for a send error, with its code: the plugin's
+/// own (TLS, auth, proxy), the SASL classification of an AUTH refusal,
+/// else smtp-core's.
+pub fn coded_hint(error: &smtp_core::Error) -> Option<Hint> {
+    for source in chain(error) {
+        if let Some(h) = plugin_hint(source) {
+            return Some(h);
+        }
+    }
+    #[cfg(feature = "auth")]
+    if let smtp_core::Error::Rejected {
+        phase: smtp_core::Phase::Auth,
+        reply,
+    } = error
+    {
+        if !smtp_core::is_rate_limited(reply) {
+            return Some(smtp_auth::classify(reply).coded_hint());
+        }
+    }
+    error.coded_hint()
+}
+
+/// [`coded_hint`] without the code.
+pub fn hint(error: &smtp_core::Error) -> Option<String> {
+    coded_hint(error).map(|h| h.text.to_string())
+}
+
+fn plugin_hint(source: &(dyn StdError + 'static)) -> Option<Hint> {
+    #[cfg(feature = "proxy")]
+    if let Some(e) = source.downcast_ref::<smtp_proxy::Error>() {
+        return Some(e.coded_hint());
+    }
+    #[cfg(feature = "tls")]
+    if let Some(e) = source.downcast_ref::<smtp_transport_tls::Error>() {
+        return Some(e.coded_hint());
+    }
+    #[cfg(feature = "auth")]
+    if let Some(e) = source.downcast_ref::<smtp_auth::Error>() {
+        return Some(e.coded_hint());
+    }
+    let _ = source;
+    None
 }
 
 /// Whether retrying later may help, with the plugin's own judgement: a
@@ -63,6 +168,28 @@ mod tests {
             source: Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
         };
         assert!(hint(&core).unwrap().contains("refused"));
+        assert_eq!(coded_hint(&core).unwrap().code, "connect-refused");
         assert!(is_transient(&core));
+    }
+
+    #[test]
+    fn codes_are_unique_across_crates() {
+        let mut seen = std::collections::HashSet::new();
+        for h in all_hints() {
+            assert!(seen.insert(h.code), "duplicate hint code {}", h.code);
+        }
+    }
+
+    #[cfg(feature = "auth")]
+    #[test]
+    fn auth_refusals_use_the_sasl_classification() {
+        let e = smtp_core::Error::Rejected {
+            phase: smtp_core::Phase::Auth,
+            reply: smtp_core::Reply::new(
+                535,
+                "5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.",
+            ),
+        };
+        assert_eq!(coded_hint(&e).unwrap().code, "auth-smtp-auth-disabled");
     }
 }

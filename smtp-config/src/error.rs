@@ -163,29 +163,9 @@ pub enum Error {
 }
 
 impl Error {
-    /// What a person should do, when the message alone does not say.
+    /// What a person should do, when the message alone does not say
+    /// ([`Error::coded_hint`] without the code).
     pub fn hint(&self) -> Option<String> {
-        let h = match self {
-            Error::UnknownKey { origin, .. } if matches!(**origin, Origin::Env { .. }) => {
-                "every SMTP_* variable must name a key (SMTP_TLS__MIN_VERSION for tls.min_version); \
-                 unset the variable or fix its name"
-            }
-            Error::UnknownKey { .. } => "see docs/config-reference.md for every key",
-            Error::Parse { .. } => "fix the TOML syntax at that line",
-            Error::FileNotFound { .. } => {
-                "check the path, or drop --config / SMTP_CONFIG to use the default files"
-            }
-            Error::Conflict { .. } => "keep only one of them in that layer",
-            Error::UnknownProfile { .. } => "define it as a [profiles.NAME] table in a config file",
-            Error::FeatureDisabled { .. } => {
-                "rebuild with the feature enabled (it is on by default)"
-            }
-            Error::SecretSource { .. } => {
-                "check that the file is readable, or run the command by hand to see its error output"
-            }
-            Error::Transport(e) => return e.hint(),
-            _ => return None,
-        };
-        Some(h.to_string())
+        self.coded_hint().map(|h| h.text.to_string())
     }
 }

@@ -218,6 +218,7 @@ keys! {
     "rate_limit.per_minute": Count, None, "Send at most this many messages per minute";
     "retry.attempts": Count, Some("3"), "Attempts for a transient failure (4xx, timeout, dropped connection), first one included";
     "retry.backoff": Duration, Some("1s"), "Wait before the first retry; doubles after each one (a rate-limit reply waits longer)";
+    "retry.unknown_outcome": Bool, Some("false"), "Also retry a message whose outcome is unknown (connection lost after the end of data); it may then be delivered twice";
 }
 
 /// Looks a key up in [`KEYS`].
@@ -244,6 +245,7 @@ pub(crate) const BUILTIN_DEFAULTS: &[(&str, &str)] = &[
     ("pool.max_messages_per_connection", "100"),
     ("retry.attempts", "3"),
     ("retry.backoff", "1s"),
+    ("retry.unknown_outcome", "false"),
 ];
 
 #[cfg(test)]

@@ -315,6 +315,9 @@ pub struct RetryConfig {
     /// First wait; doubles after each retry.
     #[serde(deserialize_with = "de::duration")]
     pub backoff: Duration,
+    /// Also retry a message whose outcome is unknown (the connection broke
+    /// after the whole message was handed over): it may then arrive twice.
+    pub unknown_outcome: bool,
 }
 
 impl RetryConfig {
@@ -373,6 +376,7 @@ mod tests {
         let r = RetryConfig {
             attempts: 5,
             backoff: Duration::from_secs(2),
+            unknown_outcome: false,
         };
         let waits: Vec<_> = (1..=4).map(|a| r.delay_before(a).as_secs()).collect();
         assert_eq!(waits, [0, 2, 4, 8]);

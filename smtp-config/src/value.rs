@@ -109,10 +109,22 @@ fn non_empty(value: &Value) -> Result<String, String> {
     Ok(s)
 }
 
+/// Longest text value: one header line (RFC 5322 §2.1.1), the most any
+/// text key (display name, subject prefix) can fill.
+const MAX_TEXT_LEN: usize = 998;
+/// Longest host or EHLO name: an RFC 5321 §4.5.3.1.2 domain.
+const MAX_HOST_LEN: usize = 255;
+/// Longest secret: the AUTH line carrying it in base64 stays within the
+/// 12,288 octets RFC 4954 §4 has servers accept.
+const MAX_SECRET_LEN: usize = 8192;
+
 fn text(value: &Value) -> Result<String, String> {
     let s = non_empty(value)?;
     if s.chars().any(char::is_control) {
         return Err("contains a control character".into());
+    }
+    if s.len() > MAX_TEXT_LEN {
+        return Err(format!("longer than {MAX_TEXT_LEN} bytes"));
     }
     Ok(s)
 }
@@ -121,6 +133,9 @@ fn host_name(value: &Value) -> Result<String, String> {
     let s = text(value)?;
     if s.chars().any(char::is_whitespace) {
         return Err("contains a space".into());
+    }
+    if s.len() > MAX_HOST_LEN {
+        return Err(format!("longer than {MAX_HOST_LEN} bytes"));
     }
     if s.contains("://") {
         return Err("give the bare host name, without a scheme like smtp://".into());
@@ -135,6 +150,9 @@ fn secret(value: &Value) -> Result<String, String> {
     }
     if s.contains(['\r', '\n', '\0']) {
         return Err("contains CR, LF or NUL".into());
+    }
+    if s.len() > MAX_SECRET_LEN {
+        return Err(format!("longer than {MAX_SECRET_LEN} bytes"));
     }
     Ok(s)
 }

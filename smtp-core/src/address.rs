@@ -232,6 +232,23 @@ pub fn check_wire_value(what: &'static str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Longest host, EHLO or TLS server name: an RFC 5321 §4.5.3.1.2 domain.
+pub(crate) const MAX_NAME_LEN: usize = 255;
+
+/// [`check_wire_value`] for a name (host, EHLO, TLS server name), which is
+/// also at most [`MAX_NAME_LEN`] bytes.
+pub(crate) fn check_name(what: &'static str, value: &str) -> Result<(), Error> {
+    check_wire_value(what, value)?;
+    if value.len() > MAX_NAME_LEN {
+        return Err(Error::InvalidInput {
+            what,
+            value: value.into(),
+            reason: "longer than 255 bytes",
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,5 +329,7 @@ mod tests {
         assert!(check_wire_value("ehlo name", "client.example").is_ok());
         assert!(check_wire_value("ehlo name", "x\r\nMAIL FROM:<>").is_err());
         assert!(check_wire_value("ehlo name", "").is_err());
+        assert!(check_name("ehlo name", &"h".repeat(255)).is_ok());
+        assert!(check_name("ehlo name", &"h".repeat(256)).is_err());
     }
 }

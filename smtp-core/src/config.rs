@@ -19,7 +19,15 @@ pub(crate) struct SessionConfig {
     pub ehlo_name: String,
     pub timeouts: Timeouts,
     pub transcript: Option<Arc<dyn Transcript>>,
+    /// Most transactions in flight at once with CHUNKING + PIPELINING
+    /// (see [`SmtpTransportBuilder::pipeline_window`](crate::SmtpTransportBuilder::pipeline_window)).
+    pub pipeline_window: usize,
 }
+
+/// Default for [`SessionConfig::pipeline_window`]: at 16 transactions per
+/// round trip, small messages cost about 0.06 round trips each, while the
+/// replies a server queues stay a few kilobytes.
+pub(crate) const DEFAULT_PIPELINE_WINDOW: usize = 16;
 
 /// The EHLO name when none is configured: the machine's host name if it
 /// looks like a domain, else an address literal (RFC 5321 §4.1.4).

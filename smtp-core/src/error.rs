@@ -286,6 +286,11 @@ impl Error {
 
     /// What a person should try, when there is a likely cause.
     pub fn hint(&self) -> Option<String> {
+        self.coded_hint().map(|h| h.text.to_string())
+    }
+
+    /// [`Error::hint`] with its stable code (see [`Hint`](crate::Hint)).
+    pub fn coded_hint(&self) -> Option<crate::Hint> {
         crate::hint::hint_for(self)
     }
 }

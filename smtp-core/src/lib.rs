@@ -24,7 +24,7 @@ pub use capabilities::Capabilities;
 pub use connector::{AsyncStream, BoxStream, Connector, Target, TcpConnector};
 pub use delivery::{Delivery, RecipientOutcome};
 pub use error::{BoxError, Error, Phase};
-pub use hint::is_rate_limited;
+pub use hint::{Hint, hints, is_rate_limited};
 pub use message::MessageSource;
 pub use reply::{EnhancedCode, Reply};
 pub use sasl::{AuthContext, Authenticator, Mechanism, SecretBytes};

@@ -174,7 +174,7 @@ pub enum Error {
         reply: Socks4Reply,
     },
     /// An HTTP proxy answered `CONNECT` with a non-2xx status.
-    #[error("{}", http_line(.proxy, .target, *.status, .reason))]
+    #[error("{}", http_line(.proxy, .target, *.status, .reason, .authenticate))]
     HttpRefused {
         /// The proxy.
         proxy: String,
@@ -190,9 +190,24 @@ pub enum Error {
     },
 }
 
-fn http_line(proxy: &str, target: &str, status: u16, reason: &str) -> String {
+fn http_line(
+    proxy: &str,
+    target: &str,
+    status: u16,
+    reason: &str,
+    authenticate: &[String],
+) -> String {
     let sep = if reason.is_empty() { "" } else { " " };
+    // Say which schemes the proxy wants when Basic (the only one we speak)
+    // is not among them: the hint cannot name them, it is static text.
+    let unsupported =
+        !authenticate.is_empty() && !authenticate.iter().any(|s| s.eq_ignore_ascii_case("basic"));
     match status {
+        401 | 407 if unsupported => format!(
+            "proxy auth via {proxy} failed: http {status}{sep}{reason}: the proxy asks for {}, \
+             only Basic is supported",
+            authenticate.join(", ")
+        ),
         401 | 407 => format!("proxy auth via {proxy} failed: http {status}{sep}{reason}"),
         _ => format!("tunnel to {target} via {proxy} refused: http {status}{sep}{reason}"),
     }
@@ -250,81 +265,10 @@ impl Error {
         }
     }
 
-    /// What a person should try.
+    /// What a person should try ([`Error::coded_hint`] without the code).
     pub fn hint(&self) -> Option<String> {
-        let h = match self {
-            Error::InvalidUrl { .. } => {
-                "write the proxy as scheme://[user:password@]host[:port] with scheme socks5h, socks5, \
-                 socks4a, socks4 or http; percent-encode @ : / % in the user name and password"
-            }
-            Error::InvalidCredentials { .. } => "check the proxy user name and password",
-            Error::UnsupportedTarget { .. } => {
-                "use socks5h:// (or socks5://), which can reach any host name and IPv6 address"
-            }
-            Error::ConnectToProxy { .. } => {
-                "check the proxy host and port in the proxy url, and that the proxy is running"
-            }
-            Error::Resolve { .. } => {
-                "the server name does not resolve on this machine: use socks5h:// or socks4a:// \
-                 so that the proxy resolves it"
-            }
-            Error::Timeout {
-                phase: ProxyPhase::Connect,
-                ..
-            } => "the proxy does not answer: check its host and port, and any firewall in between",
-            Error::Timeout { .. } => {
-                "the proxy accepted the connection but stopped answering: check that the port speaks \
-                 the protocol of the url scheme, or raise the proxy handshake timeout"
-            }
-            Error::Closed {
-                phase: ProxyPhase::Auth,
-                ..
-            } => "check proxy credentials",
-            Error::Closed { .. } | Error::Io { .. } | Error::Protocol { .. } => {
-                "check that the proxy port speaks the protocol of the url scheme \
-                 (socks5h/socks5, socks4a/socks4 or http)"
-            }
-            Error::NoAcceptableAuthMethod {
-                had_credentials: false,
-                ..
-            } => "the proxy requires authentication: put user:password@ in the proxy url",
-            Error::NoAcceptableAuthMethod { .. } => {
-                "the proxy wants an authentication method this client does not support (GSSAPI?)"
-            }
-            Error::AuthRejected { .. } => "check proxy credentials",
-            Error::Socks5Refused { reply, .. } => reply.hint(),
-            Error::Socks4Refused { reply, .. } => reply.hint(),
-            Error::HttpRefused {
-                status,
-                authenticate,
-                ..
-            } => return http_hint(*status, authenticate),
-        };
-        Some(h.to_string())
+        Some(self.coded_hint().text.to_string())
     }
-}
-
-fn http_hint(status: u16, authenticate: &[String]) -> Option<String> {
-    let h = match status {
-        401 | 407
-            if !authenticate.is_empty()
-                && !authenticate.iter().any(|s| s.eq_ignore_ascii_case("basic")) =>
-        {
-            return Some(format!(
-                "the proxy asks for {}, but only Basic authentication is supported",
-                authenticate.join(", ")
-            ));
-        }
-        401 | 407 => "check proxy credentials",
-        403 => {
-            "the proxy refuses this destination: ask its administrator to allow the server and port"
-        }
-        502..=504 => "the proxy could not reach the server: check the server host and port",
-        405 | 501 => "the proxy does not support CONNECT: is this an HTTP proxy?",
-        400 => "the proxy did not understand the request: check the server host name",
-        _ => "the proxy refused the tunnel",
-    };
-    Some(h.to_string())
 }
 
 #[cfg(test)]
@@ -355,9 +299,12 @@ mod tests {
         );
         assert!(
             http(407, &["NTLM", "Negotiate"])
-                .hint()
-                .unwrap()
-                .contains("NTLM, Negotiate")
+                .to_string()
+                .contains("asks for NTLM, Negotiate")
+        );
+        assert_eq!(
+            http(407, &["NTLM"]).coded_hint().code,
+            "proxy-auth-method-unsupported"
         );
         assert!(
             http(403, &[])

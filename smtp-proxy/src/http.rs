@@ -113,6 +113,9 @@ pub(crate) fn request(
             "the host contains a space, '/' or a control character",
         ));
     }
+    if target.host.len() > 255 {
+        return Err(hs.unsupported(target, "the host is longer than 255 bytes"));
+    }
     let authority = target.to_string();
     let mut msg = Zeroizing::new(Vec::with_capacity(256));
     msg.extend_from_slice(
@@ -131,6 +134,13 @@ pub(crate) fn request(
             return Err(Error::InvalidCredentials {
                 proxy: hs.proxy.clone(),
                 reason: "the user name or password contains CR, LF or NUL",
+            });
+        }
+        // The rule of every scheme (SOCKS5's limit, RFC 1929).
+        if user.len() > 255 || pass.len() > 255 {
+            return Err(Error::InvalidCredentials {
+                proxy: hs.proxy.clone(),
+                reason: "the user name and password must be at most 255 bytes each",
             });
         }
         let mut pair = Zeroizing::new(String::with_capacity(user.len() + 1 + pass.len()));

@@ -5,6 +5,7 @@
 mod credentials;
 mod error;
 mod handshake;
+mod hint;
 mod http;
 mod http_head;
 mod reply;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 pub use credentials::Credentials;
 pub use error::{Error, ProxyPhase};
+pub use hint::hints;
 pub use http::HttpConnect;
 pub use reply::{Socks4Reply, Socks5Reply};
 pub use socks4::Socks4;

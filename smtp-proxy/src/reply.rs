@@ -1,4 +1,4 @@
-//! SOCKS reply codes, each with a plain-words meaning and a hint.
+//! SOCKS reply codes, each with a plain-words meaning (hints: `crate::hint`).
 
 use std::fmt;
 
@@ -75,35 +75,6 @@ impl Socks5Reply {
                 | Socks5Reply::TtlExpired
         )
     }
-
-    pub(crate) fn hint(self) -> &'static str {
-        match self {
-            Socks5Reply::GeneralFailure => {
-                "the proxy failed for its own reasons: see the proxy's log"
-            }
-            Socks5Reply::NotAllowed => {
-                "the proxy refuses this destination: ask its administrator to allow the server and port"
-            }
-            Socks5Reply::NetworkUnreachable | Socks5Reply::HostUnreachable => {
-                "the proxy could not reach the server: check the server host name (the proxy resolves \
-                 it with socks5h://) and that the proxy's network can reach it"
-            }
-            Socks5Reply::ConnectionRefused => {
-                "the server refused the proxy's connection: check the server port, and that the server runs"
-            }
-            Socks5Reply::TtlExpired => {
-                "the proxy could not reach the server in time: try again later"
-            }
-            Socks5Reply::CommandNotSupported => "the proxy does not allow CONNECT",
-            Socks5Reply::AddressTypeNotSupported => {
-                "the proxy cannot handle this kind of address: switch between socks5h:// (the proxy \
-                 resolves names) and socks5:// (names are resolved here)"
-            }
-            Socks5Reply::Unassigned(_) => {
-                "the proxy sent a reply code outside RFC 1928: see its log"
-            }
-        }
-    }
 }
 
 impl fmt::Display for Socks5Reply {
@@ -157,24 +128,6 @@ impl Socks4Reply {
             Socks4Reply::Unassigned(code) => code,
         }
     }
-
-    pub(crate) fn hint(self) -> &'static str {
-        match self {
-            Socks4Reply::RejectedOrFailed => {
-                "the proxy refuses this destination or could not reach it (SOCKS4 does not say which): \
-                 check the server host and port, or use socks5h:// for a precise reason"
-            }
-            Socks4Reply::IdentdUnreachable => {
-                "the proxy checks the user with identd, which does not run on this machine: use socks5h://"
-            }
-            Socks4Reply::IdentdMismatch => {
-                "the proxy's identd check rejected the user id in the proxy url"
-            }
-            Socks4Reply::Unassigned(_) => {
-                "the proxy sent a reply code outside SOCKS4: is it a SOCKS4 proxy?"
-            }
-        }
-    }
 }
 
 impl fmt::Display for Socks4Reply {
@@ -213,7 +166,7 @@ mod tests {
             let reply = Socks5Reply::from_code(code).unwrap();
             assert_eq!(reply.to_string(), words, "code {code:#04x}");
             assert_eq!(reply.code(), code);
-            assert!(!reply.hint().is_empty());
+            assert!(!crate::hint::socks5_hint(reply).text.is_empty());
         }
         assert!(Socks5Reply::ConnectionRefused.is_transient());
         assert!(!Socks5Reply::NotAllowed.is_transient());

@@ -8,7 +8,7 @@ use secrecy::ExposeSecret;
 use secrecy::zeroize::Zeroizing;
 use smtp_core::{BoxError, BoxStream, Connector, Target};
 use socks5_impl::protocol::{AuthMethod, Command, Request, handshake};
-use socks5_impl::{Address, AsyncStreamOperation, StreamOperation};
+use socks5_impl::{Address, StreamOperation};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::credentials::Credentials;
@@ -125,6 +125,16 @@ pub(crate) async fn prepare(
                 "the password must be at most 255 bytes for socks5",
             ));
         }
+        // Harmless in SOCKS5's length-prefixed fields, but never a real
+        // credential: one rule for every scheme.
+        if c.username().contains(['\r', '\n', '\0'])
+            || c.password().expose_secret().contains(['\r', '\n', '\0'])
+        {
+            return Err(bad_credentials(
+                hs,
+                "the user name or password contains CR, LF or NUL",
+            ));
+        }
     }
     Ok(address)
 }
@@ -197,14 +207,38 @@ where
             reply,
         });
     }
-    // BND.ADDR/BND.PORT: read to keep the stream aligned, then ignored.
-    let bound = hs
-        .io(
-            ProxyPhase::Tunnel,
-            Address::retrieve_from_async_stream(stream),
-        )
+    skip_bound_address(stream, hs).await
+}
+
+/// Reads BND.ADDR and BND.PORT only to keep the stream aligned: they are
+/// never used, so they are taken as raw octets (a domain name there need
+/// not be UTF-8, which socks5-impl's `Address` insists on; found by the
+/// `socks_reply` fuzz target).
+async fn skip_bound_address<S>(stream: &mut S, hs: &Handshake) -> Result<(), Error>
+where
+    S: AsyncRead + Unpin + Send + ?Sized,
+{
+    let mut atyp = [0u8; 1];
+    hs.read_exact(ProxyPhase::Tunnel, stream, &mut atyp).await?;
+    let len = match atyp[0] {
+        0x01 => 4,
+        0x04 => 16,
+        0x03 => {
+            let mut n = [0u8; 1];
+            hs.read_exact(ProxyPhase::Tunnel, stream, &mut n).await?;
+            usize::from(n[0])
+        }
+        other => {
+            return Err(hs.protocol(
+                ProxyPhase::Tunnel,
+                format!("unknown address type {other:#04x} in the reply"),
+            ));
+        }
+    };
+    let mut bound = [0u8; 255 + 2];
+    hs.read_exact(ProxyPhase::Tunnel, stream, &mut bound[..len + 2])
         .await?;
-    tracing::trace!(proxy = %hs.proxy, %bound, "socks5 bound address");
+    tracing::trace!(proxy = %hs.proxy, atyp = atyp[0], "socks5 bound address skipped");
     Ok(())
 }
 
@@ -218,6 +252,9 @@ async fn destination(hs: &Handshake, dns: Dns, target: &Target) -> Result<Addres
         Dns::Remote => {
             if target.host.is_empty() || target.host.len() > 255 {
                 return Err(hs.unsupported(target, "a socks5 host name must be 1 to 255 bytes"));
+            }
+            if target.host.contains(['\r', '\n', '\0']) {
+                return Err(hs.unsupported(target, "the host contains CR, LF or NUL"));
             }
             Ok(Address::DomainAddress(
                 target.host.as_str().into(),

@@ -318,3 +318,27 @@ async fn oversized_names_are_refused_before_sending() {
     let e = run(&[], Some(long_user), Dns::Remote, "localhost").await;
     assert!(matches!(e.result, Err(Error::InvalidCredentials { .. })));
 }
+
+#[tokio::test]
+async fn any_bound_address_is_skipped_exactly() {
+    // Found by the socks_reply fuzz target: a BND.ADDR domain that is not
+    // UTF-8 failed the tunnel although the address is never used.
+    const DOMAIN: &[Step] = &[
+        (3, b"\x05\x00"),
+        (16, b"\x05\x00\x00\x03\x03\xff\xfe\x80\x04\x38220 hi"),
+    ];
+    const V6: &[Step] = &[
+        (3, b"\x05\x00"),
+        (16, b"\x05\x00\x00\x04\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01\x04\x38220 hi"),
+    ];
+    for steps in [DOMAIN, V6] {
+        let out = run(steps, None, Dns::Remote, "localhost").await;
+        out.result.unwrap();
+        assert_eq!(out.rest, b"220 hi");
+    }
+    const UNKNOWN: &[Step] = &[(3, b"\x05\x00"), (16, b"\x05\x00\x00\x07\x01\x02")];
+    let out = run(UNKNOWN, None, Dns::Remote, "localhost").await;
+    let e = out.result.unwrap_err();
+    assert!(matches!(e, Error::Protocol { .. }), "{e:?}");
+    assert!(e.to_string().contains("unknown address type 0x07"), "{e}");
+}

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use smtp_core::{Connector, Target};
 
 use crate::credentials::Credentials;
@@ -221,6 +221,10 @@ impl fmt::Debug for ProxyUrl {
     }
 }
 
+/// Longest proxy host, user name and password (SOCKS5 carries each in a
+/// length byte, RFC 1928/1929).
+const MAX_FIELD_LEN: usize = 255;
+
 fn parse(input: &str) -> Result<ProxyUrl, String> {
     let (scheme, rest) = input
         .split_once("://")
@@ -303,6 +307,9 @@ fn split_host_port(hostport: &str) -> Result<(String, Option<&str>), String> {
     {
         return Err("the proxy host may contain only letters, digits, '.', '-' and '_'".into());
     }
+    if host.len() > MAX_FIELD_LEN {
+        return Err("the proxy host is longer than 255 bytes".into());
+    }
     Ok((host.to_string(), port))
 }
 
@@ -316,6 +323,13 @@ fn parse_userinfo(userinfo: &str, scheme: ProxyScheme) -> Result<Credentials, St
         Some(p) => SecretString::from(percent_decode(p).map_err(|e| format!("password: {e}"))?),
         None => SecretString::from(String::new()),
     };
+    // RFC 1929's limit, for every scheme: one rule, checked before connecting.
+    if user.len() > MAX_FIELD_LEN {
+        return Err("user name: longer than 255 bytes".into());
+    }
+    if password.expose_secret().len() > MAX_FIELD_LEN {
+        return Err("password: longer than 255 bytes".into());
+    }
     if user.is_empty() {
         return Err("empty user name before '@'".into());
     }

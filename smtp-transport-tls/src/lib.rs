@@ -6,6 +6,7 @@ mod config;
 pub mod danger;
 mod diagnose;
 mod error;
+mod hint;
 mod info;
 mod load;
 mod pin;
@@ -16,6 +17,7 @@ mod version;
 
 pub use config::{TlsConfig, TlsConfigBuilder};
 pub use error::Error;
+pub use hint::hints;
 pub use info::certificate_info;
 pub use pin::SpkiPin;
 pub use smtp_core::{Security, TlsInfo};

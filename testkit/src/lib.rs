@@ -2,10 +2,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod chunk_sink;
 mod envfile;
 mod error;
 mod maildir;
 mod peers;
+pub mod relay;
 mod scripted;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +16,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use error::Error;
 pub use maildir::{wait_for_mail, wait_for_mail_async};
 pub use peers::{DEFAULT_PEERS_ENV, PEERS_ENV_VAR, Peers, peers, peers_env_path};
-pub use scripted::{ScriptConn, ScriptedServer};
+#[cfg(feature = "tls")]
+pub use scripted::rig_tls_accept;
+pub use scripted::{Duplex, ScriptConn, ScriptedServer, Step, TlsAccept};
 
 /// A string no other test (in this or another process, in this or an
 /// earlier run) produces: `label-<unix nanos>-<pid>-<counter>`. Put it in a

@@ -34,6 +34,8 @@ pub struct Outcome {
     pub reply: Option<String>,
     pub error: Option<String>,
     pub hint: Option<String>,
+    /// The hint's stable code (docs/troubleshooting.md has an entry per code).
+    pub hint_code: Option<&'static str>,
     #[serde(skip)]
     pub exit: u8,
 }
@@ -46,7 +48,13 @@ pub struct Rejected {
 
 pub async fn run(global: &GlobalArgs, args: SendArgs) -> Result<()> {
     let recorder = Arc::new(Recorder::new(args.transcript.as_deref())?);
-    let loaded = setup::load(global, &args.conn)?;
+    let retry_unknown = [("retry.unknown_outcome", "true")];
+    let extra: &[(&str, &str)] = if args.retry_unknown_outcome {
+        &retry_unknown
+    } else {
+        &[]
+    };
+    let loaded = setup::load_with(global, &args.conn, extra)?;
     let setup = setup::build(&loaded, Some(recorder), Some(args.concurrency.max(1)))?;
     let jobs = jobs(&args, &setup)?;
     let outcomes = deliver(&setup, jobs, args.concurrency.max(1), args.json).await;
@@ -228,6 +236,7 @@ pub async fn deliver(
                 reply: None,
                 error: Some("the sending task panicked".into()),
                 hint: None,
+                hint_code: None,
                 exit: exit::TEMPFAIL,
             })
         })
@@ -267,14 +276,14 @@ async fn send_one(transport: &dyn Transport, limiter: &setup::Pacing, job: Job) 
                     reply: Some(d.reply.to_string()),
                     error: None,
                     hint: None,
+                    hint_code: None,
                     exit,
                 };
             }
             Err(e) => {
-                if e.is_transient() && attempt < limiter.retries() {
+                if limiter.may_retry(&e, attempt) {
                     attempt += 1;
-                    let rate_limited = e.reply().is_some_and(smtp_core::is_rate_limited);
-                    limiter.back_off(attempt, rate_limited).await;
+                    limiter.back_off(attempt, e.reply()).await;
                     continue;
                 }
                 let status = if e.is_unknown_outcome() {
@@ -301,7 +310,8 @@ async fn send_one(transport: &dyn Transport, limiter: &setup::Pacing, job: Job) 
                     rejected,
                     reply: e.reply().map(|r| r.to_string()),
                     error: Some(setup::describe(&e)),
-                    hint: setup::hint(&e),
+                    hint: setup::coded_hint(&e).map(|h| h.text.to_string()),
+                    hint_code: setup::coded_hint(&e).map(|h| h.code),
                     exit: exit::code_for(&e),
                 };
             }
@@ -346,8 +356,8 @@ pub fn report(outcomes: &[Outcome], json: bool, outbox: bool) -> Result<()> {
                     o.message,
                     o.error.as_deref().unwrap_or("")
                 );
-                if let Some(h) = &o.hint {
-                    eprintln!("hint: {h}");
+                if let (Some(h), Some(code)) = (&o.hint, o.hint_code) {
+                    eprintln!("hint: {h} [{code}]");
                 }
             }
         }

@@ -6,12 +6,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use serde::Serialize;
 use smtp_core::{Address, Envelope, MessageSource, SessionEvent};
 
 use crate::cli::{GlobalArgs, TestArgs};
-use crate::exit::{self, Exit};
+use crate::codes::cli_hints;
+use crate::exit::{self, CliError, Exit};
 use crate::record::Recorder;
 use crate::setup::{self, Dest};
 
@@ -43,6 +44,8 @@ struct Failure {
     error: String,
     reply: Option<String>,
     hint: Option<String>,
+    /// The hint's stable code: the anchor of its docs/troubleshooting.md entry.
+    hint_code: Option<&'static str>,
     exit_code: u8,
 }
 
@@ -55,10 +58,19 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
     let loaded = setup::load(global, &args.conn)?;
     let setup = setup::build(&loaded, Some(recorder.clone()), None)?;
     let Dest::Smtp(transport) = &setup.dest else {
-        return Err(anyhow!(
-            "no server configured: set host (--host, SMTP_HOST, or host = \"...\" in the config file)"
-        ));
+        return Err(CliError {
+            message: "no server configured".into(),
+            hint: cli_hints::NO_SERVER,
+        }
+        .into());
     };
+    // Checked before connecting: a bad address costs no connection.
+    if let Some(to) = args.send_to.as_deref().filter(|s| !s.is_empty()) {
+        Address::new(to)?;
+    }
+    if let Some(from) = &args.from {
+        Address::new(from)?;
+    }
     let target = transport.target().clone();
     let mut report = Report {
         schema: SCHEMA,
@@ -86,12 +98,9 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
                 let short =
                     !target.host.contains('.') && target.host.parse::<std::net::IpAddr>().is_err();
                 let hint = if short {
-                    format!(
-                        "{:?} is a short name: use the fully qualified host name (e.g. smtp.example.com)",
-                        target.host
-                    )
+                    cli_hints::DNS_SHORT_NAME
                 } else {
-                    "check the spelling of the host name and your DNS".to_string()
+                    cli_hints::DNS_FAILED
                 };
                 report.stages.push(Stage {
                     name: "dns",
@@ -103,7 +112,8 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
                     stage: "dns".into(),
                     error: format!("{} does not resolve: {e}", target.host),
                     reply: None,
-                    hint: Some(hint),
+                    hint: Some(hint.text.to_string()),
+                    hint_code: Some(hint.code),
                     exit_code: exit::TEMPFAIL,
                 });
                 return finish(report, args.json);
@@ -145,9 +155,11 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
         let from = args.from.clone().or_else(|| setup.message.from.clone());
         let (Some(to), Some(from)) = (to, from) else {
             session.quit().await;
-            return Err(anyhow!(
-                "the test mail needs a sender and a recipient: --from / message.from and --send-to / message.test_recipient"
-            ));
+            return Err(CliError {
+                message: "the test mail needs a sender and a recipient".into(),
+                hint: cli_hints::TEST_MAIL_ADDRESSES,
+            }
+            .into());
         };
         let started = Instant::now();
         let envelope = Envelope::new(Some(Address::new(&from)?), vec![Address::new(&to)?])?;
@@ -302,7 +314,8 @@ fn failure(e: &smtp_core::Error) -> Failure {
         stage,
         error: setup::describe(e),
         reply: e.reply().map(|r| r.to_string()),
-        hint: setup::hint(e),
+        hint: setup::coded_hint(e).map(|h| h.text.to_string()),
+        hint_code: setup::coded_hint(e).map(|h| h.code),
         exit_code: exit::code_for(e),
     }
 }
@@ -345,7 +358,10 @@ fn print_human(r: &Report) {
                 out!("         server said: {reply}");
             }
             if let Some(h) = &f.hint {
-                out!("hint: {h}");
+                match f.hint_code {
+                    Some(code) => out!("hint: {h} [{code}]"),
+                    None => out!("hint: {h}"),
+                }
             }
             out!("result: failed at {}", f.stage);
         }

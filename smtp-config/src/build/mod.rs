@@ -53,7 +53,8 @@ pub struct Built {
     /// (`smtp_core::is_rate_limited`).
     pub rate_limit: RateLimitConfig,
     /// Retries of transient failures; the caller loops, waiting
-    /// `retry.delay_before(n)`, and never retries an unknown outcome.
+    /// `retry.delay_before(n)`, and retries an unknown outcome only when
+    /// `retry.unknown_outcome` allows it.
     pub retry: RetryConfig,
     /// Pool limits (already applied to the SMTP transport).
     pub pool: PoolConfig,

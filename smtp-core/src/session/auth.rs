@@ -94,6 +94,8 @@ impl Session {
             Some(ir) if ir.expose_secret().is_empty() => format!("AUTH {name} ="),
             Some(ir) => format!("AUTH {name} {}", STANDARD.encode(ir.expose_secret())),
         };
+        // A `235` sent ahead of AUTH would pass for a successful login.
+        self.ensure_no_surplus(Phase::Auth).await?;
         let shown = if command.len() > 6 + name.len() {
             format!("AUTH {name} <redacted>")
         } else {

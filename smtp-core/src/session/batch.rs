@@ -4,10 +4,13 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use tokio::io::AsyncWriteExt;
+
 use super::Session;
 use super::data::BodyChunks;
 use super::envelope::{Prelude, prelude};
 use super::transaction::Opening;
+use super::window::QuitState;
 use crate::address::Envelope;
 use crate::delivery::Delivery;
 use crate::error::{Error, Phase};
@@ -30,27 +33,89 @@ impl Session {
 
     /// Sends several messages on this connection, one result each, in
     /// order. With PIPELINING, each message's MAIL/RCPT ride in the same
-    /// write as the previous message's end of data (RFC 2920 §3.1).
+    /// write as the previous message's end of data (RFC 2920 §3.1); with
+    /// CHUNKING too, up to
+    /// [`pipeline_window`](crate::SmtpTransportBuilder::pipeline_window)
+    /// messages are in flight at once, replies matched strictly in order.
     pub async fn send_batch(
         &mut self,
         items: Vec<(Envelope, MessageSource)>,
     ) -> Vec<Result<Delivery, Error>> {
-        if self.begin(Phase::Mail).is_err() {
-            return items
-                .iter()
-                .map(|_| Err(Error::ConnectionClosed { phase: Phase::Mail }))
-                .collect();
+        self.send_guarded(items, false).await.0
+    }
+
+    /// Sends one message and closes the connection: with PIPELINING,
+    /// `QUIT` rides in the same write as the end of data and its `221` is
+    /// read with the message's replies, so closing costs no round trip.
+    /// For one-shot use; a pooled connection is closed by the pool.
+    pub async fn send_and_quit(
+        self,
+        envelope: &Envelope,
+        message: MessageSource,
+    ) -> Result<Delivery, Error> {
+        let mut results = self
+            .send_batch_and_quit(vec![(envelope.clone(), message)])
+            .await;
+        results
+            .pop()
+            .unwrap_or(Err(Error::ConnectionClosed { phase: Phase::Mail }))
+    }
+
+    /// [`Session::send_batch`], then closes the connection, `QUIT` riding
+    /// in the last write (see [`Session::send_and_quit`]). Without
+    /// PIPELINING, or when the last message failed early, `QUIT` goes on
+    /// its own afterwards.
+    pub async fn send_batch_and_quit(
+        mut self,
+        items: Vec<(Envelope, MessageSource)>,
+    ) -> Vec<Result<Delivery, Error>> {
+        let (results, quit) = self.send_guarded(items, true).await;
+        match quit {
+            QuitState::Sent | QuitState::Answered => {
+                if let Some(mut s) = self.stream.take() {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), s.shutdown()).await;
+                }
+            }
+            QuitState::NotWanted | QuitState::Wanted => self.quit().await,
         }
-        let results = self.send_all(items).await;
-        self.in_flight = false;
         results
     }
 
+    async fn send_guarded(
+        &mut self,
+        items: Vec<(Envelope, MessageSource)>,
+        quit: bool,
+    ) -> (Vec<Result<Delivery, Error>>, QuitState) {
+        if self.begin(Phase::Mail).is_err() {
+            let failed = items
+                .iter()
+                .map(|_| Err(Error::ConnectionClosed { phase: Phase::Mail }))
+                .collect();
+            return (failed, QuitState::NotWanted);
+        }
+        let outcome = if self.caps.chunking && self.caps.pipelining {
+            self.send_windowed(items, quit).await
+        } else {
+            self.send_all(items, quit && self.caps.pipelining).await
+        };
+        self.in_flight = false;
+        outcome
+    }
+
+    /// One message after the other (DATA, or CHUNKING without
+    /// PIPELINING); with `quit` (PIPELINING only) `QUIT` rides behind the
+    /// last message's final dot.
     async fn send_all(
         &mut self,
         items: Vec<(Envelope, MessageSource)>,
-    ) -> Vec<Result<Delivery, Error>> {
+        quit: bool,
+    ) -> (Vec<Result<Delivery, Error>>, QuitState) {
         let total = self.config.timeouts.total;
+        let mut quit_state = if quit {
+            QuitState::Wanted
+        } else {
+            QuitState::NotWanted
+        };
         let mut results = Vec::with_capacity(items.len());
         let mut sent_ahead: Option<Prelude> = None;
         // The body of the coming message, opened before its commands were
@@ -87,8 +152,15 @@ impl Session {
                             }
                             Err(_) => None,
                         },
-                        _ => None,
+                        Some(_) => None,
+                        // The last message: QUIT may ride behind its dot.
+                        None if quit => Some(Prelude {
+                            lines: vec!["QUIT".into()],
+                            has_data: false,
+                        }),
+                        None => None,
                     };
+                    let last = items.peek().is_none();
                     let mut next_written = false;
                     let result = self
                         .transaction(
@@ -100,7 +172,9 @@ impl Session {
                             &mut next_written,
                         )
                         .await;
-                    if next_written {
+                    if next_written && last {
+                        quit_state = self.quit_reply().await;
+                    } else if next_written {
                         sent_ahead = next;
                     }
                     result
@@ -117,7 +191,21 @@ impl Session {
         }
         // A broken session skips the loop body: never leave a deadline armed.
         self.deadline = None;
-        results
+        (results, quit_state)
+    }
+
+    /// The `221` to a QUIT that rode behind the last end of data.
+    async fn quit_reply(&mut self) -> QuitState {
+        if self.broken {
+            return QuitState::Sent;
+        }
+        match self
+            .read_reply(Phase::Quit, self.config.timeouts.command)
+            .await
+        {
+            Ok(_) => QuitState::Answered,
+            Err(_) => QuitState::Sent,
+        }
     }
 
     /// After a raw `DATA` command got `354` (interactive use): streams the
@@ -137,7 +225,10 @@ impl Session {
     }
 
     /// Reads the first chunk of a message (dot-stuffed unless CHUNKING).
-    async fn start_body(&mut self, message: &mut MessageSource) -> Result<BodyChunks, Error> {
+    pub(super) async fn start_body(
+        &mut self,
+        message: &mut MessageSource,
+    ) -> Result<BodyChunks, Error> {
         let dot_stuffing = !self.caps.chunking;
         within(self.total_left(), BodyChunks::start(message, dot_stuffing)).await
     }
@@ -159,14 +250,14 @@ impl Session {
     }
 
     /// The running total deadline and the limit it came from.
-    fn total_left(&self) -> Option<(Instant, Duration)> {
+    pub(super) fn total_left(&self) -> Option<(Instant, Duration)> {
         self.deadline.zip(self.config.timeouts.total)
     }
 }
 
 /// The message source is the caller's, but a total limit was asked for
 /// the whole send: a stalled source must not outlast it.
-async fn within<T>(
+pub(super) async fn within<T>(
     total: Option<(Instant, Duration)>,
     read: impl Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {

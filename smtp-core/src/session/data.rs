@@ -35,6 +35,12 @@ impl BodyChunks {
         })
     }
 
+    /// True when the whole message is in the first chunk (its end was
+    /// already seen): it then goes out as one `BDAT n LAST`.
+    pub fn is_whole(&self) -> bool {
+        !self.finished && self.ahead.len() < self.ahead.capacity()
+    }
+
     /// Appends the next encoded chunk to `out`; returns true for the last
     /// one (then the DATA terminator has been appended too).
     pub async fn next(

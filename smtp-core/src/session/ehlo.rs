@@ -14,6 +14,8 @@ impl Session {
         let started = Instant::now();
         let timeout = self.config.timeouts.command;
         let cmd = format!("EHLO {}", self.config.ehlo_name);
+        // Replies sent with (or after) the greeting answer nothing yet.
+        self.ensure_no_surplus(Phase::Ehlo).await?;
         self.log(Direction::Client, &cmd);
         self.write_all(format!("{cmd}\r\n").as_bytes(), Phase::Ehlo, timeout)
             .await?;

@@ -2,7 +2,8 @@
 //!
 //! Split one file per verb, after mail-send / smtp-proto: `ehlo`,
 //! `starttls`, `auth`, `envelope` (MAIL/RCPT), `data` (DATA/BDAT);
-//! `transaction` runs one message, `batch` the public send calls. This
+//! `transaction` runs one message, `window` (with `inflight`) many at
+//! once over CHUNKING, `batch` the public send calls. This
 //! file holds the connection state and the timed read/write primitives.
 
 mod auth;
@@ -10,8 +11,12 @@ mod batch;
 mod data;
 mod ehlo;
 mod envelope;
+mod flight_io;
+mod guard;
+mod inflight;
 mod starttls;
 mod transaction;
+mod window;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -324,6 +329,7 @@ impl Session {
     }
 
     async fn simple(&mut self, cmd: &str, phase: Phase) -> Result<(), Error> {
+        self.ensure_no_surplus(phase).await?;
         self.log(Direction::Client, cmd);
         let timeout = self.config.timeouts.command;
         self.write_all(format!("{cmd}\r\n").as_bytes(), phase, timeout)
@@ -423,7 +429,7 @@ impl Session {
             }
             if let Some(reply) = reply {
                 self.last_used = Instant::now();
-                return Ok(reply);
+                return self.check_reply(phase, reply);
             }
             let remaining = limit.saturating_sub(started.elapsed());
             let old = self.rbuf.len();

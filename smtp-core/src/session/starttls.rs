@@ -29,6 +29,8 @@ impl Session {
             _ => return Ok(()),
         }
         let timeout = self.config.timeouts.command;
+        // A `220` sent ahead of STARTTLS would be taken as its answer.
+        self.ensure_no_surplus(Phase::StartTls).await?;
         self.log(Direction::Client, "STARTTLS");
         self.write_all(b"STARTTLS\r\n", Phase::StartTls, timeout)
             .await?;

@@ -55,6 +55,10 @@ impl Session {
             Some(p) => p,
             None => super::envelope::prelude(&self.caps, envelope, message)?,
         };
+        if !pre_sent {
+            // Nothing is outstanding: a reply already here answers nothing.
+            self.ensure_no_surplus(Phase::Mail).await?;
+        }
         let chunking = self.caps.chunking;
         let pipelining = self.caps.pipelining;
         let mut bdat = BdatState::default();
@@ -265,6 +269,14 @@ impl Session {
                 self.read_reply(Phase::Data, t).await?
             }
         };
+        if go.is_positive() {
+            // DATA has no 2xx: one reply too many came before it.
+            self.broken = true;
+            return Err(Error::Protocol {
+                phase: Phase::Data,
+                detail: format!("DATA answered with {go}, not 354"),
+            });
+        }
         if go.code != 354 {
             if self.reset().await.is_err() {
                 self.broken = true;
@@ -395,9 +407,19 @@ impl Session {
     /// The reply to the final dot / BDAT LAST. A connection lost here
     /// leaves the outcome unknown: the server may have queued the message.
     async fn end_of_data_reply(&mut self) -> Result<Reply, Error> {
-        self.read_reply(Phase::Data, self.config.timeouts.data_end)
+        let reply = self
+            .read_reply(Phase::Data, self.config.timeouts.data_end)
             .await
-            .map_err(|e| lost_if(true, e))
+            .map_err(|e| lost_if(true, e))?;
+        if reply.is_intermediate() {
+            // Neither accepted nor refused: what happened to the message
+            // is unknown, and so is where the server is.
+            self.broken = true;
+            return Err(Error::UnknownOutcome {
+                detail: format!("the end of data got {reply}, which is not a final reply"),
+            });
+        }
+        Ok(reply)
     }
 }
 

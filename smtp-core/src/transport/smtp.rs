@@ -7,8 +7,8 @@ use tracing::Instrument;
 
 use super::Transport;
 use super::pool::{Pool, PoolConfig};
-use crate::address::{Envelope, check_wire_value};
-use crate::config::{SessionConfig, default_ehlo_name};
+use crate::address::{Envelope, check_name};
+use crate::config::{DEFAULT_PIPELINE_WINDOW, SessionConfig, default_ehlo_name};
 use crate::connector::{Connector, Target, TcpConnector};
 use crate::delivery::Delivery;
 use crate::error::Error;
@@ -43,6 +43,7 @@ impl SmtpTransport {
             timeouts: Timeouts::default(),
             transcript: None,
             pool: PoolConfig::default(),
+            pipeline_window: DEFAULT_PIPELINE_WINDOW,
         }
     }
 
@@ -133,6 +134,7 @@ pub struct SmtpTransportBuilder {
     timeouts: Timeouts,
     transcript: Option<Arc<dyn Transcript>>,
     pool: PoolConfig,
+    pipeline_window: usize,
 }
 
 impl SmtpTransportBuilder {
@@ -188,6 +190,18 @@ impl SmtpTransportBuilder {
         self
     }
 
+    /// With CHUNKING and PIPELINING, how many transactions may be in flight
+    /// at once in [`SmtpTransport::send_batch`]: each message's `MAIL`,
+    /// `RCPT`s and `BDAT n LAST` go out without waiting for the replies of
+    /// the messages before it, up to this many unanswered. Default 16;
+    /// 1 waits for each message's replies (one round trip per message);
+    /// 0 counts as 1. Replies are matched to messages strictly in order,
+    /// and a failed message never costs another one its result.
+    pub fn pipeline_window(mut self, transactions: usize) -> Self {
+        self.pipeline_window = transactions.max(1);
+        self
+    }
+
     /// Checks the settings and builds the transport. Nothing connects yet.
     pub fn build(self) -> Result<SmtpTransport, Error> {
         let host = self.host.trim().to_string();
@@ -198,8 +212,12 @@ impl SmtpTransportBuilder {
                 reason: "empty or contains spaces or control characters",
             });
         }
+        check_name("host", &host)?;
         let ehlo_name = self.ehlo_name.unwrap_or_else(default_ehlo_name);
-        check_wire_value("ehlo name", &ehlo_name)?;
+        check_name("ehlo name", &ehlo_name)?;
+        if let Some(name) = &self.server_name {
+            check_name("tls server name", name)?;
+        }
         if self.security.uses_tls() && self.tls.is_none() {
             return Err(Error::TlsNotConfigured);
         }
@@ -216,6 +234,7 @@ impl SmtpTransportBuilder {
             ehlo_name,
             timeouts: self.timeouts,
             transcript: self.transcript,
+            pipeline_window: self.pipeline_window,
         };
         Ok(SmtpTransport {
             config: Arc::new(config),

@@ -12,7 +12,7 @@ use super::Shared;
 const CHUNK: usize = 4096;
 
 /// A stream a handler switched to with [`ScriptConn::upgrade`] (TLS, say).
-trait Duplex: AsyncRead + AsyncWrite + Unpin + Send {}
+pub trait Duplex: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Duplex for T {}
 
 enum Io {
@@ -22,6 +22,8 @@ enum Io {
     Tcp(TcpStream),
     /// After an upgrade there is no `peek`: read-ahead goes to `pending`.
     Upgraded(Box<dyn Duplex>),
+    /// A TLS handshake failed: reads see EOF, writes fail.
+    Closed,
 }
 
 /// The server side of one connection: write exact bytes, read lines.
@@ -71,6 +73,7 @@ impl ScriptConn {
         let res = match &mut self.io {
             Io::Tcp(s) => write_flush(s, bytes).await,
             Io::Upgraded(s) => write_flush(s, bytes).await,
+            Io::Closed => Err(std::io::ErrorKind::NotConnected.into()),
         };
         if let Err(e) = res {
             tracing::debug!(index = self.index, error = %e, "scripted server: write failed");
@@ -149,6 +152,7 @@ impl ScriptConn {
         let res = match &mut self.io {
             Io::Tcp(s) => s.read_exact(&mut rest).await,
             Io::Upgraded(s) => s.read_exact(&mut rest).await,
+            Io::Closed => Err(std::io::ErrorKind::NotConnected.into()),
         };
         if let Err(e) = res {
             panic!("scripted server: wanted {n} bytes, the client closed first: {e}");
@@ -156,6 +160,29 @@ impl ScriptConn {
         out.extend_from_slice(&rest);
         self.note(String::from_utf8_lossy(&out).into_owned());
         out
+    }
+
+    /// Reads and drops up to `n` bytes (less if the client closes first);
+    /// logs one `<n bytes>` entry, not the bytes.
+    pub async fn discard(&mut self, n: usize) {
+        let mut left = n;
+        let take = self.pending.len().min(left);
+        self.pending.drain(..take);
+        left -= take;
+        let mut buf = vec![0u8; CHUNK.min(left.max(1))];
+        while left > 0 {
+            let want = buf.len().min(left);
+            let read = match &mut self.io {
+                Io::Tcp(s) => s.read(&mut buf[..want]).await,
+                Io::Upgraded(s) => s.read(&mut buf[..want]).await,
+                Io::Closed => Ok(0),
+            };
+            match read {
+                Ok(0) | Err(_) => break,
+                Ok(k) => left -= k,
+            }
+        }
+        self.note(format!("<{} bytes>", n - left));
     }
 
     /// Lines and chunks this connection read so far.
@@ -172,7 +199,9 @@ impl ScriptConn {
     pub fn into_stream(self) -> TcpStream {
         match self.io {
             Io::Tcp(s) => s,
-            Io::Upgraded(_) => panic!("scripted server: into_stream after upgrade"),
+            Io::Upgraded(_) | Io::Closed => {
+                panic!("scripted server: into_stream after upgrade")
+            }
         }
     }
 
@@ -197,7 +226,7 @@ impl ScriptConn {
         } = self;
         let tcp = match io {
             Io::Tcp(s) => s,
-            Io::Upgraded(_) => panic!("scripted server: upgrade called twice"),
+            Io::Upgraded(_) | Io::Closed => panic!("scripted server: upgrade called twice"),
         };
         debug_assert!(pending.is_empty(), "the TCP path never reads ahead");
         let upgraded = wrap(tcp).await;
@@ -208,6 +237,31 @@ impl ScriptConn {
             peer,
             received,
             shared,
+        }
+    }
+
+    /// Runs `accept` (a TLS handshake) on the TCP stream and goes on over
+    /// the stream it returns; returns false when it returned `None` (the
+    /// connection is then closed).
+    ///
+    /// # Panics
+    ///
+    /// After an earlier upgrade.
+    pub async fn upgrade_in_place(&mut self, accept: &super::TlsAccept) -> bool {
+        let tcp = match std::mem::replace(&mut self.io, Io::Closed) {
+            Io::Tcp(s) => s,
+            Io::Upgraded(_) | Io::Closed => panic!("scripted server: upgrade called twice"),
+        };
+        match accept(tcp).await {
+            Some(stream) => {
+                self.io = Io::Upgraded(stream);
+                self.note("<tls established>".into());
+                true
+            }
+            None => {
+                self.note("<tls handshake failed>".into());
+                false
+            }
         }
     }
 
@@ -239,6 +293,10 @@ impl ScriptConn {
                     if line.ends_with(b"\n") {
                         return Some(line);
                     }
+                }
+                Io::Closed => {
+                    line.append(&mut self.pending);
+                    return (!line.is_empty()).then_some(line);
                 }
                 Io::Upgraded(s) => {
                     if let Some(i) = self.pending.iter().position(|&b| b == b'\n') {

@@ -2,6 +2,9 @@
 //! garbage, stalls, drops.
 
 mod conn;
+mod script;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::any::Any;
 use std::future::Future;
@@ -17,7 +20,11 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 
+pub use conn::Duplex;
 pub use conn::ScriptConn;
+pub use script::{Step, TlsAccept};
+#[cfg(feature = "tls")]
+pub use tls::rig_tls_accept;
 
 /// State shared by the server and its connections.
 #[derive(Default)]

@@ -208,3 +208,59 @@ async fn wait_handled_times_out() {
     let _s = TcpStream::connect(server.addr()).await.unwrap();
     server.wait_handled(1, Duration::from_millis(200)).await;
 }
+
+#[test]
+fn the_ehlo_after_tls_drops_starttls() {
+    assert_eq!(
+        script::without_starttls("250-hi\r\n250-PIPELINING\r\n250 STARTTLS\r\n"),
+        "250-hi\r\n250 PIPELINING\r\n"
+    );
+    assert_eq!(
+        script::without_starttls("250-hi\r\n250-STARTTLS\r\n250 SIZE 10\r\n"),
+        "250-hi\r\n250 SIZE 10\r\n"
+    );
+}
+
+#[tokio::test]
+async fn a_script_plays_the_first_connection_and_later_ones_are_served() {
+    let server = ScriptedServer::scripted(
+        vec![
+            Step::send("220 hostile\r\n"),
+            Step::Expect("EHLO"),
+            Step::send("250 hostile\r\n"),
+            Step::Expect("MAIL"),
+            Step::Drop,
+        ],
+        "250-fine\r\n250 CHUNKING\r\n",
+    );
+    let mut first = BufReader::new(TcpStream::connect(server.addr()).await.unwrap());
+    assert_eq!(read_reply_line(&mut first).await, "220 hostile\r\n");
+    first.get_mut().write_all(b"EHLO c\r\n").await.unwrap();
+    assert_eq!(read_reply_line(&mut first).await, "250 hostile\r\n");
+    first
+        .get_mut()
+        .write_all(b"MAIL FROM:<>\r\n")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    first.read_to_end(&mut rest).await.unwrap();
+    assert!(rest.is_empty(), "dropped without a reply: {rest:?}");
+
+    let mut second = BufReader::new(TcpStream::connect(server.addr()).await.unwrap());
+    assert!(read_reply_line(&mut second).await.starts_with("220 "));
+    second
+        .get_mut()
+        .write_all(b"EHLO c\r\nSTARTTLS\r\nBDAT 3 LAST\r\nabcQUIT\r\n")
+        .await
+        .unwrap();
+    for want in ["250-fine", "250 CHUNKING", "454 ", "250 ", "221 "] {
+        let line = read_reply_line(&mut second).await;
+        assert!(line.starts_with(want), "{want:?}: {line:?}");
+    }
+    server.wait_handled(2, T).await;
+    assert!(
+        server.log().contains(&"<3 bytes>".to_string()),
+        "{:?}",
+        server.log()
+    );
+}

@@ -1,0 +1,132 @@
+//! The stable hint codes of this crate: for each [`AuthFailure`] (a
+//! server's refusal of AUTH) and each [`Error`] variant.
+//!
+//! Most error messages already end with their advice; the hint gives that
+//! advice a code so the CLI and `docs/troubleshooting.md` can name it.
+
+use smtp_core::Hint;
+
+use crate::classify::AuthFailure;
+use crate::error::Error;
+
+smtp_core::hint_table! {
+    /// Every hint smtp-auth gives; [`AuthFailure::coded_hint`] and
+    /// [`Error::coded_hint`] return one.
+    pub mod hints {
+        BAD_CREDENTIALS = "auth-bad-credentials":
+            "check the username and password (or refresh the token); providers with 2-step verification (Gmail, iCloud, Yahoo, Outlook.com) need an app password or OAuth2";
+        APP_PASSWORD_REQUIRED = "auth-app-password-required":
+            "create an app password in the account's security settings (Gmail, iCloud, Yahoo, Outlook.com) and use it instead of the account password, or use OAuth2";
+        WEB_LOGIN_REQUIRED = "auth-web-login-required":
+            "log in once on the provider's web page and confirm the sign-in, then use an app password or OAuth2";
+        SMTP_AUTH_DISABLED = "auth-smtp-auth-disabled":
+            "enable authenticated SMTP for the mailbox (Microsoft 365: admin center, mailbox, Manage email apps), or use OAuth2 (XOAUTH2)";
+        MECHANISM_TOO_WEAK = "auth-mechanism-too-weak":
+            "allow a stronger mechanism (SCRAM-SHA-256), or use TLS so the server accepts PLAIN or LOGIN";
+        ENCRYPTION_REQUIRED = "auth-encryption-required":
+            "use security = \"starttls\" (port 587) or \"implicit\" (port 465)";
+        AUTH_REQUIRED = "auth-required": "configure a username and password (or an OAuth2 token)";
+        TEMPORARY = "auth-temporary": "try again later; the server's authentication backend may be down";
+        REFUSED = "auth-refused": "check the credentials and the server's message";
+        NO_COMMON_MECHANISM = "auth-no-common-mechanism":
+            "widen auth.mechanisms, or enable TLS: many servers offer AUTH only after STARTTLS";
+        CLEARTEXT_REFUSED = "auth-cleartext-refused":
+            "enable TLS (security = \"starttls\" or \"implicit\"); only on a trusted network set auth.allow_cleartext = true";
+        UNKNOWN_MECHANISM = "auth-unknown-mechanism":
+            "use PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2 or OAUTHBEARER in auth.mechanisms";
+        INVALID_CONFIG = "auth-invalid-config":
+            "fix the auth settings: passwords go with PLAIN/LOGIN/CRAM-MD5/SCRAM-*, tokens with XOAUTH2/OAUTHBEARER";
+        INVALID_CHALLENGE = "auth-invalid-challenge":
+            "the server's SASL exchange is broken: try another mechanism in auth.mechanisms";
+        SCRAM_SERVER_ERROR = "auth-scram-server-error":
+            "the server ended SCRAM with an error: check the username and password";
+        SCRAM_NONCE_MISMATCH = "auth-scram-nonce-mismatch":
+            "the SCRAM exchange may be tampered with: do not retry on this network";
+        SCRAM_ITERATIONS = "auth-scram-iterations":
+            "the server's SCRAM iteration count is unsafe: ask its administrator to fix it, or use another mechanism";
+        SCRAM_IMPOSTOR = "auth-scram-impostor":
+            "the server could not prove it knows the password: possible impostor, do not trust this connection";
+        COMMAND_SPAWN = "auth-command-spawn":
+            "check the password or token command: it runs with `sh -c`";
+        COMMAND_FAILED = "auth-command-failed":
+            "run the password or token command by hand to see its error output";
+        COMMAND_TIMEOUT = "auth-command-timeout":
+            "the password or token command hung (waiting for input?): make it non-interactive";
+        EMPTY_SECRET = "auth-empty-secret":
+            "the password file or command produced nothing usable: check its output";
+        PASSWORD_FILE = "auth-password-file": "check that auth.password_file exists and is readable";
+        TOKEN_ENDPOINT_URL = "auth-token-endpoint-url":
+            "auth.oauth2.token_url must be https:// (http:// only to a loopback host)";
+        TOKEN_HTTP = "auth-token-http":
+            "the token endpoint could not be reached: check auth.oauth2.token_url and the network";
+        TOKEN_EXPIRED = "auth-token-expired":
+            "the refresh token is expired or revoked: sign in again to get a new one";
+        TOKEN_CLIENT = "auth-token-client":
+            "check auth.oauth2.client_id and auth.oauth2.client_secret";
+        TOKEN_SCOPE = "auth-token-scope":
+            "check the scope the refresh token was issued for (Gmail: https://mail.google.com/; Microsoft 365: https://outlook.office.com/SMTP.Send)";
+        TOKEN_REFUSED = "auth-token-refused":
+            "check the client id, client secret and refresh token";
+        TOKEN_RESPONSE = "auth-token-response":
+            "the token endpoint answered without an access token: check auth.oauth2.token_url";
+    }
+}
+
+impl AuthFailure {
+    /// What to try, with its stable code.
+    pub fn coded_hint(self) -> Hint {
+        match self {
+            AuthFailure::BadCredentials => hints::BAD_CREDENTIALS,
+            AuthFailure::AppPasswordRequired => hints::APP_PASSWORD_REQUIRED,
+            AuthFailure::WebLoginRequired => hints::WEB_LOGIN_REQUIRED,
+            AuthFailure::SmtpAuthDisabled => hints::SMTP_AUTH_DISABLED,
+            AuthFailure::MechanismTooWeak => hints::MECHANISM_TOO_WEAK,
+            AuthFailure::EncryptionRequired => hints::ENCRYPTION_REQUIRED,
+            AuthFailure::AuthRequired => hints::AUTH_REQUIRED,
+            AuthFailure::Temporary => hints::TEMPORARY,
+            AuthFailure::Other => hints::REFUSED,
+        }
+    }
+}
+
+impl Error {
+    /// The advice for this error, with its stable code.
+    ///
+    /// ```
+    /// let e = smtp_auth::Error::TokenRefused {
+    ///     status: 400,
+    ///     error: "invalid_grant".into(),
+    ///     description: None,
+    /// };
+    /// assert_eq!(e.coded_hint().code, "auth-token-expired");
+    /// ```
+    pub fn coded_hint(&self) -> Hint {
+        match self {
+            Error::NoCommonMechanism { .. } => hints::NO_COMMON_MECHANISM,
+            Error::CleartextRefused { .. } => hints::CLEARTEXT_REFUSED,
+            Error::UnknownMechanism { .. } => hints::UNKNOWN_MECHANISM,
+            Error::Config(_) => hints::INVALID_CONFIG,
+            Error::InvalidChallenge { .. } => hints::INVALID_CHALLENGE,
+            Error::ServerError { .. } => hints::SCRAM_SERVER_ERROR,
+            Error::NonceMismatch { .. } => hints::SCRAM_NONCE_MISMATCH,
+            Error::IterationCount { .. } => hints::SCRAM_ITERATIONS,
+            Error::ServerSignatureMismatch { .. } | Error::ServerNotVerified { .. } => {
+                hints::SCRAM_IMPOSTOR
+            }
+            Error::CommandSpawn { .. } => hints::COMMAND_SPAWN,
+            Error::CommandFailed { .. } => hints::COMMAND_FAILED,
+            Error::CommandTimedOut { .. } => hints::COMMAND_TIMEOUT,
+            Error::EmptySecret { .. } => hints::EMPTY_SECRET,
+            Error::PasswordFile { .. } => hints::PASSWORD_FILE,
+            Error::TokenEndpointUrl { .. } => hints::TOKEN_ENDPOINT_URL,
+            Error::TokenHttp { .. } => hints::TOKEN_HTTP,
+            Error::TokenRefused { error, .. } => match error.as_str() {
+                "invalid_grant" => hints::TOKEN_EXPIRED,
+                "invalid_client" | "unauthorized_client" => hints::TOKEN_CLIENT,
+                "invalid_scope" => hints::TOKEN_SCOPE,
+                _ => hints::TOKEN_REFUSED,
+            },
+            Error::TokenResponse(_) => hints::TOKEN_RESPONSE,
+        }
+    }
+}

@@ -1,0 +1,714 @@
+//! Input injection through the `smtp` binary: CR, LF, CRLF, NUL and
+//! over-long values in every input that reaches the wire are refused
+//! before connecting (exit 2, an error naming the input, and not one
+//! connection to the server or proxy, which is a listener this test owns).
+//!
+//! NUL cannot travel in argv or an environment variable (the OS cuts C
+//! strings at NUL), so NUL rows go through TOML files, `--to-file` and
+//! stdin. The table with the limits is in docs/security.md.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// A server or proxy that must never be reached: it counts connections
+/// and closes each at once, so a client that does get through fails fast.
+struct Trap {
+    port: u16,
+    count: Arc<AtomicUsize>,
+}
+
+impl Trap {
+    fn new() -> Trap {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                seen.fetch_add(1, Ordering::SeqCst);
+                drop(conn);
+            }
+        });
+        Trap { port, count }
+    }
+    fn port(&self) -> u16 {
+        self.port
+    }
+    /// Connections accepted since the last call.
+    fn connections(&self) -> usize {
+        // A client that connected and exited may still sit in the backlog.
+        std::thread::sleep(Duration::from_millis(10));
+        self.count.swap(0, Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Bad {
+    Cr,
+    Lf,
+    CrLf,
+    Nul,
+    Long,
+}
+
+/// How the value reaches the program.
+#[derive(Debug, Clone, Copy)]
+enum Via {
+    /// `--flag value` (the flag replaces the base one of that name).
+    Flag(&'static str),
+    /// An environment variable that a flag names (`--password-env VAR`).
+    EnvOfFlag(&'static str),
+    /// `key = "value"` in the `--config` TOML file; drops the base flag.
+    Toml(&'static str, Option<&'static str>),
+    /// `SMTP_...` environment variable for the key; drops the base flag.
+    Env(&'static str, Option<&'static str>),
+    /// A line of the `--to-file` list.
+    ToFile,
+    /// `smtp sendmail -f value` / a recipient argument / the `-t` headers.
+    SendmailFrom,
+    SendmailRcpt,
+}
+
+struct Row {
+    /// The input, as a person names it.
+    input: &'static str,
+    via: Via,
+    /// Subcommand: send, test or sendmail.
+    cmd: &'static str,
+    /// `{}` is replaced by the bad value, `{port}` by the trap's port.
+    template: &'static str,
+    /// A valid value; the bad ones are built from it.
+    good: &'static str,
+    /// Over-long values (each above the documented limit).
+    long: fn() -> Vec<String>,
+    /// What the error must say (lower case).
+    says: &'static str,
+    /// A secret: the error must not show it.
+    secret: bool,
+}
+
+const SECRET: &str = "Inj3ct-S3cret";
+
+fn too_long_address() -> Vec<String> {
+    vec![
+        format!("{}@example.test", "l".repeat(65)),
+        format!("a@{}.test", vec!["d".repeat(60); 5].join(".")),
+    ]
+}
+fn too_long_name() -> Vec<String> {
+    vec![format!(
+        "{}.example.test",
+        vec!["h".repeat(60); 4].join(".")
+    )]
+}
+fn too_long_header() -> Vec<String> {
+    vec!["x".repeat(999)]
+}
+fn too_long_255() -> Vec<String> {
+    vec![format!("{SECRET}{}", "u".repeat(256))]
+}
+fn too_long_secret() -> Vec<String> {
+    vec![format!("{SECRET}{}", "s".repeat(8193))]
+}
+fn none() -> Vec<String> {
+    Vec::new()
+}
+
+fn rows() -> Vec<Row> {
+    use Via::*;
+    let row = |input, via, template, good, long, says| Row {
+        input,
+        via,
+        cmd: "send",
+        template,
+        good,
+        long,
+        says,
+        secret: false,
+    };
+    let secret = |input, via, template, long, says| Row {
+        secret: true,
+        ..row(input, via, template, SECRET, long, says)
+    };
+    let on = |cmd, r: Row| Row { cmd, ..r };
+    let addr = "a@example.test";
+    vec![
+        row(
+            "--from",
+            Flag("--from"),
+            "{}",
+            addr,
+            too_long_address,
+            "invalid address",
+        ),
+        row(
+            "--to",
+            Flag("--to"),
+            "{}",
+            addr,
+            too_long_address,
+            "invalid address",
+        ),
+        row(
+            "--cc",
+            Flag("--cc"),
+            "{}",
+            addr,
+            too_long_address,
+            "invalid address",
+        ),
+        row(
+            "--bcc",
+            Flag("--bcc"),
+            "{}",
+            addr,
+            too_long_address,
+            "invalid address",
+        ),
+        row(
+            "--reply-to",
+            Flag("--reply-to"),
+            "{}",
+            addr,
+            too_long_address,
+            "invalid address",
+        ),
+        row(
+            "--to-file line",
+            ToFile,
+            "{}",
+            addr,
+            too_long_address,
+            "invalid address",
+        ),
+        row(
+            "--from-name",
+            Flag("--from-name"),
+            "{}",
+            "App Bot",
+            too_long_header,
+            "from name",
+        ),
+        row(
+            "--subject",
+            Flag("--subject"),
+            "{}",
+            "Nightly",
+            too_long_header,
+            "subject",
+        ),
+        row(
+            "--subject-prefix",
+            Flag("--subject-prefix"),
+            "{}",
+            "[x] ",
+            too_long_header,
+            "subject",
+        ),
+        row(
+            "--header value",
+            Flag("--header"),
+            "X-Job: {}",
+            "nightly",
+            too_long_header,
+            "--header",
+        ),
+        row(
+            "--header name",
+            Flag("--header"),
+            "{}: v",
+            "X-Job",
+            none,
+            "--header",
+        ),
+        row(
+            "--ehlo-name",
+            Flag("--ehlo-name"),
+            "{}",
+            "client.example.test",
+            too_long_name,
+            "ehlo_name",
+        ),
+        row(
+            "--host",
+            Flag("--host"),
+            "{}",
+            "127.0.0.1",
+            too_long_name,
+            "host",
+        ),
+        row(
+            "--tls-server-name",
+            Flag("--tls-server-name"),
+            "{}",
+            "mail.example.test",
+            too_long_name,
+            "server_name",
+        ),
+        row(
+            "--user",
+            Flag("--user"),
+            "{}",
+            "tester@example.test",
+            too_long_255,
+            "user",
+        ),
+        secret(
+            "--password-env",
+            EnvOfFlag("--password-env"),
+            "{}",
+            too_long_secret,
+            "password",
+        ),
+        secret(
+            "--oauth2-token-env",
+            EnvOfFlag("--oauth2-token-env"),
+            "{}",
+            too_long_secret,
+            "token",
+        ),
+        secret(
+            "--proxy password",
+            Flag("--proxy"),
+            "socks5h://proxyuser:{}@127.0.0.1:{port}",
+            too_long_255,
+            "proxy",
+        ),
+        secret(
+            "--proxy password (%-encoded)",
+            Flag("--proxy"),
+            "http://proxyuser:{}@127.0.0.1:{port}",
+            too_long_255,
+            "proxy",
+        ),
+        row(
+            "--proxy user",
+            Flag("--proxy"),
+            "socks5h://{}:pw@127.0.0.1:{port}",
+            "proxyuser",
+            too_long_255,
+            "proxy",
+        ),
+        row(
+            "--proxy host",
+            Flag("--proxy"),
+            "http://{}:{port}",
+            "127.0.0.1",
+            too_long_name,
+            "proxy",
+        ),
+        row(
+            "ehlo_name (toml)",
+            Toml("ehlo_name", Some("--ehlo-name")),
+            "{}",
+            "client.example.test",
+            too_long_name,
+            "ehlo_name",
+        ),
+        row(
+            "host (toml)",
+            Toml("host", Some("--host")),
+            "{}",
+            "127.0.0.1",
+            too_long_name,
+            "host",
+        ),
+        row(
+            "tls.server_name (toml)",
+            Toml("tls.server_name", None),
+            "{}",
+            "mail.example.test",
+            too_long_name,
+            "server_name",
+        ),
+        row(
+            "message.from (toml)",
+            Toml("message.from", Some("--from")),
+            "{}",
+            addr,
+            too_long_address,
+            "message.from",
+        ),
+        row(
+            "message.from_name (toml)",
+            Toml("message.from_name", None),
+            "{}",
+            "App Bot",
+            too_long_header,
+            "from_name",
+        ),
+        row(
+            "message.subject_prefix (toml)",
+            Toml("message.subject_prefix", None),
+            "{}",
+            "[x] ",
+            too_long_header,
+            "subject_prefix",
+        ),
+        row(
+            "auth.username (toml)",
+            Toml("auth.username", None),
+            "{}",
+            "tester@example.test",
+            too_long_255,
+            "username",
+        ),
+        secret(
+            "auth.password (toml)",
+            Toml("auth.password", None),
+            "{}",
+            too_long_secret,
+            "auth.password",
+        ),
+        secret(
+            "auth.oauth2.token (toml)",
+            Toml("auth.oauth2.token", None),
+            "{}",
+            too_long_secret,
+            "auth.oauth2.token",
+        ),
+        secret(
+            "proxy.url password (toml)",
+            Toml("proxy.url", None),
+            "socks5h://proxyuser:{}@127.0.0.1:{port}",
+            too_long_255,
+            "proxy",
+        ),
+        row(
+            "SMTP_EHLO_NAME",
+            Env("ehlo_name", Some("--ehlo-name")),
+            "{}",
+            "client.example.test",
+            too_long_name,
+            "ehlo_name",
+        ),
+        row(
+            "SMTP_MESSAGE__FROM_NAME",
+            Env("message.from_name", None),
+            "{}",
+            "App Bot",
+            too_long_header,
+            "from_name",
+        ),
+        row(
+            "SMTP_AUTH__USERNAME",
+            Env("auth.username", None),
+            "{}",
+            "tester@example.test",
+            too_long_255,
+            "username",
+        ),
+        secret(
+            "SMTP_AUTH__PASSWORD",
+            Env("auth.password", None),
+            "{}",
+            too_long_secret,
+            "auth.password",
+        ),
+        secret(
+            "SMTP_PROXY__URL password",
+            Env("proxy.url", None),
+            "http://proxyuser:{}@127.0.0.1:{port}",
+            too_long_255,
+            "proxy",
+        ),
+        on(
+            "test",
+            row(
+                "test --send-to",
+                Flag("--send-to"),
+                "{}",
+                addr,
+                too_long_address,
+                "invalid address",
+            ),
+        ),
+        on(
+            "test",
+            row(
+                "test --from",
+                Flag("--from"),
+                "{}",
+                addr,
+                too_long_address,
+                "invalid address",
+            ),
+        ),
+        on(
+            "sendmail",
+            row(
+                "sendmail -f",
+                SendmailFrom,
+                "{}",
+                addr,
+                too_long_address,
+                "invalid address",
+            ),
+        ),
+        on(
+            "sendmail",
+            row(
+                "sendmail recipient",
+                SendmailRcpt,
+                "{}",
+                addr,
+                too_long_address,
+                "invalid address",
+            ),
+        ),
+    ]
+}
+
+/// The bad values of one kind for a row (percent-encoded in a proxy
+/// URL row whose name says so).
+fn bad_values(row: &Row, kind: Bad) -> Vec<String> {
+    let inject = "RCPT TO:<evil@example.test>";
+    let raw = match kind {
+        Bad::Cr => format!("{}\r{inject}", row.good),
+        Bad::Lf => format!("{}\n{inject}", row.good),
+        Bad::CrLf => format!("{}\r\n{inject}", row.good),
+        Bad::Nul => format!("{}\0{inject}", row.good),
+        Bad::Long => return (row.long)(),
+    };
+    if row.input.contains("%-encoded") {
+        return vec![
+            raw.replace('\r', "%0D")
+                .replace('\n', "%0A")
+                .replace('\0', "%00"),
+        ];
+    }
+    vec![raw]
+}
+
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn env_var(key: &str) -> String {
+    format!("SMTP_{}", key.replace('.', "__").to_ascii_uppercase())
+}
+
+/// Runs one case; returns (exit code, stdout + stderr).
+fn run(row: &Row, value: &str, trap: &Trap, home: &Path) -> (i32, String) {
+    let value = row
+        .template
+        .replace("{port}", &trap.port().to_string())
+        .replace("{}", value);
+    let port = trap.port().to_string();
+    let mut flags: Vec<(&str, String)> = vec![
+        ("--host", "127.0.0.1".into()),
+        ("--port", port),
+        ("--security", "none".into()),
+        ("--ehlo-name", "client.example.test".into()),
+        ("--timeout", "5s".into()),
+    ];
+    if row.cmd == "send" {
+        flags.extend([
+            ("--from", "a@example.test".into()),
+            ("--to", "b@example.test".into()),
+            ("--subject", "s".into()),
+            ("--body", "b".into()),
+        ]);
+    }
+    if row.cmd == "test" {
+        flags.extend([
+            ("--from", "a@example.test".into()),
+            ("--send-to", "b@example.test".into()),
+        ]);
+    }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_smtp"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        // One attempt: a case that does connect fails fast.
+        .env("SMTP_RETRY__ATTEMPTS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut toml = String::new();
+    let mut stdin = b"Subject: t\r\n\r\nbody\r\n".to_vec();
+    let mut positional: Vec<String> = Vec::new();
+    let drop = |flags: &mut Vec<(&str, String)>, f: Option<&str>| {
+        flags.retain(|(k, _)| Some(*k) != f);
+    };
+    match row.via {
+        Via::Flag(f) => {
+            drop(&mut flags, Some(f));
+            flags.push((f, value));
+        }
+        Via::EnvOfFlag(f) => {
+            cmd.env("INJECTION_VALUE", value);
+            flags.push((f, "INJECTION_VALUE".into()));
+        }
+        Via::Toml(key, f) => {
+            drop(&mut flags, f);
+            toml = format!("{key} = {}\n", toml_string(&value));
+        }
+        Via::Env(key, f) => {
+            drop(&mut flags, f);
+            cmd.env(env_var(key), value);
+        }
+        Via::ToFile => {
+            drop(&mut flags, Some("--to"));
+            let list = home.join("to.txt");
+            std::fs::write(&list, format!("ok@example.test\n{value}\n")).unwrap();
+            flags.push(("--to-file", list.display().to_string()));
+        }
+        Via::SendmailFrom => positional.extend(["-f".into(), value, "b@example.test".into()]),
+        Via::SendmailRcpt => positional.extend(["-f".into(), "a@example.test".into(), value]),
+    }
+    // Authentication needs both halves; give the one the row does not set.
+    let key = match row.via {
+        Via::Toml(k, _) | Via::Env(k, _) => k,
+        Via::Flag(f) | Via::EnvOfFlag(f) => f,
+        _ => "",
+    };
+    if key.starts_with("auth.") || key.starts_with("--password") || key.starts_with("--oauth2") {
+        if key.contains("username") {
+            cmd.env("SMTP_AUTH__PASSWORD", "Good-Pass-1");
+        } else {
+            flags.push(("--user", "tester@example.test".into()));
+        }
+    }
+    if key == "--user" {
+        cmd.env("SMTP_AUTH__PASSWORD", "Good-Pass-1");
+    }
+    if key.starts_with("auth.")
+        || key.starts_with("--password")
+        || key.starts_with("--oauth2")
+        || key == "--user"
+    {
+        // The trap is plain TCP; this must not be what refuses the case.
+        cmd.env("SMTP_AUTH__ALLOW_CLEARTEXT", "true");
+    }
+    if !toml.is_empty() {
+        let file = home.join("inject.toml");
+        std::fs::write(&file, &toml).unwrap();
+        cmd.arg("--config").arg(file);
+    }
+    if row.cmd == "sendmail" {
+        // sendmail takes connection settings from the config only.
+        let file = home.join("conn.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "host = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\ntimeout = \"5s\"\n",
+                trap.port()
+            ),
+        )
+        .unwrap();
+        cmd.arg("--config")
+            .arg(file)
+            .arg("sendmail")
+            .args(&positional);
+    } else {
+        cmd.arg(row.cmd);
+        for (k, v) in &flags {
+            cmd.arg(k).arg(v);
+        }
+    }
+    let mut child = cmd.spawn().unwrap();
+    if row.cmd != "sendmail" {
+        stdin.clear();
+    }
+    let _ = child.stdin.take().unwrap().write_all(&stdin);
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn can_carry(via: Via, kind: Bad) -> bool {
+    kind != Bad::Nul || matches!(via, Via::Toml(..) | Via::ToFile)
+}
+
+#[test]
+fn every_bad_input_is_refused_before_connecting() {
+    let trap = Trap::new();
+    let home = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for row in rows() {
+        for kind in [Bad::Cr, Bad::Lf, Bad::CrLf, Bad::Nul, Bad::Long] {
+            if !can_carry(row.via, kind) {
+                continue;
+            }
+            for value in bad_values(&row, kind) {
+                cases += 1;
+                let (code, text) = run(&row, &value, &trap, home.path());
+                let connections = trap.connections();
+                let lower = text.to_lowercase();
+                let mut wrong = Vec::new();
+                if code != 2 {
+                    wrong.push(format!("exit {code}, not 2"));
+                }
+                if connections != 0 {
+                    wrong.push(format!("{connections} connection(s) made"));
+                }
+                if !lower.contains(row.says) {
+                    wrong.push(format!("error does not say {:?}", row.says));
+                }
+                if row.secret && text.contains(SECRET) {
+                    wrong.push("the error shows the secret".into());
+                }
+                if !wrong.is_empty() {
+                    failures.push(format!(
+                        "{} {kind:?}: {}\n    output: {}",
+                        row.input,
+                        wrong.join(", "),
+                        text.trim().replace('\n', "\n    ")
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases not refused properly:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The harness itself: a good value of each row goes through (so the
+/// refusals above are about the bad values), and reaches the trap.
+#[test]
+fn good_values_do_reach_the_server() {
+    let trap = Trap::new();
+    let home = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    for row in rows() {
+        let good = row.good;
+        let (code, text) = run(&row, good, &trap, home.path());
+        // The trap closes each connection: the run fails, but not with
+        // exit 2, and only after connecting.
+        let connections = trap.connections();
+        if connections == 0 || code == 2 {
+            failures.push(format!(
+                "{}: exit {code}, {connections} connections: {text}",
+                row.input
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

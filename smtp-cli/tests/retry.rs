@@ -1,0 +1,211 @@
+//! `smtp send` retries by classification, through the real binary against
+//! a scripted server whose answer depends on the recipient and on how
+//! often it was tried: 421/4xx are retried with a growing wait (longer
+//! when the reply asks for it), 5xx are not, and a message whose outcome
+//! is unknown is sent once unless the user allows a second copy.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use smtp_testkit::{ScriptConn, ScriptedServer};
+
+/// When each recipient's RCPT arrived, in order: one entry per attempt.
+type Attempts = Arc<Mutex<HashMap<String, Vec<Instant>>>>;
+
+/// What the server does with a recipient on its `n`th attempt (0-based),
+/// by the recipient's local part.
+enum Answer {
+    Accept,
+    /// This reply to RCPT.
+    Refuse(&'static str),
+    /// `421` to RCPT, then close.
+    Closing,
+    /// Read the whole message, then close without a reply.
+    LoseAfterDot,
+}
+
+fn policy(rcpt: &str, n: usize) -> Answer {
+    let local = rcpt.split('@').next().unwrap_or("");
+    match (local, n) {
+        ("perm", _) => Answer::Refuse("550 5.1.1 no such user\r\n"),
+        ("busy", _) => Answer::Refuse("451 4.3.0 busy, try later\r\n"),
+        ("flaky", 0) => Answer::Closing,
+        ("limited", 0) => Answer::Refuse("450 4.7.1 rate limit exceeded, retry after 1 second\r\n"),
+        (l, 0) if l.starts_with("lost") => Answer::LoseAfterDot,
+        _ => Answer::Accept,
+    }
+}
+
+/// One connection: no PIPELINING, so every command waits for its reply.
+async fn serve(mut c: ScriptConn, attempts: Attempts) {
+    c.send("220 retry ESMTP\r\n").await;
+    let mut answer = Answer::Accept;
+    while let Some(line) = c.read_line().await {
+        let upper = line.to_ascii_uppercase();
+        if upper.starts_with("EHLO") {
+            c.send("250-retry\r\n250 8BITMIME\r\n").await;
+        } else if upper.starts_with("RCPT TO:<") {
+            let rcpt = line[9..].trim_end_matches('>').to_string();
+            let n = {
+                let mut map = attempts.lock().unwrap();
+                let seen = map.entry(rcpt.clone()).or_default();
+                seen.push(Instant::now());
+                seen.len() - 1
+            };
+            answer = policy(&rcpt, n);
+            match answer {
+                Answer::Refuse(reply) => c.send(reply).await,
+                Answer::Closing => {
+                    c.send("421 4.3.2 shutting down\r\n").await;
+                    return;
+                }
+                _ => c.send("250 2.1.5 ok\r\n").await,
+            }
+        } else if upper == "DATA" {
+            c.send("354 go ahead\r\n").await;
+            c.read_until_dot().await;
+            if matches!(answer, Answer::LoseAfterDot) {
+                return;
+            }
+            c.send("250 2.0.0 queued\r\n").await;
+        } else if upper == "QUIT" {
+            c.send("221 bye\r\n").await;
+            return;
+        } else {
+            // MAIL, RSET, NOOP
+            c.send("250 2.0.0 ok\r\n").await;
+        }
+    }
+}
+
+struct Run {
+    code: i32,
+    statuses: HashMap<String, String>,
+    attempts: HashMap<String, Vec<Instant>>,
+    stderr: String,
+}
+
+/// Runs `smtp send --to-file` for `recipients` with 3 attempts and a
+/// 50 ms backoff, plus `extra` flags; returns what the server saw.
+fn send_bulk(recipients: &[&str], extra: &[&str]) -> Run {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let attempts: Attempts = Arc::default();
+    let server = {
+        let _runtime = rt.enter();
+        let attempts = attempts.clone();
+        ScriptedServer::start(move |c| serve(c, attempts.clone()))
+    };
+    let home = tempfile::tempdir().unwrap();
+    let list = home.path().join("list.txt");
+    std::fs::write(&list, recipients.join("\n")).unwrap();
+    let out = smtp(home.path())
+        .env("SMTP_RETRY__ATTEMPTS", "3")
+        .env("SMTP_RETRY__BACKOFF", "50ms")
+        .args(["send", "--host", "127.0.0.1", "--port"])
+        .arg(server.port().to_string())
+        .args(["--security", "none", "--ehlo-name", "cli.example.test"])
+        .args(["--timeout", "10s", "--from", "s@example.test"])
+        .args(["--subject", "retry", "--body", "retry test", "--json"])
+        .arg("--to-file")
+        .arg(&list)
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let statuses = stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}\n{stdout}"));
+            (
+                v["message"].as_str().unwrap().to_string(),
+                v["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    drop(server);
+    let attempts = attempts.lock().unwrap().clone();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        statuses,
+        attempts,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn smtp(home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_smtp"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .stdin(Stdio::null());
+    c
+}
+
+impl Run {
+    fn check(&self, rcpt: &str, status: &str, tries: usize) {
+        let seen = self.attempts.get(rcpt).map_or(0, Vec::len);
+        assert_eq!(
+            (self.statuses.get(rcpt).map(String::as_str), seen),
+            (Some(status), tries),
+            "{rcpt}: (status, attempts) {:?}\n{}",
+            self.statuses,
+            self.stderr
+        );
+    }
+
+    /// Time between the first and the last attempt for `rcpt`.
+    fn spread(&self, rcpt: &str) -> Duration {
+        let seen = &self.attempts[rcpt];
+        seen[seen.len() - 1] - seen[0]
+    }
+}
+
+#[test]
+fn bulk_retries_follow_the_classification() {
+    let run = send_bulk(
+        &[
+            "ok@example.test",
+            "perm@example.test",
+            "flaky@example.test",
+            "busy@example.test",
+            "limited@example.test",
+            "lost@example.test",
+        ],
+        &[],
+    );
+    run.check("ok@example.test", "sent", 1);
+    // 5xx: retrying would fail the same way.
+    run.check("perm@example.test", "failed-permanent", 1);
+    // 421: the server closed; a new connection gets through.
+    run.check("flaky@example.test", "sent", 2);
+    // 4xx every time: three attempts, waiting 50 ms then 100 ms.
+    run.check("busy@example.test", "failed-transient", 3);
+    assert!(run.spread("busy@example.test") >= Duration::from_millis(150));
+    // Rate limited, "retry after 1 second": more than 4 x 50 ms.
+    run.check("limited@example.test", "sent", 2);
+    assert!(
+        run.spread("limited@example.test") >= Duration::from_secs(1),
+        "{:?}",
+        run.spread("limited@example.test")
+    );
+    // The server may hold the message: never a second copy by default.
+    run.check("lost@example.test", "unknown", 1);
+    assert_eq!(run.code, 75, "{}", run.stderr);
+}
+
+#[test]
+fn an_unknown_outcome_is_sent_again_only_when_allowed() {
+    let run = send_bulk(&["lost-flag@example.test"], &["--retry-unknown-outcome"]);
+    run.check("lost-flag@example.test", "sent", 2);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

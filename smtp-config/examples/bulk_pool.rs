@@ -1,0 +1,73 @@
+//! Send many messages through a connection pool: several sessions at once,
+//! each reused for many messages (no TCP/TLS/AUTH per message), with
+//! per-message results.
+//!
+//! ```sh
+//! MAIL_USER=me@example.com MAIL_PASSWORD=app-password \
+//!   cargo run -p smtp-config --example bulk_pool -- smtp.example.com 587 me@example.com you@example.org 100
+//! ```
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use smtp_core::{PoolConfig, Security, SmtpTransport, Transport};
+
+const CONNECTIONS: usize = 4;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let a = common::args("bulk_pool HOST PORT FROM TO [COUNT=20]");
+    let count: usize = a.rest.first().and_then(|c| c.parse().ok()).unwrap_or(20);
+    let mut builder = SmtpTransport::builder(&a.host)
+        .port(a.port)
+        .security(Security::StartTlsRequired)
+        .tls(common::tls()?)
+        .pool(PoolConfig {
+            max_connections: CONNECTIONS,
+            idle_timeout: Duration::from_secs(30),
+            max_messages_per_connection: 100,
+        });
+    if let Some(auth) = common::password_auth()? {
+        builder = builder.authenticator(auth);
+    }
+    let transport = Arc::new(builder.build()?);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..count)
+        .map(|i| {
+            let transport = transport.clone();
+            let (from, to) = (a.from.clone(), a.to.clone());
+            // The pool hands each task a free session, or makes one while
+            // fewer than CONNECTIONS are open; the others wait their turn.
+            tokio::spawn(async move {
+                let envelope = common::envelope(&from, &to)?;
+                let subject = format!("bulk message {}", i + 1);
+                transport
+                    .send(&envelope, common::message(&from, &to, &subject))
+                    .await
+            })
+        })
+        .collect();
+    let mut failed = 0;
+    for task in tasks {
+        if let Err(e) = task.await? {
+            failed += 1;
+            eprintln!("error: {e}");
+            if let Some(h) = smtp_config::coded_hint(&e) {
+                eprintln!("hint: {} [{}]", h.text, h.code);
+            }
+        }
+    }
+    transport.close().await;
+    let elapsed = started.elapsed();
+    println!(
+        "sent {} of {count} in {:.2?} over at most {CONNECTIONS} connections",
+        count - failed,
+        elapsed
+    );
+    if failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}

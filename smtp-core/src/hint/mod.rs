@@ -1,0 +1,257 @@
+//! Hints: the likely cause of an error and what to try, each with a
+//! stable code (see [`Hint`]).
+
+use std::io::ErrorKind;
+
+use crate::error::{Error, Phase};
+use crate::reply::Reply;
+
+mod table;
+
+pub use table::Hint;
+
+crate::hint_table! {
+    /// The hints smtp-core gives; [`Error::coded_hint`](crate::Error::coded_hint)
+    /// returns one of these.
+    pub mod hints {
+        INVALID_INPUT = "invalid-input": "fix the value; nothing was sent";
+        CONNECT_REFUSED = "connect-refused":
+            "connection refused: nothing listens on that port (wrong port?) or a firewall rejects it";
+        CONNECT_TIMED_OUT = "connect-timed-out":
+            "no answer at all: a firewall is probably dropping packets to this port, or the host is down; many networks block outgoing port 25, try 587 or 465";
+        CONNECT_DNS = "connect-dns":
+            "the host name does not resolve: check the spelling, and use a fully qualified name (smtp.example.com, not smtp)";
+        CONNECT_FAILED = "connect-failed": "check the host name, port, proxy and network";
+        GREETING_TIMEOUT = "greeting-timeout":
+            "no greeting: if this port expects implicit TLS (usually 465) use security = \"implicit\"; otherwise a firewall or proxy may be swallowing the connection";
+        AUTH_TIMEOUT = "auth-timeout":
+            "authentication did not finish in time: the server, a password command or the OAuth2 token endpoint did not answer";
+        SERVER_TIMEOUT = "server-timeout": "the server stopped answering; try again, or raise the timeout";
+        GREETING_NOT_SMTP = "greeting-not-smtp":
+            "the server did not greet in SMTP: if this is an implicit TLS port (465) use security = \"implicit\"; check host and port";
+        CONNECTION_BROKEN = "connection-broken": "the connection broke; try again (a transient failure)";
+        PROTOCOL_VIOLATION = "protocol-violation": "the server does not speak SMTP correctly; check host and port";
+        REPLY_RATE_LIMITED = "reply-rate-limited":
+            "the server is rate limiting you: slow down (see rate_limit.*) and retry later";
+        REPLY_TLS_REQUIRED = "reply-tls-required":
+            "the server wants TLS before this command: use security = \"starttls\" (or \"implicit\" on 465)";
+        REPLY_AUTH_FAILED = "reply-auth-failed":
+            "wrong username or password; providers with 2-step verification (Gmail, iCloud, Yahoo, Outlook.com) need an app password or OAuth2";
+        REPLY_AUTH_TOO_WEAK = "reply-auth-too-weak":
+            "the server wants a stronger mechanism or TLS, or an app-specific password";
+        REPLY_RELAY_DENIED = "reply-relay-denied":
+            "relay denied: authenticate (auth.username) or send from an allowed network or sender";
+        REPLY_RECIPIENT_REFUSED = "reply-recipient-refused":
+            "the recipient address is unknown or refused by the server; check it";
+        REPLY_SENDER_REFUSED = "reply-sender-refused":
+            "the server refuses this sender: use an address your account may send as (message.from)";
+        REPLY_TOO_BIG = "reply-too-big": "the message is too big for the server";
+        REPLY_EHLO_REFUSED = "reply-ehlo-refused":
+            "the server refused our EHLO name: set ehlo_name to a fully qualified name";
+        REPLY_TEMPORARY = "reply-temporary": "a temporary failure: try again later";
+        UNKNOWN_OUTCOME = "unknown-outcome":
+            "check the recipient's mailbox before resending, or accept a possible duplicate";
+        STARTTLS_NOT_OFFERED = "starttls-not-offered":
+            "the server (or something between you and it) does not offer STARTTLS: if the port is 465 use security = \"implicit\"; never fall back to cleartext with a password";
+        STARTTLS_INJECTION = "starttls-injection":
+            "someone may be tampering with the connection (STARTTLS command injection); do not disable this check";
+        TLS_NOT_CONFIGURED = "tls-not-configured": "enable the `tls` feature or configure a TLS implementation";
+        TLS_EXPECTS_STARTTLS = "tls-expects-starttls":
+            "if the server expects STARTTLS on this port (usually 587 or 25) use security = \"starttls\"";
+        SASL_FAILED = "sasl-failed": "check the authentication settings (mechanisms, credentials)";
+        CLEARTEXT_AUTH_REFUSED = "cleartext-auth-refused":
+            "use security = \"starttls\" or \"implicit\"; only on a trusted network set auth.allow_cleartext = true";
+        MESSAGE_TOO_BIG = "message-too-big": "the server refuses messages this big; shrink the attachments";
+        MESSAGE_UNREADABLE = "message-unreadable": "check that the message file exists and is readable";
+        OUTBOX_UNWRITABLE = "outbox-unwritable": "check that the outbox directory is writable";
+    }
+}
+
+pub(crate) fn hint_for(error: &Error) -> Option<Hint> {
+    let h = match error {
+        Error::InvalidInput { .. } => hints::INVALID_INPUT,
+        Error::Connect { source, .. } => connect_hint(source.as_ref()),
+        Error::Timeout {
+            phase: Phase::Greeting,
+            ..
+        } => hints::GREETING_TIMEOUT,
+        Error::Timeout {
+            phase: Phase::Connect,
+            ..
+        } => hints::CONNECT_TIMED_OUT,
+        Error::Timeout {
+            phase: Phase::Auth, ..
+        } => hints::AUTH_TIMEOUT,
+        Error::Timeout { .. } => hints::SERVER_TIMEOUT,
+        Error::ConnectionClosed {
+            phase: Phase::Greeting,
+        }
+        | Error::Protocol {
+            phase: Phase::Greeting,
+            ..
+        } => hints::GREETING_NOT_SMTP,
+        Error::ConnectionClosed { .. } | Error::Io { .. } => hints::CONNECTION_BROKEN,
+        Error::Protocol { .. } => hints::PROTOCOL_VIOLATION,
+        Error::Rejected { phase, reply } => return reply_hint(*phase, reply),
+        Error::NoRecipientsAccepted { rejected } => {
+            return rejected
+                .first()
+                .and_then(|r| reply_hint(Phase::Rcpt, &r.reply));
+        }
+        Error::UnknownOutcome { .. } => hints::UNKNOWN_OUTCOME,
+        Error::StartTlsNotOffered => hints::STARTTLS_NOT_OFFERED,
+        Error::StartTlsInjection { .. } => hints::STARTTLS_INJECTION,
+        Error::TlsNotConfigured => hints::TLS_NOT_CONFIGURED,
+        Error::Tls { source, .. } => {
+            let text = source.to_string().to_ascii_lowercase();
+            let plaintext = [
+                "plaintext",
+                "wrong version",
+                "corrupt",
+                "invalidcontenttype",
+                "starttls",
+            ]
+            .iter()
+            .any(|w| text.contains(w));
+            if !plaintext {
+                return None;
+            }
+            hints::TLS_EXPECTS_STARTTLS
+        }
+        Error::Sasl { .. } => hints::SASL_FAILED,
+        Error::CleartextAuthRefused { .. } => hints::CLEARTEXT_AUTH_REFUSED,
+        Error::MessageTooBig { .. } => hints::MESSAGE_TOO_BIG,
+        Error::Message(_) => hints::MESSAGE_UNREADABLE,
+        Error::Outbox { .. } => hints::OUTBOX_UNWRITABLE,
+    };
+    Some(h)
+}
+
+fn connect_hint(source: &(dyn std::error::Error + 'static)) -> Hint {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(source);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                ErrorKind::ConnectionRefused => hints::CONNECT_REFUSED,
+                ErrorKind::TimedOut => hints::CONNECT_TIMED_OUT,
+                ErrorKind::NotFound => hints::CONNECT_DNS,
+                _ if io.to_string().contains("failed to lookup address") => hints::CONNECT_DNS,
+                _ => hints::CONNECT_FAILED,
+            };
+        }
+        cur = e.source();
+    }
+    hints::CONNECT_FAILED
+}
+
+fn reply_hint(phase: Phase, reply: &Reply) -> Option<Hint> {
+    let text = reply.text().to_ascii_lowercase();
+    let enhanced = reply.enhanced.map(|e| (e.subject, e.detail));
+    let h = if is_rate_limited(reply) {
+        hints::REPLY_RATE_LIMITED
+    } else if reply.code == 530 || text.contains("starttls") {
+        hints::REPLY_TLS_REQUIRED
+    } else if phase == Phase::Auth && (reply.code == 535 || enhanced == Some((7, 8))) {
+        hints::REPLY_AUTH_FAILED
+    } else if phase == Phase::Auth && (reply.code == 534 || reply.code == 538) {
+        hints::REPLY_AUTH_TOO_WEAK
+    } else if reply.code == 554 && enhanced == Some((7, 1)) || text.contains("relay") {
+        hints::REPLY_RELAY_DENIED
+    } else if phase == Phase::Rcpt && enhanced.is_some_and(|(s, _)| s == 1) {
+        hints::REPLY_RECIPIENT_REFUSED
+    } else if phase == Phase::Mail {
+        hints::REPLY_SENDER_REFUSED
+    } else if reply.code == 552 || enhanced == Some((3, 4)) {
+        hints::REPLY_TOO_BIG
+    } else if phase == Phase::Ehlo {
+        hints::REPLY_EHLO_REFUSED
+    } else if reply.is_transient() {
+        hints::REPLY_TEMPORARY
+    } else {
+        return None;
+    };
+    Some(h)
+}
+
+/// True when a reply says "slow down": 421/450/451/452 with rate words, or
+/// enhanced 4.7.x rate codes.
+pub fn is_rate_limited(reply: &Reply) -> bool {
+    if !reply.is_transient() {
+        return false;
+    }
+    let text = reply.text().to_ascii_lowercase();
+    [
+        "rate limit",
+        "ratelimit",
+        "too many",
+        "throttl",
+        "slow down",
+        "try again later",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
+        || reply
+            .enhanced
+            .is_some_and(|e| e.subject == 7 && e.detail == 28)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejected_hints() {
+        let h = |phase, code, text| {
+            Error::Rejected {
+                phase,
+                reply: Reply::new(code, text),
+            }
+            .hint()
+            .unwrap_or_default()
+        };
+        assert!(h(Phase::Rcpt, 554, "5.7.1 <x@y>: Relay access denied").contains("relay denied"));
+        assert!(h(Phase::Auth, 535, "5.7.8 Error: authentication failed").contains("app password"));
+        assert!(
+            h(
+                Phase::Mail,
+                530,
+                "5.7.0 Must issue a STARTTLS command first"
+            )
+            .contains("starttls")
+        );
+        assert!(
+            h(Phase::Mail, 421, "4.7.0 Too many messages, slow down").contains("rate limiting")
+        );
+        assert!(h(Phase::Mail, 553, "5.7.1 Sender address rejected").contains("sender"));
+    }
+
+    #[test]
+    fn connect_hints() {
+        let e = Error::Connect {
+            target: "x:25".into(),
+            source: Box::new(std::io::Error::from(ErrorKind::ConnectionRefused)),
+        };
+        assert!(e.hint().unwrap().contains("refused"));
+        let e = Error::Connect {
+            target: "x:25".into(),
+            source: Box::new(std::io::Error::from(ErrorKind::TimedOut)),
+        };
+        assert!(e.hint().unwrap().contains("firewall"));
+        assert_eq!(e.coded_hint(), Some(hints::CONNECT_TIMED_OUT));
+    }
+
+    #[test]
+    fn codes_are_unique_lowercase_and_dashed() {
+        let mut seen = std::collections::HashSet::new();
+        for h in hints::ALL {
+            assert!(seen.insert(h.code), "duplicate {}", h.code);
+            assert!(
+                h.code
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{}",
+                h.code
+            );
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Primitives for pipelined flights: writes that count what went out,
+//! replies taken from the read buffer without waiting, and the time
+//! allowed for each awaited reply.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+
+use super::Session;
+use super::inflight::Expect;
+use crate::error::{Error, Phase};
+use crate::reply::Reply;
+use crate::transcript::Direction;
+
+impl Session {
+    pub(super) fn expect_timeout(&self, expect: Expect) -> Duration {
+        let t = &self.config.timeouts;
+        match expect {
+            Expect::Chunk { last: true, .. } => t.data_end,
+            Expect::Chunk { last: false, .. } => t.data_block,
+            _ => t.command,
+        }
+    }
+
+    pub(super) fn push_line(&self, line: &str, out: &mut Vec<u8>) {
+        self.log(Direction::Client, line);
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+
+    pub(super) fn log_chunk(&self, header: &str, len: usize) {
+        self.log(
+            Direction::Client,
+            &format!("{header} <{len} bytes of message data>"),
+        );
+    }
+
+    /// A reply already in the read buffer, without reading the socket.
+    pub(super) fn buffered_reply(&mut self, phase: Phase) -> Result<Option<Reply>, Error> {
+        let (reply, used) = match self.parser.parse(&self.rbuf) {
+            Ok(r) => r,
+            Err(e) => {
+                self.broken = true;
+                return Err(Error::Protocol {
+                    phase,
+                    detail: e.to_string(),
+                });
+            }
+        };
+        if used > 0 {
+            self.log_server_bytes(used);
+            self.rbuf.drain(..used);
+        }
+        match reply {
+            Some(reply) => self.check_reply(phase, reply).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes and flushes `bytes`; also returns how many were handed to
+    /// the connection, so a failure tells which messages went out whole.
+    pub(super) async fn write_counted(
+        &mut self,
+        bytes: &[u8],
+        phase: Phase,
+        timeout: Duration,
+    ) -> (usize, Result<(), Error>) {
+        let limit = self.limit(timeout);
+        let mut written = 0usize;
+        let Some(stream) = self.stream.as_mut() else {
+            return (0, Err(Error::ConnectionClosed { phase }));
+        };
+        let result = tokio::time::timeout(limit, async {
+            while written < bytes.len() {
+                match stream.write(&bytes[written..]).await? {
+                    0 => return Err(std::io::ErrorKind::WriteZero.into()),
+                    n => written += n,
+                }
+            }
+            stream.flush().await
+        })
+        .await;
+        let result = match result {
+            Ok(Ok(())) => {
+                self.last_used = Instant::now();
+                Ok(())
+            }
+            Ok(Err(source)) => {
+                self.broken = true;
+                Err(super::io_error(phase, source))
+            }
+            Err(_) => {
+                self.broken = true;
+                Err(Error::Timeout {
+                    phase,
+                    after: limit,
+                })
+            }
+        };
+        (written, result)
+    }
+}

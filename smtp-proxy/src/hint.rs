@@ -1,0 +1,136 @@
+//! The stable hint codes of this crate, and which error gets which.
+
+use smtp_core::Hint;
+
+use crate::error::{Error, ProxyPhase};
+use crate::reply::{Socks4Reply, Socks5Reply};
+
+smtp_core::hint_table! {
+    /// Every hint smtp-proxy gives; [`Error::coded_hint`] returns one.
+    pub mod hints {
+        INVALID_URL = "proxy-invalid-url":
+            "write the proxy as scheme://[user:password@]host[:port] with scheme socks5h, socks5, socks4a, socks4 or http; percent-encode @ : / % in the user name and password";
+        INVALID_CREDENTIALS = "proxy-invalid-credentials": "check the proxy user name and password";
+        UNSUPPORTED_TARGET = "proxy-unsupported-target":
+            "use socks5h:// (or socks5://), which can reach any host name and IPv6 address";
+        CONNECT_TO_PROXY = "proxy-unreachable":
+            "check the proxy host and port in the proxy url, and that the proxy is running";
+        RESOLVE = "proxy-resolve-locally":
+            "the server name does not resolve on this machine: use socks5h:// or socks4a:// so that the proxy resolves it";
+        CONNECT_TIMEOUT = "proxy-connect-timeout":
+            "the proxy does not answer: check its host and port, and any firewall in between";
+        HANDSHAKE_TIMEOUT = "proxy-handshake-timeout":
+            "the proxy accepted the connection but stopped answering: check that the port speaks the protocol of the url scheme, or raise the proxy handshake timeout";
+        WRONG_PROTOCOL = "proxy-wrong-protocol":
+            "check that the proxy port speaks the protocol of the url scheme (socks5h/socks5, socks4a/socks4 or http)";
+        AUTH_REQUIRED = "proxy-auth-required":
+            "the proxy requires authentication: put user:password@ in the proxy url";
+        AUTH_METHOD_UNSUPPORTED = "proxy-auth-method-unsupported":
+            "the proxy wants an authentication method this client does not support (GSSAPI, NTLM, ...): ask for a user name and password (Basic) account";
+        AUTH_REJECTED = "proxy-auth-rejected": "check proxy credentials";
+        SOCKS5_GENERAL_FAILURE = "proxy-socks5-general-failure":
+            "the proxy failed for its own reasons: see the proxy's log";
+        DESTINATION_NOT_ALLOWED = "proxy-destination-not-allowed":
+            "the proxy refuses this destination: ask its administrator to allow the server and port";
+        SERVER_UNREACHABLE = "proxy-server-unreachable":
+            "the proxy could not reach the server: check the server host name and port, and that the proxy's network can reach it";
+        SERVER_REFUSED = "proxy-server-refused":
+            "the server refused the proxy's connection: check the server port, and that the server runs";
+        SOCKS5_TTL_EXPIRED = "proxy-socks5-ttl-expired":
+            "the proxy could not reach the server in time: try again later";
+        CONNECT_NOT_SUPPORTED = "proxy-connect-not-supported":
+            "the proxy does not allow CONNECT tunnels: use another proxy (or, for http://, check it is an HTTP proxy)";
+        SOCKS5_ADDRESS_TYPE = "proxy-socks5-address-type":
+            "the proxy cannot handle this kind of address: switch between socks5h:// (the proxy resolves names) and socks5:// (names are resolved here)";
+        UNKNOWN_REPLY = "proxy-unknown-reply":
+            "the proxy sent a reply code outside its protocol: is the url scheme right for this proxy? see its log";
+        SOCKS4_REJECTED = "proxy-socks4-rejected":
+            "the proxy refuses this destination or could not reach it (SOCKS4 does not say which): check the server host and port, or use socks5h:// for a precise reason";
+        SOCKS4_IDENTD = "proxy-socks4-identd":
+            "the proxy checks the user with identd, which does not run here or disagrees: use socks5h:// with a user name and password";
+        HTTP_BAD_REQUEST = "proxy-http-bad-request":
+            "the proxy did not understand the request: check the server host name";
+        HTTP_REFUSED = "proxy-http-refused": "the proxy refused the tunnel: see its log";
+    }
+}
+
+impl Error {
+    /// What a person should try, with its stable code.
+    ///
+    /// ```
+    /// let e = smtp_proxy::ProxyUrl::parse("socks9://proxy.example:1080").unwrap_err();
+    /// assert_eq!(e.coded_hint().code, "proxy-invalid-url");
+    /// ```
+    pub fn coded_hint(&self) -> Hint {
+        match self {
+            Error::InvalidUrl { .. } => hints::INVALID_URL,
+            Error::InvalidCredentials { .. } => hints::INVALID_CREDENTIALS,
+            Error::UnsupportedTarget { .. } => hints::UNSUPPORTED_TARGET,
+            Error::ConnectToProxy { .. } => hints::CONNECT_TO_PROXY,
+            Error::Resolve { .. } => hints::RESOLVE,
+            Error::Timeout {
+                phase: ProxyPhase::Connect,
+                ..
+            } => hints::CONNECT_TIMEOUT,
+            Error::Timeout { .. } => hints::HANDSHAKE_TIMEOUT,
+            Error::Closed {
+                phase: ProxyPhase::Auth,
+                ..
+            } => hints::AUTH_REJECTED,
+            Error::Closed { .. } | Error::Io { .. } | Error::Protocol { .. } => {
+                hints::WRONG_PROTOCOL
+            }
+            Error::NoAcceptableAuthMethod {
+                had_credentials: false,
+                ..
+            } => hints::AUTH_REQUIRED,
+            Error::NoAcceptableAuthMethod { .. } => hints::AUTH_METHOD_UNSUPPORTED,
+            Error::AuthRejected { .. } => hints::AUTH_REJECTED,
+            Error::Socks5Refused { reply, .. } => socks5_hint(*reply),
+            Error::Socks4Refused { reply, .. } => socks4_hint(*reply),
+            Error::HttpRefused {
+                status,
+                authenticate,
+                ..
+            } => http_hint(*status, authenticate),
+        }
+    }
+}
+
+pub(crate) fn socks5_hint(reply: Socks5Reply) -> Hint {
+    match reply {
+        Socks5Reply::GeneralFailure => hints::SOCKS5_GENERAL_FAILURE,
+        Socks5Reply::NotAllowed => hints::DESTINATION_NOT_ALLOWED,
+        Socks5Reply::NetworkUnreachable | Socks5Reply::HostUnreachable => hints::SERVER_UNREACHABLE,
+        Socks5Reply::ConnectionRefused => hints::SERVER_REFUSED,
+        Socks5Reply::TtlExpired => hints::SOCKS5_TTL_EXPIRED,
+        Socks5Reply::CommandNotSupported => hints::CONNECT_NOT_SUPPORTED,
+        Socks5Reply::AddressTypeNotSupported => hints::SOCKS5_ADDRESS_TYPE,
+        Socks5Reply::Unassigned(_) => hints::UNKNOWN_REPLY,
+    }
+}
+
+pub(crate) fn socks4_hint(reply: Socks4Reply) -> Hint {
+    match reply {
+        Socks4Reply::RejectedOrFailed => hints::SOCKS4_REJECTED,
+        Socks4Reply::IdentdUnreachable | Socks4Reply::IdentdMismatch => hints::SOCKS4_IDENTD,
+        Socks4Reply::Unassigned(_) => hints::UNKNOWN_REPLY,
+    }
+}
+
+fn http_hint(status: u16, authenticate: &[String]) -> Hint {
+    match status {
+        401 | 407
+            if !authenticate.is_empty()
+                && !authenticate.iter().any(|s| s.eq_ignore_ascii_case("basic")) =>
+        {
+            hints::AUTH_METHOD_UNSUPPORTED
+        }
+        401 | 407 => hints::AUTH_REJECTED,
+        403 => hints::DESTINATION_NOT_ALLOWED,
+        502..=504 => hints::SERVER_UNREACHABLE,
+        405 | 501 => hints::CONNECT_NOT_SUPPORTED,
+        400 => hints::HTTP_BAD_REQUEST,
+        _ => hints::HTTP_REFUSED,
+    }
+}
