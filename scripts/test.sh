@@ -94,9 +94,20 @@ doc_passed=$(awk '/^test result:/ { n += $4 } END { print n + 0 }' "$LOGS/doc.lo
 
 stop_peers
 
+# Fuzz smoke: every cargo-fuzz target for FUZZ_SECONDS (default 5) on the
+# stable toolchain; a crash fails the run, naming the target and the saved
+# input (scripts/fuzz.sh, docs/fuzzing.md). Needs no peers.
+"$ROOT/scripts/fuzz.sh" smoke "${FUZZ_SECONDS:-5}" >"$LOGS/fuzz.log" 2>&1
+fuzz=$?
+if [ "$fuzz" -ne 0 ]; then
+  cat "$LOGS/fuzz.log"
+  status=1
+fi
+
 # Repeat the runner's summary so the run ends with it, whatever printed after.
 echo
 echo "== scripts/test.sh: doc tests $([ "$doc" -eq 0 ] && echo ok || echo FAILED) ($doc_passed passed); logs in $LOGS"
+echo "== scripts/test.sh: fuzz smoke $([ "$fuzz" -eq 0 ] && echo ok || echo FAILED) ($(grep -c '^fuzz: .* ok:' "$LOGS/fuzz.log") targets passed)"
 sep=$(grep -n '^────────────$' "$LOGS/nextest.log" | tail -1 | cut -d: -f1)
 if [ -n "$sep" ]; then
   tail -n +"$((sep + 1))" "$LOGS/nextest.log"

@@ -15,12 +15,18 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let (url, expected) = match variant % 3 {
-        0 => ("socks5h://127.0.0.1:1080".to_string(), socks5_grant(answer, false)),
+        0 => (
+            "socks5h://127.0.0.1:1080".to_string(),
+            socks5_grant(answer, false),
+        ),
         1 => (
             format!("socks5h://{USER}:{PASSWORD}@127.0.0.1:1080"),
             socks5_grant(answer, true),
         ),
-        _ => (format!("socks4a://{USER}@127.0.0.1:1080"), socks4_grant(answer)),
+        _ => (
+            format!("socks4a://{USER}@127.0.0.1:1080"),
+            socks4_grant(answer),
+        ),
     };
     let url = ProxyUrl::parse(&url).expect("fixed url");
     let outcome = proxy::run(&url, answer);

@@ -41,7 +41,10 @@ pub fn unstuff(wire: &[u8]) -> Result<Vec<u8>, String> {
             .ok_or_else(|| format!("no CR LF terminator in {:?}", String::from_utf8_lossy(rest)))?;
         let line = &rest[..end];
         if line.contains(&b'\r') || line.contains(&b'\n') {
-            return Err(format!("bare CR or LF in line {:?}", String::from_utf8_lossy(line)));
+            return Err(format!(
+                "bare CR or LF in line {:?}",
+                String::from_utf8_lossy(line)
+            ));
         }
         rest = &rest[end + 2..];
         if line == b"." {
@@ -70,7 +73,10 @@ pub fn chunks<'a, N: Copy + Into<u64>>(input: &'a [u8], sizes: &[N]) -> Vec<&'a 
     let mut rest = input;
     let mut i = 0;
     while !rest.is_empty() {
-        let size = sizes.get(i % sizes.len().max(1)).map_or(0, |&s| s.into()).max(1);
+        let size = sizes
+            .get(i % sizes.len().max(1))
+            .map_or(0, |&s| s.into())
+            .max(1);
         let n = usize::try_from(size).unwrap_or(usize::MAX).min(rest.len());
         out.push(&rest[..n]);
         rest = &rest[n..];

@@ -70,7 +70,11 @@ pub fn run(url: &ProxyUrl, answer: &[u8]) -> Outcome {
         let result = match connector.connect(&Target::new(TARGET_HOST, 25)).await {
             Ok(mut tunnel) => {
                 let mut rest = Vec::new();
-                tunnel.read_to_end(&mut rest).await.map(|_| rest).map_err(Into::into)
+                tunnel
+                    .read_to_end(&mut rest)
+                    .await
+                    .map(|_| rest)
+                    .map_err(Into::into)
             }
             Err(e) => Err(e),
         };
@@ -78,7 +82,10 @@ pub fn run(url: &ProxyUrl, answer: &[u8]) -> Outcome {
         // read below ends.
         drop(connector);
         let mut sent = Vec::new();
-        proxy.read_to_end(&mut sent).await.expect("read what was sent");
+        proxy
+            .read_to_end(&mut sent)
+            .await
+            .expect("read what was sent");
         Outcome { result, sent }
     })
 }
@@ -108,4 +115,3 @@ pub fn basic_credentials() -> [String; 2] {
     let piece = full[8..24].to_string();
     [full, piece]
 }
-

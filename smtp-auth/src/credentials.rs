@@ -280,8 +280,20 @@ mod tests {
         assert!(Credentials::password("a", "").validate().is_err());
         assert!(Credentials::password("a", "x").validate().is_ok());
         assert!(Credentials::password("a", "x\0y").validate().is_err());
-        assert!(Credentials::password("u".repeat(256), "x").validate().is_err());
-        assert!(Credentials::password("a", "p".repeat(8193)).validate().is_err());
-        assert!(Credentials::password("u".repeat(255), "p".repeat(8192)).validate().is_ok());
+        assert!(
+            Credentials::password("u".repeat(256), "x")
+                .validate()
+                .is_err()
+        );
+        assert!(
+            Credentials::password("a", "p".repeat(8193))
+                .validate()
+                .is_err()
+        );
+        assert!(
+            Credentials::password("u".repeat(255), "p".repeat(8192))
+                .validate()
+                .is_ok()
+        );
     }
 }

@@ -181,7 +181,11 @@ fn run(s: &Scenario, command: &[&str], dir: &Path) -> Captured {
     let started = std::time::Instant::now();
     let out = cmd.output().unwrap();
     if started.elapsed() > std::time::Duration::from_secs(2) {
-        eprintln!("slow run ({:.1}s): {} {command:?}", started.elapsed().as_secs_f64(), s.name);
+        eprintln!(
+            "slow run ({:.1}s): {} {command:?}",
+            started.elapsed().as_secs_f64(),
+            s.name
+        );
     }
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
@@ -422,9 +426,8 @@ fn config_scenarios() -> Vec<Scenario> {
     ]
 }
 
-/// Runs at once. More makes Dovecot's auth server (behind Postfix) stall
-/// some logins for 10 s ("Connection lost to authentication server").
-const THREADS: usize = 1;
+/// Runs at once.
+const THREADS: usize = 4;
 
 /// Runs every case on a few threads; returns what each left behind.
 fn run_all(cases: Vec<(Scenario, Vec<&'static str>)>, root: &Path) -> Vec<(Expect, Captured)> {

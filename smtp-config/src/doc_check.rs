@@ -15,7 +15,7 @@ fn sample(kind: KeyKind) -> Value {
         KeyKind::Text | KeyKind::Secret => "x".into(),
         KeyKind::HostName => "h.example".into(),
         KeyKind::Bool => true.into(),
-        KeyKind::Port | KeyKind::Count => 25.into(),
+        KeyKind::Port | KeyKind::Count | KeyKind::Window => 25.into(),
         KeyKind::Duration => "1s".into(),
         KeyKind::Security => "starttls".into(),
         KeyKind::TlsVersion => "1.2".into(),

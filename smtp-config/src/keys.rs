@@ -21,6 +21,8 @@ pub enum KeyKind {
     Port,
     /// A positive integer.
     Count,
+    /// Messages in flight at once on one connection: 1 to [`MAX_WINDOW`].
+    Window,
     /// A duration such as `"30s"`, `"2m"`, `"1h 30m"` (an integer means seconds).
     Duration,
     /// `none`, `starttls`, `starttls-opportunistic` or `implicit`.
@@ -59,6 +61,7 @@ impl KeyKind {
             KeyKind::Bool => "bool",
             KeyKind::Port => "port",
             KeyKind::Count => "integer",
+            KeyKind::Window => "window",
             KeyKind::Duration => "duration",
             KeyKind::Security => "enum",
             KeyKind::TlsVersion => "TLS version",
@@ -111,6 +114,12 @@ pub fn env_var_for(key: &str) -> String {
         key.replace('.', "__").to_ascii_uppercase()
     )
 }
+
+/// Largest [`KeyKind::Window`]. The client writes a whole window before
+/// it reads replies, so the server's replies to one must fit in the socket
+/// buffers; and past a few dozen a wider window saves nothing measurable
+/// (at 16, a small message costs about 0.06 round trips).
+pub const MAX_WINDOW: u32 = 64;
 
 /// Prefix of every environment variable the loader reads.
 pub const ENV_PREFIX: &str = "SMTP_";
@@ -214,6 +223,7 @@ keys! {
     "pool.max_connections": Count, Some("4"), "Most connections open at once to the server";
     "pool.idle_timeout": Duration, Some("60s"), "Close a pooled connection unused for this long";
     "pool.max_messages_per_connection": Count, Some("100"), "Reconnect after this many messages on one connection";
+    "pool.pipeline_window": Window, Some("16"), "Most messages in flight at once on one connection when the server offers CHUNKING and PIPELINING (1 waits for each message's replies)";
     "rate_limit.per_second": Count, None, "Send at most this many messages per second";
     "rate_limit.per_minute": Count, None, "Send at most this many messages per minute";
     "retry.attempts": Count, Some("3"), "Attempts for a transient failure (4xx, timeout, dropped connection), first one included";
@@ -243,6 +253,7 @@ pub(crate) const BUILTIN_DEFAULTS: &[(&str, &str)] = &[
     ("pool.max_connections", "4"),
     ("pool.idle_timeout", "60s"),
     ("pool.max_messages_per_connection", "100"),
+    ("pool.pipeline_window", "16"),
     ("retry.attempts", "3"),
     ("retry.backoff", "1s"),
     ("retry.unknown_outcome", "false"),

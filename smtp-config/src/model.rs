@@ -283,6 +283,9 @@ pub struct PoolConfig {
     pub idle_timeout: Duration,
     /// Messages per connection before reconnecting.
     pub max_messages_per_connection: u32,
+    /// With CHUNKING and PIPELINING, most messages in flight at once on
+    /// one connection (1-64, see [`KeyKind::Window`](crate::keys::KeyKind::Window)).
+    pub pipeline_window: u32,
 }
 
 /// `[rate_limit]`.

@@ -22,6 +22,9 @@ pub(crate) fn normalize(kind: KeyKind, value: &Value) -> Result<Value, String> {
         KeyKind::Bool => boolean(value).map(Value::from),
         KeyKind::Port => integer(value, 1, 65535).map(|n| Value::from(n as u16)),
         KeyKind::Count => integer(value, 1, u64::from(u32::MAX)).map(|n| Value::from(n as u32)),
+        KeyKind::Window => {
+            integer(value, 1, u64::from(crate::keys::MAX_WINDOW)).map(|n| Value::from(n as u32))
+        }
         KeyKind::Duration => {
             duration(value).map(|d| Value::from(humantime::format_duration(d).to_string()))
         }
@@ -367,6 +370,9 @@ mod tests {
                 .contains("whole number")
         );
         assert!(n(KeyKind::Count, 0).is_err());
+        assert_eq!(n(KeyKind::Window, "64").unwrap(), Value::from(64u32));
+        assert!(n(KeyKind::Window, 0).unwrap_err().contains("1-64"));
+        assert!(n(KeyKind::Window, 65).unwrap_err().contains("1-64"));
     }
 
     #[test]

@@ -63,6 +63,24 @@ fn host_builds_smtp_with_settings() {
     assert_eq!(smtp.target().port, 2525);
     assert_eq!(built.pool.max_connections, 2);
     assert_eq!(built.retry.attempts, 3);
+    assert_eq!(smtp.pipeline_window(), 16, "the default window");
+}
+
+#[test]
+fn pipeline_window_reaches_the_transport() {
+    let mut rig = Rig::new();
+    rig.config("host = \"127.0.0.1\"\nsecurity = \"none\"\n[pool]\npipeline_window = 4\n");
+    let built = rig.ok().build().unwrap();
+    let BuiltTransport::Smtp(smtp) = &built.transport else {
+        panic!("{built:?}")
+    };
+    assert_eq!(smtp.pipeline_window(), 4);
+    assert_eq!(built.pool.pipeline_window, 4);
+    rig.env("SMTP_POOL__PIPELINE_WINDOW", "1");
+    let BuiltTransport::Smtp(smtp) = rig.ok().build().unwrap().transport else {
+        panic!("no SMTP transport")
+    };
+    assert_eq!(smtp.pipeline_window(), 1, "the variable beats the file");
 }
 
 #[cfg(feature = "tls")]

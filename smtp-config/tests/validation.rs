@@ -81,6 +81,23 @@ fn bad_enum_values() {
 }
 
 #[test]
+fn pipeline_window_range() {
+    let (e, path) = file_err("[pool]\npipeline_window = 65\n");
+    assert_eq!(
+        e,
+        format!(
+            "invalid value 65 for `pool.pipeline_window` in {path}:2: out of range: expected 1-64"
+        )
+    );
+    let mut rig = Rig::new();
+    rig.env("SMTP_POOL__PIPELINE_WINDOW", "0");
+    assert_eq!(
+        rig.err(),
+        "invalid value \"0\" for `pool.pipeline_window` in env SMTP_POOL__PIPELINE_WINDOW: out of range: expected 1-64"
+    );
+}
+
+#[test]
 fn bad_types_and_ranges() {
     let mut rig = Rig::new();
     rig.env("SMTP_PORT", "smtp");

@@ -50,14 +50,20 @@ fn well_formed_reply() -> impl Strategy<Value = Reply> {
 /// Bodies made of CR LF lines, so encoding then decoding gives them back
 /// byte for byte.
 fn canonical_body() -> impl Strategy<Value = Vec<u8>> {
-    vec(vec(wire_byte().prop_filter("no CR/LF", |b| *b != b'\r' && *b != b'\n'), 0..30), 0..8)
-        .prop_map(|lines| {
-            lines.into_iter().fold(Vec::new(), |mut body, line| {
-                body.extend_from_slice(&line);
-                body.extend_from_slice(b"\r\n");
-                body
-            })
+    vec(
+        vec(
+            wire_byte().prop_filter("no CR/LF", |b| *b != b'\r' && *b != b'\n'),
+            0..30,
+        ),
+        0..8,
+    )
+    .prop_map(|lines| {
+        lines.into_iter().fold(Vec::new(), |mut body, line| {
+            body.extend_from_slice(&line);
+            body.extend_from_slice(b"\r\n");
+            body
         })
+    })
 }
 
 fn encode(body: &[u8], chunk_sizes: &[u8], dot_stuffing: bool) -> Vec<u8> {
@@ -71,7 +77,7 @@ fn encode(body: &[u8], chunk_sizes: &[u8], dot_stuffing: bool) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn reply_parser_never_panics_and_read_sizes_do_not_matter(

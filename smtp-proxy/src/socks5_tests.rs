@@ -329,7 +329,10 @@ async fn any_bound_address_is_skipped_exactly() {
     ];
     const V6: &[Step] = &[
         (3, b"\x05\x00"),
-        (16, b"\x05\x00\x00\x04\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01\x04\x38220 hi"),
+        (
+            16,
+            b"\x05\x00\x00\x04\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01\x04\x38220 hi",
+        ),
     ];
     for steps in [DOMAIN, V6] {
         let out = run(steps, None, Dns::Remote, "localhost").await;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
-use smtp_core::{Address, Envelope, MessageSource, Transport};
+use smtp_core::{Address, Delivery, Envelope, MessageSource, SmtpTransport, Transport};
 use tokio::task::JoinSet;
 
 use crate::cli::{GlobalArgs, SendArgs};
@@ -193,20 +193,23 @@ pub async fn deliver(
         );
         bar
     });
-    let transport: Arc<dyn Transport> = match &setup.dest {
-        Dest::Smtp(t) => Arc::new(t.clone()),
-        Dest::Outbox(f) => Arc::new(f.clone()),
-    };
+    let route = Arc::new(match &setup.dest {
+        // Nothing else will use the connection: QUIT rides with the end of
+        // data instead of costing a round trip when the pool closes.
+        Dest::Smtp(t) if total == 1 => Route::OneShot(t.clone()),
+        Dest::Smtp(t) => Route::Pooled(Arc::new(t.clone())),
+        Dest::Outbox(f) => Route::Pooled(Arc::new(f.clone())),
+    });
     let limiter = Arc::new(setup.rate.clone());
     let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let mut set = JoinSet::new();
     for (i, job) in jobs.into_iter().enumerate() {
-        let transport = transport.clone();
+        let route = route.clone();
         let permits = permits.clone();
         let limiter = limiter.clone();
         set.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            (i, send_one(transport.as_ref(), &limiter, job).await)
+            (i, send_one(&route, &limiter, job).await)
         });
     }
     let mut outcomes: Vec<Option<Outcome>> = (0..total).map(|_| None).collect();
@@ -243,11 +246,33 @@ pub async fn deliver(
         .collect()
 }
 
-async fn send_one(transport: &dyn Transport, limiter: &setup::Pacing, job: Job) -> Outcome {
+/// How messages go out.
+enum Route {
+    /// Through the transport's pool (or to the outbox).
+    Pooled(Arc<dyn Transport>),
+    /// A lone message: its connection closes with it, so a retry connects
+    /// anew ([`SmtpTransport::send_and_close`]).
+    OneShot(SmtpTransport),
+}
+
+impl Route {
+    async fn send(
+        &self,
+        envelope: &Envelope,
+        message: MessageSource,
+    ) -> Result<Delivery, smtp_core::Error> {
+        match self {
+            Route::Pooled(t) => t.send(envelope, message).await,
+            Route::OneShot(t) => t.send_and_close(envelope, message).await,
+        }
+    }
+}
+
+async fn send_one(route: &Route, limiter: &setup::Pacing, job: Job) -> Outcome {
     let mut attempt = 0u32;
     loop {
         limiter.wait().await;
-        let result = transport
+        let result = route
             .send(&job.envelope, MessageSource::from_bytes(job.bytes.clone()))
             .await;
         match result {

@@ -114,7 +114,8 @@ impl Loaded {
                 max_connections: c.pool.max_connections as usize,
                 idle_timeout: c.pool.idle_timeout,
                 max_messages_per_connection: c.pool.max_messages_per_connection as usize,
-            });
+            })
+            .pipeline_window(c.pool.pipeline_window as usize);
         if let Some(name) = &c.ehlo_name {
             b = b.ehlo_name(name);
         }

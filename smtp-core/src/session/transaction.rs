@@ -1,8 +1,10 @@
-//! Mail transactions: MAIL, RCPT, DATA/BDAT, with PIPELINING (RFC 2920)
-//! including the next transaction riding behind the previous end of data.
+//! One mail transaction at a time: MAIL, RCPT, then DATA (with PIPELINING
+//! (RFC 2920) the next transaction rides behind the previous end of data),
+//! or BDAT without PIPELINING, each chunk waiting for its reply. CHUNKING
+//! with PIPELINING goes through the window instead (`window.rs`).
 
 use super::Session;
-use super::data::{BodyChunks, bdat_frame};
+use super::data::{BodyChunks, CHUNK, bdat_frame};
 use super::envelope::Prelude;
 use crate::address::Envelope;
 use crate::delivery::{Delivery, RecipientOutcome};
@@ -32,15 +34,10 @@ impl Opening {
     }
 }
 
-/// BDAT frames written but not yet answered, and whether LAST went out.
-#[derive(Default)]
-struct BdatState {
-    unanswered: usize,
-    last_sent: bool,
-}
-
 impl Session {
     /// One transaction; `body` is already opened (its first chunk read).
+    /// `send_guarded` sends CHUNKING with PIPELINING through the window;
+    /// here BDAT chunks each wait for their reply, valid either way.
     pub(super) async fn transaction(
         &mut self,
         envelope: &Envelope,
@@ -59,37 +56,22 @@ impl Session {
             // Nothing is outstanding: a reply already here answers nothing.
             self.ensure_no_surplus(Phase::Mail).await?;
         }
-        let chunking = self.caps.chunking;
-        let pipelining = self.caps.pipelining;
-        let mut bdat = BdatState::default();
         let body = &mut body;
 
-        let opening = if pipelining {
-            let mut flight = if pre_sent {
-                Vec::new()
-            } else {
-                self.log_lines(&prelude.lines)
-            };
-            if chunking {
-                // The first chunk rides with MAIL/RCPT (RFC 3030 §4.2).
-                self.push_bdat(body, message, &mut flight, &mut bdat, next, next_written)
+        let opening = if self.caps.pipelining {
+            // A prelude sent ahead already rode behind the previous dot.
+            if !pre_sent {
+                let flight = self.log_lines(&prelude.lines);
+                self.write_all(&flight, Phase::Mail, self.config.timeouts.command)
                     .await?;
             }
-            self.write_all(&flight, Phase::Mail, self.config.timeouts.command)
-                .await?;
-            // With CHUNKING a short message is whole in this flight: from
-            // here on a lost answer leaves its fate unknown.
-            self.read_opening(envelope, &prelude, bdat.last_sent)
-                .await?
+            self.read_opening(envelope, &prelude).await?
         } else {
             self.opening_one_by_one(envelope, &prelude).await?
         };
 
         if !opening.mail.is_positive() || opening.accepted.is_empty() {
-            // If the next prelude already rode behind BDAT LAST, an RSET
-            // now would wipe that transaction: the LAST ended this one.
-            let rset = !*next_written;
-            self.abandon(&opening, &mut bdat, rset).await;
+            self.abandon(&opening).await;
             return Err(if opening.mail.is_positive() {
                 Error::NoRecipientsAccepted {
                     rejected: opening.rejected,
@@ -102,9 +84,9 @@ impl Session {
             });
         }
 
-        let end = if chunking {
-            self.finish_bdat(body, message, &mut bdat, next, next_written)
-                .await?
+        let end = if self.caps.chunking {
+            // Without PIPELINING nothing rides behind the end of data.
+            self.finish_bdat(body, message).await?
         } else {
             self.finish_data(&opening, body, message, next, next_written)
                 .await?
@@ -133,25 +115,18 @@ impl Session {
         out
     }
 
+    /// The replies to a pipelined MAIL, RCPTs and DATA. No message data
+    /// has gone out yet, so a connection lost here loses nothing.
     async fn read_opening(
         &mut self,
         envelope: &Envelope,
         prelude: &Prelude,
-        handed_over: bool,
     ) -> Result<Opening, Error> {
         let timeout = self.config.timeouts.command;
-        let mail = self
-            .read_reply(Phase::Mail, timeout)
-            .await
-            .map_err(|e| lost_if(handed_over, e))?;
-        // A refused MAIL means nothing can be queued, whatever follows.
-        let handed_over = handed_over && mail.is_positive();
+        let mail = self.read_reply(Phase::Mail, timeout).await?;
         let (mut accepted, mut rejected) = (Vec::new(), Vec::new());
         for rcpt in envelope.to() {
-            let reply = self
-                .read_reply(Phase::Rcpt, timeout)
-                .await
-                .map_err(|e| lost_if(handed_over, e))?;
+            let reply = self.read_reply(Phase::Rcpt, timeout).await?;
             let outcome = RecipientOutcome {
                 recipient: rcpt.clone(),
                 reply,
@@ -217,9 +192,9 @@ impl Session {
         Ok(opening)
     }
 
-    /// Leaves a failed transaction cleanly: answers a stray 354, collects
-    /// BDAT replies, then RSET. Failures here only mark the session broken.
-    async fn abandon(&mut self, opening: &Opening, bdat: &mut BdatState, rset: bool) {
+    /// Leaves a failed transaction cleanly: answers a stray 354, then
+    /// RSET. Failures here only mark the session broken.
+    async fn abandon(&mut self, opening: &Opening) {
         if opening.data.as_ref().is_some_and(|d| d.code == 354) {
             // RFC 2920 §3.1: the server took DATA with no valid recipient;
             // an empty message ends it and is rejected.
@@ -234,17 +209,7 @@ impl Session {
                 return;
             }
         }
-        while bdat.unanswered > 0 {
-            bdat.unanswered -= 1;
-            if self
-                .read_reply(Phase::Data, self.config.timeouts.data_end)
-                .await
-                .is_err()
-            {
-                return;
-            }
-        }
-        if rset && self.reset().await.is_err() {
+        if self.reset().await.is_err() {
             self.broken = true;
         }
     }
@@ -312,96 +277,44 @@ impl Session {
         self.end_of_data_reply().await
     }
 
-    /// Encodes the next BDAT chunk into `flight`; the last one also
-    /// carries the next transaction's prelude.
-    async fn push_bdat(
-        &mut self,
-        body: &mut BodyChunks,
-        message: &mut MessageSource,
-        flight: &mut Vec<u8>,
-        bdat: &mut BdatState,
-        next: Option<&Prelude>,
-        next_written: &mut bool,
-    ) -> Result<(), Error> {
-        let mut chunk = Vec::with_capacity(super::data::CHUNK + 1024);
-        let last = self.next_chunk(body, message, &mut chunk).await?;
-        let header = bdat_frame(&chunk, last, flight);
-        self.log(
-            Direction::Client,
-            &format!("{header} <{} bytes of message data>", chunk.len()),
-        );
-        bdat.unanswered += 1;
-        if last {
-            bdat.last_sent = true;
-            if let Some(n) = next {
-                flight.extend_from_slice(&self.log_lines(&n.lines));
-                *next_written = true;
-            }
-        }
-        Ok(())
-    }
-
-    /// BDAT path: send the remaining chunks, then collect the replies.
+    /// BDAT without PIPELINING: each chunk waits for its reply (RFC 3030
+    /// §4.2 allows pipelining them only when PIPELINING is offered).
     async fn finish_bdat(
         &mut self,
         body: &mut BodyChunks,
         message: &mut MessageSource,
-        bdat: &mut BdatState,
-        next: Option<&Prelude>,
-        next_written: &mut bool,
     ) -> Result<Reply, Error> {
-        let pipelining = self.caps.pipelining;
-        while !bdat.last_sent {
-            let mut flight = Vec::new();
-            self.push_bdat(body, message, &mut flight, bdat, next, next_written)
-                .await?;
+        let mut chunk = Vec::with_capacity(CHUNK + 1024);
+        let mut flight = Vec::with_capacity(CHUNK + 1024);
+        loop {
+            chunk.clear();
+            flight.clear();
+            let last = self.next_chunk(body, message, &mut chunk).await?;
+            let header = bdat_frame(&chunk, last, &mut flight);
+            self.log(
+                Direction::Client,
+                &format!("{header} <{} bytes of message data>", chunk.len()),
+            );
             self.write_all(&flight, Phase::Data, self.config.timeouts.data_block)
                 .await?;
-            if !pipelining && !bdat.last_sent {
-                bdat.unanswered -= 1;
-                let reply = self
-                    .read_reply(Phase::Data, self.config.timeouts.data_block)
-                    .await?;
-                if !reply.is_positive() {
-                    // RFC 3030 §2: the state after a failed BDAT is
-                    // indeterminate until RSET; without one, not reusable.
-                    if self.reset().await.is_err() {
-                        self.broken = true;
-                    }
-                    return Err(Error::Rejected {
-                        phase: Phase::Data,
-                        reply,
-                    });
-                }
+            if last {
+                return self.end_of_data_reply().await;
             }
-        }
-        let mut failed: Option<Reply> = None;
-        while bdat.unanswered > 1 {
-            bdat.unanswered -= 1;
-            let reply = match self
+            let reply = self
                 .read_reply(Phase::Data, self.config.timeouts.data_block)
-                .await
-            {
-                Ok(reply) => reply,
-                // BDAT LAST is out: unless a chunk already failed (which
-                // fails the whole transaction), the message may be queued.
-                Err(e) => {
-                    return Err(match failed {
-                        Some(reply) => Error::Rejected {
-                            phase: Phase::Data,
-                            reply,
-                        },
-                        None => lost_if(true, e),
-                    });
+                .await?;
+            if !reply.is_positive() {
+                // RFC 3030 §2: the state after a failed BDAT is
+                // indeterminate until RSET; without one, not reusable.
+                if self.reset().await.is_err() {
+                    self.broken = true;
                 }
-            };
-            if !reply.is_positive() && failed.is_none() {
-                failed = Some(reply);
+                return Err(Error::Rejected {
+                    phase: Phase::Data,
+                    reply,
+                });
             }
         }
-        bdat.unanswered = 0;
-        let end = self.end_of_data_reply().await?;
-        Ok(failed.unwrap_or(end))
     }
 
     /// The reply to the final dot / BDAT LAST. A connection lost here
@@ -410,7 +323,7 @@ impl Session {
         let reply = self
             .read_reply(Phase::Data, self.config.timeouts.data_end)
             .await
-            .map_err(|e| lost_if(true, e))?;
+            .map_err(unknown_if_lost)?;
         if reply.is_intermediate() {
             // Neither accepted nor refused: what happened to the message
             // is unknown, and so is where the server is.
@@ -426,18 +339,14 @@ impl Session {
 /// Once the server may hold the whole message, a connection that breaks
 /// (or answers garbage) before its reply leaves the outcome unknown: a
 /// retry could deliver twice. `read_reply` has marked the session broken.
-fn lost_if(handed_over: bool, e: Error) -> Error {
+fn unknown_if_lost(e: Error) -> Error {
     match e {
         Error::ConnectionClosed { .. }
         | Error::Io { .. }
         | Error::Timeout { .. }
-        | Error::Protocol { .. }
-            if handed_over =>
-        {
-            Error::UnknownOutcome {
-                detail: format!("no reply to the end of data ({e})"),
-            }
-        }
+        | Error::Protocol { .. } => Error::UnknownOutcome {
+            detail: format!("no reply to the end of data ({e})"),
+        },
         e => e,
     }
 }

@@ -42,6 +42,14 @@ pub(crate) struct Lease {
     _permit: OwnedSemaphorePermit,
 }
 
+impl Lease {
+    /// For a session that will be closed, not put back: the permit must
+    /// live until it is, or the pool would open one connection too many.
+    pub fn into_parts(self) -> (Session, OwnedSemaphorePermit) {
+        (self.session, self._permit)
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Pool {
     config: PoolConfig,

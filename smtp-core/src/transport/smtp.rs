@@ -62,6 +62,12 @@ impl SmtpTransport {
         self.config.security
     }
 
+    /// Most transactions in flight at once in a batch (see
+    /// [`SmtpTransportBuilder::pipeline_window`]).
+    pub fn pipeline_window(&self) -> usize {
+        self.config.pipeline_window
+    }
+
     /// Sends several messages over one pooled session, pipelined across
     /// transactions when the server allows it. One result per message.
     pub async fn send_batch(
@@ -89,9 +95,43 @@ impl SmtpTransport {
         results
     }
 
+    /// Sends one message on a connection that is closed afterwards, never
+    /// put back in the pool: for one-shot use (a command-line send). With
+    /// PIPELINING, `QUIT` rides in the same write as the end of data (see
+    /// [`Session::send_and_quit`]), so closing costs no extra round trip,
+    /// unlike [`Transport::send`] followed by [`SmtpTransport::close`].
+    /// Takes an idle pooled session if there is one, else connects; so a
+    /// retry after a failure always opens a new connection.
+    pub async fn send_and_close(
+        &self,
+        envelope: &Envelope,
+        message: MessageSource,
+    ) -> Result<Delivery, Error> {
+        let span = tracing::info_span!("smtp.send", server = %self.config.target, recipients = envelope.to().len(), close = true);
+        async {
+            let (session, _permit) = self.pool.get(&self.config).await?.into_parts();
+            let result = session.send_and_quit(envelope, message).await;
+            log_outcome(&result);
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
     /// Closes idle pooled sessions with QUIT.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+fn log_outcome(result: &Result<Delivery, Error>) {
+    match result {
+        Ok(d) => tracing::debug!(
+            accepted = d.accepted.len(),
+            rejected = d.rejected.len(),
+            "sent"
+        ),
+        Err(e) => tracing::debug!(error = %e, "send failed"),
     }
 }
 
@@ -103,14 +143,7 @@ impl Transport for SmtpTransport {
             let mut lease = self.pool.get(&self.config).await?;
             let result = lease.session.send(envelope, message).await;
             self.pool.put(lease);
-            match &result {
-                Ok(d) => tracing::debug!(
-                    accepted = d.accepted.len(),
-                    rejected = d.rejected.len(),
-                    "sent"
-                ),
-                Err(e) => tracing::debug!(error = %e, "send failed"),
-            }
+            log_outcome(&result);
             result
         }
         .instrument(span)
