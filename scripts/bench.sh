@@ -18,6 +18,13 @@
 # reported in the table, not as a failure.
 set -euo pipefail
 
+# Other jobs on a shared machine delay every wake-up of the clients, sinks
+# and relays alike; as root the whole bench (every side of it) runs at a
+# higher priority so that the figures depend less on them. BENCH_NICE=0: off.
+if [ -z "${BENCH_RENICED:-}" ] && [ "$(id -u)" = 0 ] && [ "${BENCH_NICE:--10}" != 0 ]; then
+  BENCH_RENICED=1 exec nice -n "${BENCH_NICE:--10}" "$0" "$@"
+fi
+
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PEERS_ENV="${SMTP_PEERS_ENV:-${PEERS_DIR:-/tmp/smtp-peers}/peers.env}"
 RTT_MS="${BENCH_RTT_MS:-20}"
@@ -243,6 +250,7 @@ one_round() {
   expect_count "ours, CHUNKING" chunk_count $((base + N_CHUNK))
   record chunk_rtt_per_msg "$(calc "$(field send_secs "$out") * 1000 / $N_CHUNK / $rtt" 4)"
   record chunk_msgs_s "$(calc "$N_CHUNK / $(field wall "$out")" 1)"
+  record chunk_cpu_us "$(calc "$(field cpu "$out") * 1e6 / $N_CHUNK" 1)"
   tag="bench-$$-$r-$(date +%s)"
   out="$(ours postfix-"$r" session --port "$R_PF" --messages "$N_POSTFIX" --batch 0 \
     --from sender@example.test --to bench@example.test --tag "$tag")"
@@ -353,7 +361,8 @@ echo "  pool msgs/s: 1: $(v pool1_msgs_s), 2: $(v pool2_msgs_s), 4: $(v pool4_ms
 echo "  CPU µs/message, whole process (marginal): relay: ours $(v pipe_cpu_us) ($(v pipe_marginal_cpu_us))," \
   "smtp-source $(v source_cpu_us) ($(v source_marginal_cpu_us)); loopback, $N_LOCAL msgs: ours $(v local_cpu_us)" \
   "($(v local_marginal_cpu_us)), smtp-source $(v source_local_cpu_us) ($(v source_local_marginal_cpu_us));" \
-  "current-thread marginal: relay $(v pipe_ct_marginal_cpu_us), loopback $(v local_ct_marginal_cpu_us)" \
+  "current-thread marginal: relay $(v pipe_ct_marginal_cpu_us), loopback $(v local_ct_marginal_cpu_us);" \
+  "CHUNKING (relay, whole process): $(v chunk_cpu_us)" \
   "(msgs/s ours $(v local_msgs_s), smtp-source $(v source_local_msgs_s))"
 echo "  ${BIG_MIB} MiB from a file: $(v big_mb_s) MB/s, peak RSS $(v big_rss_mib) MiB"
 if [ "$ROUNDS" -gt 1 ]; then

@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 
 use crate::classify::{AuthFailure, classify};
 use crate::credentials::{Credentials, Secret};
-use crate::error::Error;
+use crate::error::{Error, NoMechanismReason};
 use crate::mechanism::{
     CramMd5, DEFAULT_MAX_ITERATIONS, DEFAULT_MIN_ITERATIONS, Login, MechanismKind, OAuthBearer,
     Plain, Scram, XOAuth2,
@@ -130,7 +130,7 @@ impl SaslAuthenticator {
         Err(Error::NoCommonMechanism {
             offered: ctx.offered.iter().map(|m| m.to_ascii_uppercase()).collect(),
             enabled: names(&usable),
-            hint: no_match_hint(ctx, credentials.is_oauth2()),
+            reason: no_match_reason(ctx, credentials.is_oauth2()),
         })
     }
 
@@ -189,46 +189,27 @@ fn names(kinds: &[MechanismKind]) -> Vec<String> {
     kinds.iter().map(|k| k.name().to_string()).collect()
 }
 
-/// Why nothing matched, in words a person can act on.
-fn no_match_hint(ctx: &AuthContext<'_>, token: bool) -> String {
+/// Why nothing matched: the fact that decides the hint.
+fn no_match_reason(ctx: &AuthContext<'_>, token: bool) -> NoMechanismReason {
     if ctx.offered.is_empty() {
         return if ctx.tls {
-            "the server offers no AUTH at all on this port: it may not need a login from here, or \
-             authentication is off on this port; try the submission port (587 or 465), or remove the credentials"
-                .into()
+            NoMechanismReason::NotOffered
         } else {
-            "the server offers no AUTH before STARTTLS: enable TLS (security = \"starttls\" or \"implicit\"); \
-             most servers offer AUTH only on an encrypted connection"
-                .into()
+            NoMechanismReason::NotOfferedWithoutTls
         };
     }
     let known: Vec<MechanismKind> = ctx.offered.iter().filter_map(|m| m.parse().ok()).collect();
     if known.is_empty() {
-        let only: Vec<String> = ctx.offered.iter().map(|m| m.to_ascii_uppercase()).collect();
-        return format!(
-            "the server offers only {}, which this client does not support: ask its administrator to enable \
-             PLAIN or LOGIN over TLS, SCRAM-SHA-256, or OAuth2",
-            only.join("/")
-        );
+        return NoMechanismReason::Unsupported;
     }
-    let fitting: Vec<MechanismKind> = known
-        .iter()
-        .copied()
-        .filter(|k| k.uses_token() == token)
-        .collect();
-    if fitting.is_empty() {
+    if !known.iter().any(|k| k.uses_token() == token) {
         return if token {
-            "the server offers no OAuth2 mechanism (OAUTHBEARER, XOAUTH2): use a password (an app password where \
-             the provider requires one)"
-                .into()
+            NoMechanismReason::NoOAuth2
         } else {
-            format!(
-                "the server offers only OAuth2 ({}): configure an OAuth2 token source instead of a password",
-                names(&known).join(", ")
-            )
+            NoMechanismReason::OAuth2Only
         };
     }
-    format!("enable one of {}", names(&fitting).join(", "))
+    NoMechanismReason::NotEnabled
 }
 
 #[async_trait]

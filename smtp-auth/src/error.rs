@@ -1,8 +1,10 @@
 //! The one error type of `smtp-auth`.
 //!
-//! Every message is one lowercase line; where a person has to act, the
-//! line ends with what to try, because the engine shows a plugin error as
-//! `auth failed: <this line>` and has no hint of its own for it.
+//! Every message is one line, starting lowercase (acronyms keep their
+//! case), that states what failed and what was seen. What to try is
+//! [`Error::coded_hint`](crate::Error::coded_hint): the CLI prints it on its
+//! own `hint:` line, and `smtp_config::coded_hint` finds it inside a
+//! `smtp_core::Error`.
 
 use std::time::Duration;
 
@@ -15,23 +17,23 @@ use std::time::Duration;
 pub enum Error {
     /// The server and this client have no mechanism in common.
     #[error(
-        "no usable auth mechanism: the server offers {}, enabled here: {}; {hint}",
+        "no usable auth mechanism: the server offers {}, enabled here: {}{}",
         list_or(.offered, "none"),
-        list_or(.enabled, "none")
+        list_or(.enabled, "none"),
+        .reason.fact()
     )]
     NoCommonMechanism {
         /// What the server advertised (upper case, its order).
         offered: Vec<String>,
         /// What this authenticator could use with its credentials.
         enabled: Vec<String>,
-        /// What to do about it.
-        hint: String,
+        /// Why the two lists do not meet.
+        reason: NoMechanismReason,
     },
     /// Only mechanisms that expose the secret are available, and the
     /// connection has no TLS.
     #[error(
-        "auth {} refused: it would send the {secret} in clear over a connection without tls; \
-         enable tls (starttls or implicit), or allow cleartext auth only on a trusted network",
+        "auth {} refused: it would send the {secret} in clear over a connection without TLS",
         .mechanisms.join("/")
     )]
     CleartextRefused {
@@ -68,17 +70,14 @@ pub enum Error {
         message: String,
     },
     /// SCRAM: the server's nonce does not extend ours (replay or tampering).
-    #[error(
-        "the {mechanism} server nonce does not start with the client nonce; the exchange may be tampered with"
-    )]
+    #[error("the {mechanism} server nonce does not start with the client nonce")]
     NonceMismatch {
         /// The mechanism running.
         mechanism: &'static str,
     },
     /// SCRAM: the iteration count is outside what we accept.
     #[error(
-        "the server asked for {count} {mechanism} iterations, outside the accepted {min}..={max}; \
-         a low count lets an eavesdropper guess the password offline, a huge one stalls the client"
+        "the server asked for {count} {mechanism} iterations, outside the accepted {min}..={max}"
     )]
     IterationCount {
         /// The mechanism running.
@@ -91,25 +90,19 @@ pub enum Error {
         max: u32,
     },
     /// SCRAM: the server's signature is wrong: it does not know the password.
-    #[error(
-        "the server's {mechanism} signature is wrong: it does not know the password (possible impostor)"
-    )]
+    #[error("the server's {mechanism} signature is wrong: it does not know the password")]
     ServerSignatureMismatch {
         /// The mechanism running.
         mechanism: &'static str,
     },
     /// SCRAM: the server accepted without ever proving it knows the password.
-    #[error(
-        "the server accepted {mechanism} without proving it knows the password (possible impostor)"
-    )]
+    #[error("the server accepted {mechanism} without proving it knows the password")]
     ServerNotVerified {
         /// The mechanism running.
         mechanism: &'static str,
     },
     /// A password or token command could not be started.
-    #[error(
-        "{what} could not be started: {source}; check that `sh` exists and the command is right"
-    )]
+    #[error("{what} could not be started: {source}")]
     CommandSpawn {
         /// `"password command"` or `"token command"`.
         what: &'static str,
@@ -119,7 +112,7 @@ pub enum Error {
     },
     /// A password or token command failed. Its stderr is not captured, so
     /// it cannot leak a secret; run the command by hand to see it.
-    #[error("{what} failed with {}; run it by hand to see its error output", exit_text(*.code))]
+    #[error("{what} failed with {}", exit_text(*.code))]
     CommandFailed {
         /// `"password command"` or `"token command"`.
         what: &'static str,
@@ -160,13 +153,13 @@ pub enum Error {
         reason: &'static str,
     },
     /// The token endpoint could not be reached or its answer not read.
-    #[error("token endpoint request failed: {detail}; check the endpoint URL and the network")]
+    #[error("token endpoint request failed: {detail}")]
     TokenHttp {
         /// What failed (the HTTP client's message; never contains the form).
         detail: String,
     },
     /// The token endpoint refused to issue a token (RFC 6749 §5.2).
-    #[error("token endpoint refused with http {status}: {error}{}; {}", describe(.description), token_hint(.error))]
+    #[error("token endpoint refused with HTTP {status}: {error}{}", describe(.description))]
     TokenRefused {
         /// HTTP status.
         status: u16,
@@ -202,14 +195,45 @@ fn describe(description: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-fn token_hint(error: &str) -> &'static str {
-    match error {
-        "invalid_grant" => {
-            "the refresh token is expired or revoked: sign in again to get a new one"
+/// Why [`Error::NoCommonMechanism`] found nothing: the fact that decides
+/// which hint applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NoMechanismReason {
+    /// The server offers mechanisms, but none of them is enabled here.
+    NotEnabled,
+    /// The connection has TLS and the server offers no AUTH at all.
+    NotOffered,
+    /// The connection has no TLS and the server offers no AUTH (yet).
+    NotOfferedWithoutTls,
+    /// The server offers only mechanisms this crate does not implement.
+    Unsupported,
+    /// The credentials are an OAuth2 token; the server offers no OAuth2 mechanism.
+    NoOAuth2,
+    /// The credentials are a password; the server offers only OAuth2 mechanisms.
+    OAuth2Only,
+}
+
+impl NoMechanismReason {
+    /// The fact, as the tail of the error message (empty when the two
+    /// lists say it all).
+    fn fact(self) -> &'static str {
+        match self {
+            NoMechanismReason::NotEnabled => "",
+            NoMechanismReason::NotOffered => "; the server offers no AUTH at all on this port",
+            NoMechanismReason::NotOfferedWithoutTls => {
+                "; the server offers no AUTH before STARTTLS"
+            }
+            NoMechanismReason::Unsupported => {
+                "; this client implements none of the server's mechanisms"
+            }
+            NoMechanismReason::NoOAuth2 => {
+                "; the server offers no OAuth2 mechanism and the credentials are a token"
+            }
+            NoMechanismReason::OAuth2Only => {
+                "; the server offers only OAuth2 and the credentials are a password"
+            }
         }
-        "invalid_client" | "unauthorized_client" => "check the client id and client secret",
-        "invalid_scope" => "check the requested scope",
-        _ => "check the client id, secret and refresh token",
     }
 }
 
@@ -230,12 +254,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn messages_are_lowercase_without_trailing_period() {
+    fn messages_start_lowercase_without_trailing_period() {
         let errors = [
             Error::NoCommonMechanism {
                 offered: vec![],
                 enabled: vec!["PLAIN".into()],
-                hint: "x".into(),
+                reason: NoMechanismReason::NotOfferedWithoutTls,
             },
             Error::CleartextRefused {
                 mechanisms: vec!["PLAIN".into()],
@@ -268,14 +292,11 @@ mod tests {
             what: "token command",
             code: Some(3),
         };
-        assert_eq!(
-            e.to_string(),
-            "token command failed with exit code 3; run it by hand to see its error output"
-        );
+        assert_eq!(e.to_string(), "token command failed with exit code 3");
     }
 
     #[test]
-    fn token_refusal_has_a_hint() {
+    fn token_refusal_states_the_fact_and_the_hint_says_what_to_do() {
         let e = Error::TokenRefused {
             status: 400,
             error: "invalid_grant".into(),
@@ -283,9 +304,9 @@ mod tests {
         };
         assert_eq!(
             e.to_string(),
-            "token endpoint refused with http 400: invalid_grant (expired); \
-             the refresh token is expired or revoked: sign in again to get a new one"
+            "token endpoint refused with HTTP 400: invalid_grant (expired)"
         );
+        assert_eq!(e.coded_hint().code, "auth-token-expired");
         assert!(!e.is_transient());
         assert!(
             Error::TokenRefused {

@@ -1,20 +1,22 @@
 //! The stable hint codes of this crate: for each [`AuthFailure`] (a
 //! server's refusal of AUTH) and each [`Error`] variant.
 //!
-//! Most error messages already end with their advice; the hint gives that
-//! advice a code so the CLI and `docs/troubleshooting.md` can name it.
+//! An error's `Display` states only what failed; the advice lives here,
+//! with a stable code the CLI prints and `docs/troubleshooting.md` explains.
+//! Each text names the config key and the CLI flag, so it serves library
+//! and CLI users alike.
 
 use smtp_core::Hint;
 
 use crate::classify::AuthFailure;
-use crate::error::Error;
+use crate::error::{Error, NoMechanismReason};
 
 smtp_core::hint_table! {
     /// Every hint smtp-auth gives; [`AuthFailure::coded_hint`] and
     /// [`Error::coded_hint`] return one.
     pub mod hints {
         BAD_CREDENTIALS = "auth-bad-credentials":
-            "check the username and password (or refresh the token); providers with 2-step verification (Gmail, iCloud, Yahoo, Outlook.com) need an app password or OAuth2";
+            "check auth.username (--user) and the password (or refresh the token); providers with 2-step verification (Gmail, iCloud, Yahoo, Outlook.com) need an app password or OAuth2";
         APP_PASSWORD_REQUIRED = "auth-app-password-required":
             "create an app password in the account's security settings (Gmail, iCloud, Yahoo, Outlook.com) and use it instead of the account password, or use OAuth2";
         WEB_LOGIN_REQUIRED = "auth-web-login-required":
@@ -22,51 +24,63 @@ smtp_core::hint_table! {
         SMTP_AUTH_DISABLED = "auth-smtp-auth-disabled":
             "enable authenticated SMTP for the mailbox (Microsoft 365: admin center, mailbox, Manage email apps), or use OAuth2 (XOAUTH2)";
         MECHANISM_TOO_WEAK = "auth-mechanism-too-weak":
-            "allow a stronger mechanism (SCRAM-SHA-256), or use TLS so the server accepts PLAIN or LOGIN";
+            "allow a stronger mechanism in auth.mechanisms (--auth-mechanisms SCRAM-SHA-256), or use TLS so the server accepts PLAIN or LOGIN";
         ENCRYPTION_REQUIRED = "auth-encryption-required":
-            "use security = \"starttls\" (port 587) or \"implicit\" (port 465)";
-        AUTH_REQUIRED = "auth-required": "configure a username and password (or an OAuth2 token)";
+            "use security = \"starttls\" (--security starttls, port 587) or \"implicit\" (port 465)";
+        AUTH_REQUIRED = "auth-required":
+            "configure auth.username (--user) and a password (auth.password_*: --password-env, --password-file or --password-command) or an OAuth2 token";
         TEMPORARY = "auth-temporary": "try again later; the server's authentication backend may be down";
         REFUSED = "auth-refused": "check the credentials and the server's message";
         NO_COMMON_MECHANISM = "auth-no-common-mechanism":
-            "widen auth.mechanisms, or enable TLS: many servers offer AUTH only after STARTTLS";
+            "allow one of the server's mechanisms in auth.mechanisms (--auth-mechanisms)";
+        AUTH_NOT_OFFERED = "auth-not-offered":
+            "this port does not offer a login: use the submission port (587 or 465), or remove the credentials (auth.username, --user) if none is needed";
+        AUTH_NOT_OFFERED_WITHOUT_TLS = "auth-not-offered-without-tls":
+            "enable TLS with security = \"starttls\" (--security starttls) or \"implicit\": most servers offer AUTH only on an encrypted connection";
+        MECHANISMS_UNSUPPORTED = "auth-mechanisms-unsupported":
+            "ask the server's administrator to enable PLAIN or LOGIN over TLS, SCRAM-SHA-256, or OAuth2";
+        NO_OAUTH2 = "auth-no-oauth2":
+            "use a password (auth.password_*: --password-env, --password-file or --password-command) instead of a token; an app password where the provider requires one";
+        OAUTH2_ONLY = "auth-oauth2-only":
+            "configure an OAuth2 token (auth.oauth2.*, --oauth2-token-env/--oauth2-token-command) instead of a password";
         CLEARTEXT_REFUSED = "auth-cleartext-refused":
-            "enable TLS (security = \"starttls\" or \"implicit\"); only on a trusted network set auth.allow_cleartext = true";
+            "enable TLS with security = \"starttls\" (--security starttls) or \"implicit\"; only on a trusted network set auth.allow_cleartext = true (--allow-cleartext-auth)";
         UNKNOWN_MECHANISM = "auth-unknown-mechanism":
-            "use PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2 or OAUTHBEARER in auth.mechanisms";
+            "use PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2 or OAUTHBEARER in auth.mechanisms (--auth-mechanisms)";
         INVALID_CONFIG = "auth-invalid-config":
-            "fix the auth settings: passwords go with PLAIN/LOGIN/CRAM-MD5/SCRAM-*, tokens with XOAUTH2/OAUTHBEARER";
+            "fix the auth settings: passwords go with PLAIN/LOGIN/CRAM-MD5/SCRAM-*, tokens with XOAUTH2/OAUTHBEARER (auth.mechanisms, --auth-mechanisms)";
         INVALID_CHALLENGE = "auth-invalid-challenge":
-            "the server's SASL exchange is broken: try another mechanism in auth.mechanisms";
+            "the server's SASL exchange is broken: try another mechanism in auth.mechanisms (--auth-mechanisms)";
         SCRAM_SERVER_ERROR = "auth-scram-server-error":
-            "the server ended SCRAM with an error: check the username and password";
+            "the server ended SCRAM with an error: check auth.username (--user) and the password";
         SCRAM_NONCE_MISMATCH = "auth-scram-nonce-mismatch":
             "the SCRAM exchange may be tampered with: do not retry on this network";
         SCRAM_ITERATIONS = "auth-scram-iterations":
-            "the server's SCRAM iteration count is unsafe: ask its administrator to fix it, or use another mechanism";
+            "a low count lets an eavesdropper guess the password offline, a huge one stalls the client: ask the server's administrator to fix it, or use another mechanism (auth.mechanisms, --auth-mechanisms)";
         SCRAM_IMPOSTOR = "auth-scram-impostor":
             "the server could not prove it knows the password: possible impostor, do not trust this connection";
         COMMAND_SPAWN = "auth-command-spawn":
-            "check the password or token command: it runs with `sh -c`";
+            "check auth.password_command / auth.oauth2.token_command (--password-command, --oauth2-token-command): it runs with `sh -c`, so `sh` must exist";
         COMMAND_FAILED = "auth-command-failed":
-            "run the password or token command by hand to see its error output";
+            "run the command by hand to see its error output (auth.password_command or auth.oauth2.token_command; --password-command or --oauth2-token-command)";
         COMMAND_TIMEOUT = "auth-command-timeout":
             "the password or token command hung (waiting for input?): make it non-interactive";
         EMPTY_SECRET = "auth-empty-secret":
-            "the password file or command produced nothing usable: check its output";
-        PASSWORD_FILE = "auth-password-file": "check that auth.password_file exists and is readable";
+            "the password file or command produced nothing usable: check its output (auth.password_file, auth.password_command)";
+        PASSWORD_FILE = "auth-password-file":
+            "check that auth.password_file (--password-file) exists and is readable";
         TOKEN_ENDPOINT_URL = "auth-token-endpoint-url":
             "auth.oauth2.token_url must be https:// (http:// only to a loopback host)";
         TOKEN_HTTP = "auth-token-http":
             "the token endpoint could not be reached: check auth.oauth2.token_url and the network";
         TOKEN_EXPIRED = "auth-token-expired":
-            "the refresh token is expired or revoked: sign in again to get a new one";
+            "the refresh token is expired or revoked: sign in again and set the new auth.oauth2.refresh_token";
         TOKEN_CLIENT = "auth-token-client":
             "check auth.oauth2.client_id and auth.oauth2.client_secret";
         TOKEN_SCOPE = "auth-token-scope":
             "check the scope the refresh token was issued for (Gmail: https://mail.google.com/; Microsoft 365: https://outlook.office.com/SMTP.Send)";
         TOKEN_REFUSED = "auth-token-refused":
-            "check the client id, client secret and refresh token";
+            "check auth.oauth2.client_id, auth.oauth2.client_secret and auth.oauth2.refresh_token";
         TOKEN_RESPONSE = "auth-token-response":
             "the token endpoint answered without an access token: check auth.oauth2.token_url";
     }
@@ -102,7 +116,14 @@ impl Error {
     /// ```
     pub fn coded_hint(&self) -> Hint {
         match self {
-            Error::NoCommonMechanism { .. } => hints::NO_COMMON_MECHANISM,
+            Error::NoCommonMechanism { reason, .. } => match reason {
+                NoMechanismReason::NotOffered => hints::AUTH_NOT_OFFERED,
+                NoMechanismReason::NotOfferedWithoutTls => hints::AUTH_NOT_OFFERED_WITHOUT_TLS,
+                NoMechanismReason::Unsupported => hints::MECHANISMS_UNSUPPORTED,
+                NoMechanismReason::NoOAuth2 => hints::NO_OAUTH2,
+                NoMechanismReason::OAuth2Only => hints::OAUTH2_ONLY,
+                NoMechanismReason::NotEnabled => hints::NO_COMMON_MECHANISM,
+            },
             Error::CleartextRefused { .. } => hints::CLEARTEXT_REFUSED,
             Error::UnknownMechanism { .. } => hints::UNKNOWN_MECHANISM,
             Error::Config(_) => hints::INVALID_CONFIG,

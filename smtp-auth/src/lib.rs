@@ -15,7 +15,7 @@ pub use authenticator::{SaslAuthenticator, SaslAuthenticatorBuilder};
 pub use classify::{AuthFailure, classify};
 pub use command::DEFAULT_COMMAND_TIMEOUT;
 pub use credentials::{Credentials, PasswordSource, Secret};
-pub use error::Error;
+pub use error::{Error, NoMechanismReason};
 pub use hint::hints;
 pub use mechanism::MechanismKind;
 #[cfg(feature = "refresh-token")]

@@ -200,8 +200,9 @@ mod refresh {
         let e = tokens.token().await.unwrap_err();
         assert_eq!(
             e.to_string(),
-            "token endpoint refused with http 400: invalid_grant; the refresh token is expired or revoked: sign in again to get a new one"
+            "token endpoint refused with HTTP 400: invalid_grant"
         );
+        assert_eq!(e.coded_hint().code, "auth-token-expired");
         assert!(!format!("{e:?}").contains("Not-The-Refresh-Token"));
     }
 

@@ -127,6 +127,12 @@ fn sends_through_postfix_pipelined_and_writes_a_transcript() {
         pos("C: BDAT") < pos("S: 250 2.1.0"),
         "MAIL/RCPT/BDAT not pipelined:\n{log}"
     );
+    // A lone message: QUIT rides with BDAT LAST, before the queued reply.
+    assert!(
+        pos("C: QUIT") < pos("S: 250 2.0.0 Ok: queued"),
+        "QUIT waited for the end-of-data reply:\n{log}"
+    );
+    assert!(pos("S: 221") > pos("S: 250 2.0.0 Ok: queued"), "{log}");
 }
 
 #[test]
@@ -247,6 +253,79 @@ fn test_command_reports_stages_as_json() {
         .collect();
     assert_eq!(names, ["dns", "connect", "greeting", "ehlo", "auth"]);
     assert!(v["failure"].is_null());
+}
+
+/// `smtp test --send-to`: the send stage reports the final reply, QUIT
+/// goes out before that reply comes (it rides with `BDAT LAST`), and a
+/// refused recipient fails the send stage.
+#[test]
+fn test_command_sends_a_test_mail_and_quits_in_the_same_flight() {
+    let home = tempfile::tempdir().unwrap();
+    let transcript = home.path().join("test.log");
+    let mut cmd = smtp(home.path());
+    cmd.arg("test");
+    plain_args(&mut cmd, "PEERS_POSTFIX_PLAIN_PORT");
+    cmd.args([
+        "--json",
+        "--from",
+        "me@example.test",
+        "--send-to",
+        "you@example.test",
+    ]);
+    cmd.arg("--transcript").arg(&transcript);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let send = v["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "send")
+        .unwrap_or_else(|| panic!("no send stage: {out}"));
+    assert_eq!(send["ok"], true, "{out}");
+    let reply = send["detail"]["reply"].as_str().unwrap_or_default();
+    assert!(reply.starts_with("250 2.0.0"), "{out}");
+    let log = std::fs::read_to_string(&transcript).unwrap();
+    let pos = |needle: &str| {
+        log.find(needle)
+            .unwrap_or_else(|| panic!("{needle} not in transcript:\n{log}"))
+    };
+    assert!(
+        pos("C: QUIT") < pos(&format!("S: {reply}")),
+        "QUIT waited for the end-of-data reply:\n{log}"
+    );
+    assert!(pos("S: 221") > pos(&format!("S: {reply}")), "{log}");
+
+    let rejected = peers().get("PEERS_REJECTED_RCPT").unwrap().to_string();
+    let mut cmd = smtp(home.path());
+    cmd.arg("test");
+    plain_args(&mut cmd, "PEERS_POSTFIX_PLAIN_PORT");
+    cmd.args([
+        "--json",
+        "--from",
+        "me@example.test",
+        "--send-to",
+        &rejected,
+    ]);
+    let (code, out, err) = run(&mut cmd);
+    assert_ne!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["ok"], false, "{out}");
+    let send = v["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "send")
+        .unwrap_or_else(|| panic!("no send stage: {out}"));
+    assert_eq!(send["ok"], false, "{out}");
+    assert_eq!(v["failure"]["stage"], "send", "{out}");
+    assert!(
+        v["failure"]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("550"),
+        "{out}"
+    );
 }
 
 #[test]

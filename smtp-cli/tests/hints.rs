@@ -1,5 +1,6 @@
 //! `smtp test` / `smtp send` explain each misconfiguration that can be
-//! produced on loopback, against the real peers.
+//! produced on loopback, against the real peers: one error line stating the
+//! fact, one `hint:` line saying what to do, never the same advice twice.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -57,6 +58,82 @@ fn assert_says(text: &str, words: &[&str]) {
     }
 }
 
+/// Words that give advice; the error line states facts, so it has none.
+const ADVICE_WORDS: &[&str] = &[
+    "use",
+    "check",
+    "enable",
+    "set",
+    "try",
+    "add",
+    "configure",
+    "widen",
+    "update",
+    "fix",
+    "install",
+    "pin",
+];
+
+/// Checks the shape of a failure: exactly one error line (`[FAIL] ...` or
+/// `error: ...`) that gives no advice and names no config key or flag, and
+/// exactly one `hint: ... [code]` line that shares no phrase with it.
+/// Returns (error line, hint line).
+fn assert_one_fact_one_hint(text: &str, code: &str) -> (String, String) {
+    let facts: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("[FAIL]") || l.starts_with("error:"))
+        .collect();
+    let hints: Vec<&str> = text.lines().filter(|l| l.starts_with("hint:")).collect();
+    assert_eq!(facts.len(), 1, "one error line expected:\n{text}");
+    assert_eq!(hints.len(), 1, "one hint line expected:\n{text}");
+    let (fact, hint) = (facts[0], hints[0]);
+    assert!(
+        hint.ends_with(&format!(" [{code}]")),
+        "want [{code}]:\n{text}"
+    );
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '-')
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let fact_words = words(fact);
+    for w in ADVICE_WORDS {
+        assert!(
+            !fact_words.iter().any(|f| f == w),
+            "advice word {w:?} in the error line (advice belongs in the hint):\n{text}"
+        );
+    }
+    // Facts may name a key and where its value came from; flags are advice.
+    assert!(!fact.contains(" --"), "a flag in the error line:\n{text}");
+    // No four words in a row said twice.
+    let fact_joined = format!(" {} ", fact_words.join(" "));
+    let hint_words = words(hint.trim_start_matches("hint:"));
+    for w in hint_words.windows(4) {
+        let phrase = format!(" {} ", w.join(" "));
+        assert!(
+            !fact_joined.contains(&phrase),
+            "{phrase:?} is in both lines:\n{text}"
+        );
+    }
+    (fact.to_string(), hint.to_string())
+}
+
+#[test]
+fn the_shape_check_catches_repeated_advice() {
+    // The pre-fix output of `smtp test --port 2591 --security implicit`.
+    let old = "  [FAIL] tls   tls with 127.0.0.1 failed: the server's certificate expired at \
+               2020-01-02T00:00:00Z: the server must renew it; if that date looks wrong, check \
+               this machine's clock\nhint: the server must renew its certificate; if the dates \
+               look wrong, fix this machine's clock [tls-certificate-expired]\n";
+    let caught =
+        std::panic::catch_unwind(|| assert_one_fact_one_hint(old, "tls-certificate-expired"));
+    assert!(
+        caught.is_err(),
+        "the old, repeated output must fail the check"
+    );
+}
+
 #[test]
 fn implicit_tls_against_a_starttls_port() {
     let (code, text) = run(
@@ -73,6 +150,9 @@ fn implicit_tls_against_a_starttls_port() {
     );
     assert_ne!(code, 0);
     assert_says(&text, &["[FAIL] tls", "starttls", "[tls-plaintext-reply]"]);
+    let (fact, hint) = assert_one_fact_one_hint(&text, "tls-plaintext-reply");
+    assert!(fact.contains("TLS with 127.0.0.1 failed"), "{text}");
+    assert!(hint.contains("--security starttls"), "{text}");
 }
 
 #[test]
@@ -93,20 +173,31 @@ fn starttls_against_an_implicit_tls_port() {
     );
     assert_eq!(code, 75, "{text}");
     assert_says(&text, &["greeting", "implicit", "[greeting-timeout]"]);
+    assert_one_fact_one_hint(&text, "greeting-timeout");
 }
 
 #[test]
 fn certificate_problems_are_named() {
     let ca = get("PEERS_CA_CERT");
-    for (port, words) in [
+    for (port, words, hint_code) in [
         (
             "PEERS_POSTFIX_BADCERT_HOST_PORT",
-            &["wrong.example.test"][..],
+            &["wrong.example.test", "--tls-server-name"][..],
+            "tls-name-mismatch",
         ),
-        ("PEERS_POSTFIX_BADCERT_EXPIRED_PORT", &["expired"][..]),
+        (
+            "PEERS_POSTFIX_BADCERT_EXPIRED_PORT",
+            &["expired", "renew"][..],
+            "tls-certificate-expired",
+        ),
         (
             "PEERS_POSTFIX_BADCERT_SELFSIGNED_PORT",
-            &["not signed by a trusted certificate authority"][..],
+            &[
+                "not signed by a trusted certificate authority",
+                "private CA",
+                "tls.ca_file (--ca-file)",
+            ][..],
+            "tls-unknown-issuer",
         ),
     ] {
         let (code, text) = run(
@@ -125,6 +216,9 @@ fn certificate_problems_are_named() {
         );
         assert_eq!(code, 1, "{port}: {text}");
         assert_says(&text, words);
+        let (_, hint) = assert_one_fact_one_hint(&text, hint_code);
+        // Acronyms keep their case (no "private ca").
+        assert!(!hint.contains(" ca ") && !hint.contains(" tls "), "{text}");
         let (code, text) = run(
             &[
                 "test",
@@ -164,7 +258,28 @@ fn tls_version_mismatch_names_the_versions() {
         &[],
     );
     assert_eq!(code, 1, "{text}");
-    assert_says(&text, &["1.3"]);
+    assert_says(&text, &["1.3", "--tls-min-version"]);
+    assert_one_fact_one_hint(&text, "tls-version-mismatch");
+    // The same through STARTTLS, on the TLS-1.3-only port.
+    let (code, text) = run(
+        &[
+            "test",
+            "--port",
+            &get("PEERS_POSTFIX_TLS13_STARTTLS_PORT"),
+            "--security",
+            "starttls",
+            "--ca-file",
+            &get("PEERS_CA_CERT"),
+            "--tls-server-name",
+            "localhost",
+            "--tls-max-version",
+            "1.2",
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert_says(&text, &["TLSv1.2 only"]);
+    assert_one_fact_one_hint(&text, "tls-version-mismatch");
     let (code, text) = run(
         &[
             "test",
@@ -214,6 +329,11 @@ fn no_common_mechanism_lists_both_sides() {
             "[auth-no-common-mechanism]",
         ],
     );
+    let (_, hint) = assert_one_fact_one_hint(&text, "auth-no-common-mechanism");
+    assert!(
+        hint.contains("auth.mechanisms (--auth-mechanisms)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -236,6 +356,7 @@ fn auth_before_starttls() {
     );
     assert_eq!(code, 2, "{text}");
     assert_says(&text, &["in clear", "starttls"]);
+    assert_one_fact_one_hint(&text, "config-cleartext-auth");
     // SCRAM may run in clear, but this server offers AUTH only after STARTTLS.
     let (code, text) = run(
         &[
@@ -254,7 +375,9 @@ fn auth_before_starttls() {
         &env,
     );
     assert_ne!(code, 0, "{text}");
-    assert_says(&text, &["[FAIL] auth", "before starttls"]);
+    assert_says(&text, &["[FAIL] auth", "before STARTTLS"]);
+    let (_, hint) = assert_one_fact_one_hint(&text, "auth-not-offered-without-tls");
+    assert!(hint.contains("--security starttls"), "{text}");
 }
 
 #[test]
@@ -279,6 +402,7 @@ fn bad_credentials_mention_app_passwords_and_never_the_password() {
     );
     assert_eq!(code, 1, "{text}");
     assert_says(&text, &["535", "app password", "[auth-bad-credentials]"]);
+    assert_one_fact_one_hint(&text, "auth-bad-credentials");
     assert!(!text.contains("Wrong-Secret-42"));
 }
 
@@ -303,6 +427,7 @@ fn cleartext_auth_is_refused_unless_allowed() {
     );
     assert_ne!(code, 0, "{text}");
     assert_says(&text, &["allow"]);
+    assert_one_fact_one_hint(&text, "config-cleartext-auth");
     let (code, text) = run(
         &[
             "test",
@@ -344,8 +469,85 @@ fn proxy_auth_failure_names_the_proxy_credentials() {
         &[],
     );
     assert_eq!(code, 1, "a refused proxy login is permanent: {text}");
-    assert_says(&text, &["proxy", "credentials", "[proxy-auth-rejected]"]);
+    assert_says(
+        &text,
+        &[
+            "HTTP 401",
+            "password",
+            "proxy.url (--proxy)",
+            "[proxy-auth-rejected]",
+        ],
+    );
+    assert_one_fact_one_hint(&text, "proxy-auth-rejected");
     assert!(!text.contains("wrong-proxy-pass"), "{text}");
+    // SOCKS5 (microsocks) and squid's 407 read the same way.
+    for (proxy, status) in [
+        (
+            format!(
+                "socks5h://{}:wrong-proxy-pass@127.0.0.1:{}",
+                get("PEERS_PROXY_USER"),
+                get("PEERS_SOCKS5_AUTH_PORT")
+            ),
+            "rejected the user name or password",
+        ),
+        (
+            format!(
+                "http://{}:wrong-proxy-pass@127.0.0.1:{}",
+                get("PEERS_PROXY_USER"),
+                get("PEERS_SQUID_AUTH_PORT")
+            ),
+            "HTTP 407",
+        ),
+    ] {
+        let (code, text) = run(
+            &[
+                "test",
+                "--port",
+                &get("PEERS_POSTFIX_PLAIN_PORT"),
+                "--security",
+                "none",
+                "--proxy",
+                &proxy,
+            ],
+            &[],
+        );
+        assert_eq!(code, 1, "{text}");
+        assert_says(&text, &[status]);
+        assert_one_fact_one_hint(&text, "proxy-auth-rejected");
+        assert!(!text.contains("wrong-proxy-pass"), "{text}");
+    }
+}
+
+#[test]
+fn mutual_tls_without_a_client_certificate() {
+    let ca = get("PEERS_CA_CERT");
+    let base = [
+        "test",
+        "--port",
+        &get("PEERS_POSTFIX_MTLS_PORT"),
+        "--security",
+        "implicit",
+        "--ca-file",
+        &ca,
+        "--tls-server-name",
+        "localhost",
+    ];
+    // Postfix completes the handshake, then answers 421 in place of the
+    // greeting: 4xx by code, but only a client certificate fixes it.
+    let (code, text) = run(&base, &[]);
+    assert_ne!(code, 0, "{text}");
+    assert_says(&text, &["No client certificate presented"]);
+    let (_, hint) = assert_one_fact_one_hint(&text, "reply-client-certificate");
+    assert!(hint.contains("--client-cert"), "{text}");
+    // A key that does not belong to the certificate fails before connecting.
+    let untrusted_key = get("PEERS_UNTRUSTED_CLIENT_KEY");
+    let cert = get("PEERS_CLIENT_CERT");
+    let mut args = base.to_vec();
+    args.extend(["--client-cert", &cert, "--client-key", &untrusted_key]);
+    let (code, text) = run(&args, &[]);
+    assert_eq!(code, 2, "{text}");
+    assert_says(&text, &["do not work together"]);
+    assert_one_fact_one_hint(&text, "tls-client-auth-mismatch");
 }
 
 #[test]
@@ -374,6 +576,7 @@ fn relay_denied_without_authentication() {
     );
     assert_eq!(code, 1, "{text}");
     assert_says(&text, &["554", "authenticate", "[reply-relay-denied]"]);
+    assert_one_fact_one_hint(&text, "reply-relay-denied");
 }
 
 #[test]

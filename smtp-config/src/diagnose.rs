@@ -26,9 +26,9 @@ smtp_core::hint_table! {
             "fix the value where the message says it came from (file, SMTP_* variable or flag); `smtp config show` prints every value with its origin";
         CONFLICT = "config-conflict": "keep only one of them in that layer";
         CLEARTEXT_AUTH = "config-cleartext-auth":
-            "use security = \"starttls\" or \"implicit\"; only on a trusted network set auth.allow_cleartext = true";
+            "use security = \"starttls\" or \"implicit\" (--security), or restrict auth.mechanisms (--auth-mechanisms) to CRAM-MD5 or SCRAM-*; only on a trusted network set auth.allow_cleartext = true (--allow-cleartext-auth)";
         TLS_VERSION_ORDER = "config-tls-version-order":
-            "make tls.min_version lower than or equal to tls.max_version";
+            "make tls.min_version (--tls-min-version) lower than or equal to tls.max_version (--tls-max-version)";
         MISSING = "config-missing": "set the key the message names";
         UNKNOWN_PROFILE = "config-unknown-profile":
             "define it as a [profiles.NAME] table in a config file";

@@ -31,7 +31,7 @@ pub enum Error {
         given_by: &'static str,
     },
     /// A config file is not valid TOML.
-    #[error("{}{}: invalid toml: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    #[error("{}{}: invalid TOML: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     Parse {
         /// The file.
         path: PathBuf,
@@ -75,8 +75,8 @@ pub enum Error {
     /// A password or token would cross a connection without TLS.
     #[error(
         "refusing to send a password in clear: security = none (from {security_origin}) with \
-         authentication (from {auth_origin}); use security = \"starttls\" or \"implicit\", or restrict \
-         auth.mechanisms to CRAM-MD5 or SCRAM-*, or on a trusted network set auth.allow_cleartext = true"
+         authentication (from {auth_origin}) and auth.mechanisms allowing PLAIN, LOGIN, XOAUTH2 or \
+         OAUTHBEARER, which send the secret as is"
     )]
     CleartextAuth {
         /// Where `security = none` came from.

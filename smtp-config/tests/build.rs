@@ -108,7 +108,7 @@ fn tls_plugin_errors_are_reported() {
     assert!(matches!(err, Error::Plugin { what: "tls", .. }), "{err:?}");
     let text = err.to_string();
     assert!(
-        text.starts_with("tls setup failed: ") && text.contains("missing-ca.pem"),
+        text.starts_with("TLS setup failed: ") && text.contains("missing-ca.pem"),
         "{text}"
     );
 

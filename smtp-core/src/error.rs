@@ -73,8 +73,10 @@ impl fmt::Display for Phase {
 
 /// Everything that can go wrong while sending mail.
 ///
-/// `Display` is one lowercase line naming the phase and the server's reply;
-/// [`Error::hint`] says what to try.
+/// `Display` is one line, starting lowercase (acronyms such as TLS keep
+/// their case), naming the phase and what the server replied or did; it
+/// states the fact only. [`Error::hint`] / [`Error::coded_hint`] say what to
+/// try (for plugin errors, `smtp_config::coded_hint` asks the plugin).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -98,7 +100,7 @@ pub enum Error {
         source: BoxError,
     },
     /// The TLS handshake or TLS configuration failed.
-    #[error("tls with {server} failed: {source}")]
+    #[error("TLS with {server} failed: {source}")]
     Tls {
         /// The name the certificate was checked against.
         server: String,
@@ -159,17 +161,17 @@ pub enum Error {
         detail: String,
     },
     /// STARTTLS was required but the server does not offer it.
-    #[error("starttls required but the server does not offer it")]
+    #[error("STARTTLS required but the server does not offer it")]
     StartTlsNotOffered,
     /// The server sent bytes after its `220` to STARTTLS, before the TLS
     /// handshake: a response-injection attempt (CVE-2011-0411 class).
-    #[error("starttls aborted: the server sent {bytes} unexpected bytes before the tls handshake")]
+    #[error("STARTTLS aborted: the server sent {bytes} unexpected bytes before the TLS handshake")]
     StartTlsInjection {
         /// How many bytes were pending.
         bytes: usize,
     },
     /// TLS is wanted but no TLS implementation is configured.
-    #[error("tls requested but no tls implementation is configured")]
+    #[error("TLS requested but no TLS implementation is configured")]
     TlsNotConfigured,
     /// The SASL layer (mechanism choice or a mechanism) failed locally.
     #[error("auth failed: {source}")]
@@ -180,7 +182,7 @@ pub enum Error {
     },
     /// A mechanism that exposes the secret was about to run without TLS.
     #[error(
-        "auth {mechanism} refused: it would send the password in clear over a connection without tls"
+        "auth {mechanism} refused: it would send the password in clear over a connection without TLS"
     )]
     CleartextAuthRefused {
         /// The mechanism that was refused.

@@ -192,6 +192,11 @@ fn message(tag: &str, i: usize) -> Vec<u8> {
 async fn ten_thousand_messages_through_eight_connections_with_kills() {
     require_root();
     let peers = smtp_testkit::peers();
+    assert!(
+        peers.get("PEERS_POSTFIX_LOAD_PORT").is_some(),
+        "PEERS_POSTFIX_LOAD_PORT is missing: the rig predates the load port; \
+         restart it with `sudo scripts/peers/start.sh`"
+    );
     let port = port("PEERS_POSTFIX_LOAD_PORT");
     let rejected = peers.get("PEERS_REJECTED_RCPT").unwrap().to_string();
     let log = peers.get("PEERS_POSTFIX_LOG").unwrap().to_string();

@@ -81,7 +81,7 @@ proptest! {
 
     #[test]
     fn reply_parser_never_panics_and_read_sizes_do_not_matter(
-        input in vec(wire_byte(), 0..400),
+        input in vec(wire_byte(), 0..200),
         sizes in vec(any::<u8>(), 1..4),
     ) {
         let whole = replies::parse_whole(&input);
@@ -132,7 +132,7 @@ proptest! {
 
     #[test]
     fn dot_stuffing_decodes_to_the_normalised_body(
-        body in vec(wire_byte(), 0..400),
+        body in vec(wire_byte(), 0..200),
         sizes in vec(any::<u8>(), 1..4),
     ) {
         let wire = encode(&body, &sizes, true);

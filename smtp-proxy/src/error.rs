@@ -1,4 +1,8 @@
-//! The one error type of `smtp-proxy`, the phase it belongs to, and hints.
+//! The one error type of `smtp-proxy` and the phase it belongs to.
+//!
+//! Each `Display` is one line stating what failed and what the proxy said;
+//! what to try is [`Error::coded_hint`] (in `hint.rs`), which the CLI prints
+//! on its own `hint:` line.
 
 use std::fmt;
 use std::time::Duration;
@@ -49,7 +53,7 @@ impl fmt::Display for ProxyPhase {
 #[non_exhaustive]
 pub enum Error {
     /// The proxy URL could not be parsed (the password is redacted in `url`).
-    #[error("invalid proxy url {url:?}: {reason}")]
+    #[error("invalid proxy URL {url:?}: {reason}")]
     InvalidUrl {
         /// The URL as given, with any password replaced by `<redacted>`.
         url: String,
@@ -154,7 +158,7 @@ pub enum Error {
         detail: String,
     },
     /// A SOCKS5 proxy refused the tunnel.
-    #[error("tunnel to {target} via {proxy} refused: socks5 reply {:#04x}: {reply}", .reply.code())]
+    #[error("tunnel to {target} via {proxy} refused: SOCKS5 reply {:#04x}: {reply}", .reply.code())]
     Socks5Refused {
         /// The proxy.
         proxy: String,
@@ -164,7 +168,7 @@ pub enum Error {
         reply: Socks5Reply,
     },
     /// A SOCKS4 proxy refused the tunnel.
-    #[error("tunnel to {target} via {proxy} refused: socks4 reply {:#04x}: {reply}", .reply.code())]
+    #[error("tunnel to {target} via {proxy} refused: SOCKS4 reply {:#04x}: {reply}", .reply.code())]
     Socks4Refused {
         /// The proxy.
         proxy: String,
@@ -204,12 +208,12 @@ fn http_line(
         !authenticate.is_empty() && !authenticate.iter().any(|s| s.eq_ignore_ascii_case("basic"));
     match status {
         401 | 407 if unsupported => format!(
-            "proxy auth via {proxy} failed: http {status}{sep}{reason}: the proxy asks for {}, \
-             only Basic is supported",
+            "proxy auth via {proxy} failed: HTTP {status}{sep}{reason}: the proxy asks for {}, \
+             and this client speaks only Basic",
             authenticate.join(", ")
         ),
-        401 | 407 => format!("proxy auth via {proxy} failed: http {status}{sep}{reason}"),
-        _ => format!("tunnel to {target} via {proxy} refused: http {status}{sep}{reason}"),
+        401 | 407 => format!("proxy auth via {proxy} failed: HTTP {status}{sep}{reason}"),
+        _ => format!("tunnel to {target} via {proxy} refused: HTTP {status}{sep}{reason}"),
     }
 }
 
@@ -288,14 +292,16 @@ mod tests {
     #[test]
     fn http_status_hints_and_phases() {
         assert_eq!(
-            http(407, &["Basic"]).hint().unwrap(),
-            "check proxy credentials"
+            http(407, &["Basic"]).coded_hint().code,
+            "proxy-auth-rejected"
         );
         assert_eq!(http(407, &[]).phase(), ProxyPhase::Auth);
         assert_eq!(http(401, &["Basic"]).phase(), ProxyPhase::Auth);
-        assert_eq!(
-            http(401, &["Basic"]).hint().unwrap(),
-            "check proxy credentials"
+        assert!(
+            http(401, &["Basic"])
+                .hint()
+                .unwrap()
+                .contains("proxy.url (--proxy)")
         );
         assert!(
             http(407, &["NTLM", "Negotiate"])
@@ -326,7 +332,7 @@ mod tests {
     }
 
     #[test]
-    fn display_is_one_lowercase_line_without_period() {
+    fn display_is_one_line_of_facts_without_period() {
         let e = Error::Timeout {
             proxy: "socks5h://127.0.0.1:1080".into(),
             phase: ProxyPhase::Tunnel,
@@ -339,11 +345,11 @@ mod tests {
         let e = http(407, &["Basic"]);
         assert_eq!(
             e.to_string(),
-            "proxy auth via http://127.0.0.1:3128 failed: http 407 x"
+            "proxy auth via http://127.0.0.1:3128 failed: HTTP 407 x"
         );
         assert_eq!(
             http(403, &[]).to_string(),
-            "tunnel to 127.0.0.1:25 via http://127.0.0.1:3128 refused: http 403 x"
+            "tunnel to 127.0.0.1:25 via http://127.0.0.1:3128 refused: HTTP 403 x"
         );
         assert!(!e.to_string().ends_with('.'));
     }

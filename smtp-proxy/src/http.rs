@@ -127,7 +127,7 @@ pub(crate) fn request(
         if user.contains(':') {
             return Err(Error::InvalidCredentials {
                 proxy: hs.proxy.clone(),
-                reason: "a user name for http basic authentication cannot contain ':'",
+                reason: "a user name for HTTP Basic authentication cannot contain ':'",
             });
         }
         if user.contains(['\r', '\n', '\0']) || pass.contains(['\r', '\n', '\0']) {

@@ -16,7 +16,7 @@ impl HeadError {
     pub(crate) fn describe(&self) -> String {
         match self {
             HeadError::TooLarge => format!("the response head exceeds {} KiB", MAX_HEAD / 1024),
-            HeadError::Malformed(what) => format!("malformed http response: {what}"),
+            HeadError::Malformed(what) => format!("malformed HTTP response: {what}"),
         }
     }
 }

@@ -109,7 +109,7 @@ pub(crate) async fn request(
     if user_id.contains('\0') || user_id.len() > 255 {
         return Err(Error::InvalidCredentials {
             proxy: hs.proxy.clone(),
-            reason: "a socks4 user id must be at most 255 bytes, without NUL",
+            reason: "a SOCKS4 user id must be at most 255 bytes, without NUL",
         });
     }
     let mut ip = None;
@@ -117,19 +117,19 @@ pub(crate) async fn request(
     match target.host.parse::<IpAddr>() {
         Ok(IpAddr::V4(v4)) => ip = Some(v4),
         Ok(IpAddr::V6(_)) if dns == Dns::Local => {
-            return Err(hs.unsupported(target, "socks4 carries only IPv4 addresses"));
+            return Err(hs.unsupported(target, "SOCKS4 carries only IPv4 addresses"));
         }
         _ if dns == Dns::Local => match hs.resolve(target, true).await? {
             IpAddr::V4(v4) => ip = Some(v4),
             IpAddr::V6(_) => {
-                return Err(hs.unsupported(target, "socks4 carries only IPv4 addresses"));
+                return Err(hs.unsupported(target, "SOCKS4 carries only IPv4 addresses"));
             }
         },
         _ => {
             if target.host.is_empty() || target.host.len() > 255 || target.host.contains('\0') {
                 return Err(hs.unsupported(
                     target,
-                    "a socks4a host name must be 1 to 255 bytes, without NUL",
+                    "a SOCKS4a host name must be 1 to 255 bytes, without NUL",
                 ));
             }
             name = Some(target.host.as_str());
@@ -163,9 +163,9 @@ where
     // VN is 0 by the spec; some servers echo 4. Anything else is not SOCKS4.
     if reply[0] != 0x00 && reply[0] != 0x04 {
         let detail = if reply[0] == 0x05 {
-            "the proxy answered in socks5: use a socks5h:// proxy url".to_string()
+            "the proxy answered in SOCKS5, not SOCKS4".to_string()
         } else {
-            format!("expected a socks4 reply (version 0), got {:#04x}", reply[0])
+            format!("expected a SOCKS4 reply (version 0), got {:#04x}", reply[0])
         };
         return Err(hs.protocol(ProxyPhase::Tunnel, detail));
     }

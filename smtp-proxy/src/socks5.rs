@@ -116,13 +116,13 @@ pub(crate) async fn prepare(
         if c.username().is_empty() || c.username().len() > 255 {
             return Err(bad_credentials(
                 hs,
-                "the user name must be 1 to 255 bytes for socks5",
+                "the user name must be 1 to 255 bytes for SOCKS5",
             ));
         }
         if c.password().expose_secret().len() > 255 {
             return Err(bad_credentials(
                 hs,
-                "the password must be at most 255 bytes for socks5",
+                "the password must be at most 255 bytes for SOCKS5",
             ));
         }
         // Harmless in SOCKS5's length-prefixed fields, but never a real
@@ -251,7 +251,7 @@ async fn destination(hs: &Handshake, dns: Dns, target: &Target) -> Result<Addres
     match dns {
         Dns::Remote => {
             if target.host.is_empty() || target.host.len() > 255 {
-                return Err(hs.unsupported(target, "a socks5 host name must be 1 to 255 bytes"));
+                return Err(hs.unsupported(target, "a SOCKS5 host name must be 1 to 255 bytes"));
             }
             if target.host.contains(['\r', '\n', '\0']) {
                 return Err(hs.unsupported(target, "the host contains CR, LF or NUL"));
@@ -313,9 +313,9 @@ fn bad_credentials(hs: &Handshake, reason: &'static str) -> Error {
 
 fn not_socks5(hs: &Handshake, phase: ProxyPhase, version: u8) -> Error {
     let detail = if version == b'H' {
-        "the proxy answered in HTTP, not socks5: use an http:// proxy url".to_string()
+        "the proxy answered in HTTP, not SOCKS5".to_string()
     } else {
-        format!("expected socks version 5, got {version:#04x}")
+        format!("expected SOCKS version 5, got {version:#04x}")
     };
     hs.protocol(phase, detail)
 }

@@ -150,7 +150,7 @@ async fn rejected_or_hung_up_credentials_are_auth_errors() {
             .unwrap_err();
         assert!(matches!(e, Error::AuthRejected { .. }), "{e:?}");
         assert_eq!(e.phase(), ProxyPhase::Auth);
-        assert_eq!(e.hint().unwrap(), "check proxy credentials");
+        assert_eq!(e.coded_hint().code, "proxy-auth-rejected");
         assert!(
             e.to_string()
                 .starts_with("proxy auth via socks5h://127.0.0.1:1080 failed"),
@@ -230,7 +230,7 @@ async fn every_reply_code_is_a_named_refusal() {
         let shown = e.to_string();
         assert!(shown.ends_with(words), "{shown}");
         assert!(
-            shown.contains(&format!("socks5 reply {:#04x}", answer[1])),
+            shown.contains(&format!("SOCKS5 reply {:#04x}", answer[1])),
             "{shown}"
         );
     }
@@ -244,14 +244,19 @@ async fn not_a_socks5_proxy() {
         .result
         .unwrap_err();
     assert!(matches!(e, Error::Protocol { .. }), "{e:?}");
-    assert!(e.to_string().contains("use an http:// proxy url"), "{e}");
+    assert!(
+        e.to_string()
+            .ends_with("the proxy answered in HTTP, not SOCKS5"),
+        "{e}"
+    );
+    assert_eq!(e.coded_hint().code, "proxy-wrong-protocol");
     const V4: &[Step] = &[(3, b"\x04\x5b")];
     let e = run(V4, None, Dns::Remote, "localhost")
         .await
         .result
         .unwrap_err();
     assert!(
-        e.to_string().contains("expected socks version 5, got 0x04"),
+        e.to_string().contains("expected SOCKS version 5, got 0x04"),
         "{e}"
     );
     const UNOFFERED: &[Step] = &[(3, b"\x05\x02")];

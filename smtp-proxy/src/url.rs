@@ -254,7 +254,7 @@ fn parse(input: &str) -> Result<ProxyUrl, String> {
     };
     let hostport = hostport.strip_suffix('/').unwrap_or(hostport);
     if hostport.contains(['/', '?', '#']) {
-        return Err("a proxy url has no path, query or fragment".into());
+        return Err("a proxy URL has no path, query or fragment".into());
     }
     let (host, port) = split_host_port(hostport)?;
     let port = match port {
@@ -335,9 +335,7 @@ fn parse_userinfo(userinfo: &str, scheme: ProxyScheme) -> Result<Credentials, St
     }
     let credentials = Credentials::new(user, password);
     if matches!(scheme, ProxyScheme::Socks4 | ProxyScheme::Socks4a) && credentials.has_password() {
-        return Err(
-            "socks4 carries a user id but no password: use socks5h:// for a password".into(),
-        );
+        return Err("SOCKS4 carries a user id but no password".into());
     }
     Ok(credentials)
 }

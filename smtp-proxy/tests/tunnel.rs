@@ -63,10 +63,11 @@ async fn wrong_password_is_a_proxy_auth_error() {
         let e = e.unwrap_or_else(|| panic!("{what}: a wrong password must not open a tunnel"));
         let e = proxy_error(e.as_ref());
         assert_eq!(e.phase(), ProxyPhase::Auth, "{what}: {e}");
-        assert_eq!(
-            e.hint().as_deref(),
-            Some("check proxy credentials"),
-            "{what}: {e}"
+        assert_eq!(e.coded_hint().code, "proxy-auth-rejected", "{what}: {e}");
+        assert!(
+            e.coded_hint().text.contains("proxy.url (--proxy)"),
+            "{what}: {}",
+            e.coded_hint()
         );
         let shown = format!("{e} {e:?}");
         assert!(!shown.contains("Wrong-Pass-9"), "{what}: {shown}");

@@ -195,7 +195,9 @@ mod tests {
         let err = handshake_error(io_of(InvalidMessage::InvalidContentType.into()), &attempt);
         assert!(matches!(err, Error::PlaintextReply { .. }), "{err:?}");
         let text = err.to_string();
-        assert!(text.contains("this port expects STARTTLS or plaintext: use security=starttls"));
+        assert!(text.contains("answered in plaintext"), "{text}");
+        assert_eq!(err.coded_hint().code, "tls-plaintext-reply");
+        assert!(err.coded_hint().text.contains("--security starttls"));
         assert!(text.contains("\"220 localhost ESMTP\""), "{text}");
     }
 
@@ -234,7 +236,11 @@ mod tests {
     fn certificate_errors_carry_their_details() {
         let err = rustls_error(CertificateError::UnknownIssuer.into(), &ATTEMPT);
         assert!(matches!(err, Error::UnknownIssuer));
-        assert!(err.to_string().contains("add_ca_file"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "the server's certificate is not signed by a trusted certificate authority"
+        );
+        assert!(err.coded_hint().text.contains("tls.ca_file (--ca-file)"));
 
         let expired = CertificateError::ExpiredContext {
             time: UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_700_000_000)),
@@ -315,6 +321,7 @@ mod tests {
     fn garbage_is_not_tls() {
         let err = rustls_error(InvalidMessage::InvalidContentType.into(), &ATTEMPT);
         assert!(matches!(err, Error::NotTls { .. }), "{err:?}");
-        assert!(err.to_string().contains("security=starttls"), "{err}");
+        assert!(err.to_string().contains("did not answer with TLS"), "{err}");
+        assert!(err.coded_hint().text.contains("--security starttls"));
     }
 }

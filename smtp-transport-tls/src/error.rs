@@ -3,8 +3,11 @@
 //! Configuration errors come from [`TlsConfigBuilder::build`] and parsing;
 //! handshake errors come from [`RustlsUpgrade`]'s `upgrade` (the engine
 //! wraps them in `smtp_core::Error::Tls`, reachable with `downcast_ref`
-//! through `source()`). Each `Display` is one line that ends with what to do
-//! when there is something to do.
+//! through `source()`). Each `Display` is one line stating what failed and
+//! what was seen; what to do about it is [`Error::coded_hint`], which the
+//! CLI prints on its own `hint:` line (library users call it themselves).
+//!
+//! [`Error::coded_hint`]: crate::Error::coded_hint
 //!
 //! [`TlsConfigBuilder::build`]: crate::TlsConfigBuilder::build
 //! [`RustlsUpgrade`]: crate::RustlsUpgrade
@@ -19,21 +22,21 @@ use crate::version::TlsVersion;
 pub enum Error {
     /// A TLS version rustls does not implement (SSLv3, TLS 1.0, TLS 1.1).
     #[error(
-        "tls version {given:?} is not supported: rustls does not speak SSLv3, TLS 1.0 or TLS 1.1, \
-         which RFC 8996 deprecated as insecure; use 1.2 or 1.3"
+        "TLS version {given:?} is not supported: rustls implements only TLS 1.2 and 1.3 \
+         (RFC 8996 deprecated SSLv3, TLS 1.0 and 1.1 as insecure)"
     )]
     UnsupportedVersion {
         /// The version as written.
         given: String,
     },
     /// A TLS version that is not a version at all.
-    #[error("unknown tls version {given:?}: expected 1.2 or 1.3")]
+    #[error("unknown TLS version {given:?}: expected 1.2 or 1.3")]
     UnknownVersion {
         /// The version as written.
         given: String,
     },
     /// `min_version` is above `max_version`.
-    #[error("tls min_version {min} is above max_version {max}")]
+    #[error("TLS min_version {min} is above max_version {max}")]
     InvalidVersionRange {
         /// The configured minimum.
         min: TlsVersion,
@@ -42,7 +45,7 @@ pub enum Error {
     },
     /// A pin that is not base64 of 32 bytes.
     #[error(
-        "invalid spki pin {pin:?}: {reason}; expected the base64 of the sha256 of the server's \
+        "invalid SPKI pin {pin:?}: {reason}; expected the base64 SHA-256 of the server's \
          SubjectPublicKeyInfo (44 characters)"
     )]
     InvalidPin {
@@ -52,7 +55,7 @@ pub enum Error {
         reason: String,
     },
     /// A CA certificate file that cannot be read or holds no usable certificate.
-    #[error("cannot use ca file {}: {reason}", path.display())]
+    #[error("cannot use CA file {}: {reason}", path.display())]
     CaFile {
         /// The file (or `<memory>` for PEM given as bytes).
         path: PathBuf,
@@ -87,47 +90,39 @@ pub enum Error {
         reason: String,
     },
     /// The platform's trust store could not be loaded.
-    #[error(
-        "cannot load the platform's trusted certificates: {reason}; use ca files or the built-in webpki roots"
-    )]
+    #[error("cannot load the platform's trusted certificates: {reason}")]
     PlatformRoots {
         /// What went wrong.
         reason: String,
     },
     /// Every source of trust anchors is off.
     #[error(
-        "no trusted certificate authority: the webpki roots and platform roots are off and no ca file \
-         was given; add a ca file or turn a root store on"
+        "no trusted certificate authority: the webpki roots and platform roots are off and no CA file \
+         was given"
     )]
     NoTrustAnchors,
     /// Neither crypto provider feature is enabled and none was given.
     #[error(
-        "no rustls crypto provider: enable the `ring` or `aws-lc-rs` feature of smtp-transport-tls, \
-         or pass one with crypto_provider"
+        "no rustls crypto provider: neither the `ring` nor the `aws-lc-rs` feature of \
+         smtp-transport-tls is enabled, and none was given"
     )]
     NoCryptoProvider,
     /// rustls refused the configuration (e.g. a provider without suites
     /// for the chosen versions).
-    #[error("invalid tls configuration: {0}")]
+    #[error("invalid TLS configuration: {0}")]
     Config(#[source] rustls::Error),
     /// The name to verify is neither a DNS name nor an IP address.
-    #[error("invalid tls server name {name:?}: expected a dns name or an ip address")]
+    #[error("invalid TLS server name {name:?}: it is neither a DNS name nor an IP address")]
     InvalidServerName {
         /// The name as given.
         name: String,
     },
 
     /// The server's chain does not lead to a trusted CA.
-    #[error(
-        "the server's certificate is not signed by a trusted certificate authority: if the server \
-         uses a private ca or a self-signed certificate, add it with add_ca_file (tls.ca_file) or pin it"
-    )]
+    #[error("the server's certificate is not signed by a trusted certificate authority")]
     UnknownIssuer,
     /// The server's certificate has expired.
-    #[error(
-        "the server's certificate expired at {not_after} (now {now}): the server must renew it; \
-         if that date looks wrong, check this machine's clock"
-    )]
+    #[error("the server's certificate expired at {not_after} (now {now})")]
     CertificateExpired {
         /// End of validity (RFC 3339).
         not_after: String,
@@ -135,9 +130,7 @@ pub enum Error {
         now: String,
     },
     /// The server's certificate is not valid yet.
-    #[error(
-        "the server's certificate is not valid before {not_before} (now {now}): check this machine's clock"
-    )]
+    #[error("the server's certificate is not valid before {not_before} (now {now})")]
     CertificateNotYetValid {
         /// Start of validity (RFC 3339).
         not_before: String,
@@ -146,8 +139,7 @@ pub enum Error {
     },
     /// The certificate is valid, but not for the name we connected to.
     #[error(
-        "the server's certificate is for {} but we asked for {expected}: connect with a name the \
-         certificate lists (set the tls server name when connecting by ip address or alias)",
+        "the server's certificate is for {} but we asked for {expected}",
         if presented.is_empty() { "no name".to_string() } else { presented.join(", ") }
     )]
     NameMismatch {
@@ -158,8 +150,7 @@ pub enum Error {
     },
     /// The server's key matches none of the configured pins.
     #[error(
-        "the server's public key pin is {actual} but we expected {}: the server's key changed or \
-         someone is intercepting the connection; update the pin only if the change is legitimate",
+        "the server's public key pin is {actual} but we expected {}",
         expected.join(" or ")
     )]
     PinMismatch {
@@ -173,8 +164,8 @@ pub enum Error {
     BadCertificate(#[source] rustls::Error),
     /// No TLS version in common.
     #[error(
-        "no tls version in common with the server: we allowed {allowed} and the handshake failed \
-         ({detail}); change min_version/max_version only if you trust the server's choice"
+        "no TLS version in common with the server: we allowed {allowed} and the handshake failed \
+         ({detail})"
     )]
     VersionMismatch {
         /// The range we offered, e.g. `TLSv1.3 only`.
@@ -183,63 +174,36 @@ pub enum Error {
         detail: String,
     },
     /// The server answered in plaintext SMTP: the port is not an implicit TLS port.
-    #[error(
-        "the server answered in plaintext ({greeting:?}) instead of tls: this port expects STARTTLS or \
-         plaintext: use security=starttls"
-    )]
+    #[error("the server answered in plaintext ({greeting:?}) instead of TLS")]
     PlaintextReply {
         /// The start of what the server sent.
         greeting: String,
     },
     /// The server sent bytes that are not TLS.
-    #[error(
-        "the server did not answer with tls (corrupt message: {detail}): check the port; if it expects \
-         STARTTLS use security=starttls"
-    )]
+    #[error("the server did not answer with TLS (corrupt message: {detail})")]
     NotTls {
         /// What rustls reported.
         detail: String,
     },
     /// The server closed the connection in the middle of the handshake.
-    #[error(
-        "the server closed the connection during the tls handshake: it may not speak tls on this port \
-         (try security=starttls), or it refused our tls versions or client certificate"
-    )]
+    #[error("the server closed the connection during the TLS handshake")]
     HandshakeEof,
     /// The server wants a client certificate and we sent none (or one it refused).
-    #[error(
-        "the server requires a client certificate ({alert} alert): configure client_auth with a \
-         certificate it trusts"
-    )]
+    #[error("the server requires a client certificate ({alert} alert)")]
     ClientCertificateRequired {
         /// The alert the server sent.
         alert: String,
     },
     /// The server aborted the handshake with an alert.
-    #[error(
-        "the server aborted the tls handshake with a {alert} alert{}",
-        alert_advice(alert)
-    )]
+    #[error("the server aborted the TLS handshake with a {alert} alert")]
     Alert {
         /// The alert, e.g. `HandshakeFailure`.
         alert: String,
     },
     /// Any other handshake failure reported by rustls.
-    #[error("tls handshake failed: {0}")]
+    #[error("TLS handshake failed: {0}")]
     Handshake(#[source] rustls::Error),
     /// Reading or writing the stream failed during the handshake.
-    #[error("tls handshake failed: {0}")]
+    #[error("TLS handshake failed: {0}")]
     Io(#[source] std::io::Error),
-}
-
-fn alert_advice(alert: &str) -> &'static str {
-    match alert {
-        "HandshakeFailure" => {
-            ": no cipher suite or version in common, or the server requires a client certificate"
-        }
-        "BadCertificate" | "UnknownCA" | "CertificateUnknown" => {
-            ": the server refused our client certificate"
-        }
-        _ => "",
-    }
 }

@@ -1,7 +1,9 @@
 //! The stable hint codes of this crate: one per [`Error`] variant.
 //!
-//! The `Display` of each error already ends with its advice; the hint gives
-//! that advice a code so the CLI and `docs/troubleshooting.md` can name it.
+//! An error's `Display` states only what failed; the advice lives here,
+//! with a stable code the CLI prints and `docs/troubleshooting.md` explains.
+//! Each text names the config key and the CLI flag, so it serves library
+//! and CLI users alike.
 
 use smtp_core::Hint;
 
@@ -11,49 +13,59 @@ smtp_core::hint_table! {
     /// Every hint smtp-transport-tls gives; [`Error::coded_hint`] returns one.
     pub mod hints {
         UNSUPPORTED_VERSION = "tls-unsupported-version":
-            "use tls.min_version = \"1.2\" or \"1.3\"; SSLv3, TLS 1.0 and 1.1 are insecure and not implemented";
-        UNKNOWN_VERSION = "tls-unknown-version": "write the version as \"1.2\" or \"1.3\"";
-        VERSION_RANGE = "tls-version-range": "make tls.min_version lower than or equal to tls.max_version";
+            "set tls.min_version / tls.max_version (--tls-min-version / --tls-max-version) to \"1.2\" or \"1.3\"";
+        UNKNOWN_VERSION = "tls-unknown-version":
+            "write tls.min_version / tls.max_version (--tls-min-version / --tls-max-version) as \"1.2\" or \"1.3\"";
+        VERSION_RANGE = "tls-version-range":
+            "make tls.min_version (--tls-min-version) lower than or equal to tls.max_version (--tls-max-version)";
         INVALID_PIN = "tls-invalid-pin":
-            "copy the pin from the spki_sha256 field of `smtp test --json`: base64 of 32 bytes, 44 characters";
-        CA_FILE = "tls-ca-file": "point tls.ca_file (--ca-file) at a readable PEM file holding CA certificates";
+            "set tls.pin_sha256 (--pin-sha256) to the spki_sha256 value `smtp test --json` reports for the server";
+        CA_FILE = "tls-ca-file":
+            "point tls.ca_file (--ca-file) at a readable PEM file holding CA certificates";
         CLIENT_CERT_FILE = "tls-client-cert-file":
-            "point tls.client_cert at a readable PEM file holding the certificate chain";
+            "point tls.client_cert (--client-cert) at a readable PEM file holding the certificate chain";
         CLIENT_KEY_FILE = "tls-client-key-file":
-            "point tls.client_key at a readable PEM file holding an unencrypted PKCS#8, PKCS#1 or SEC1 key";
+            "point tls.client_key (--client-key) at a readable PEM file holding an unencrypted PKCS#8, PKCS#1 or SEC1 key (decrypt one with `openssl pkey -in key.pem -out plain-key.pem`)";
         CLIENT_AUTH_MISMATCH = "tls-client-auth-mismatch":
-            "tls.client_key must be the private key of the first certificate in tls.client_cert";
+            "tls.client_key (--client-key) must be the private key of the first certificate in tls.client_cert (--client-cert)";
         PLATFORM_ROOTS = "tls-platform-roots":
-            "install the system CA bundle (Debian: ca-certificates), or give the server's CA with tls.ca_file";
-        NO_TRUST_ANCHORS = "tls-no-trust-anchors": "add a CA file (tls.ca_file) or turn a root store back on";
+            "install the system CA bundle (Debian: ca-certificates), or give the server's CA with tls.ca_file (--ca-file)";
+        NO_TRUST_ANCHORS = "tls-no-trust-anchors":
+            "give a CA file (tls.ca_file, --ca-file) or turn a root store back on (TlsConfigBuilder::webpki_roots)";
         NO_CRYPTO_PROVIDER = "tls-no-crypto-provider":
-            "enable the `ring` (default) or `aws-lc-rs` feature of smtp-transport-tls";
+            "enable the `ring` (default) or `aws-lc-rs` feature of smtp-transport-tls, or pass a provider with TlsConfigBuilder::crypto_provider";
         INVALID_CONFIG = "tls-invalid-config":
-            "the crypto provider has no cipher suite for the allowed versions: widen tls.min_version/max_version";
+            "the crypto provider has no cipher suite for the allowed versions: widen tls.min_version / tls.max_version (--tls-min-version / --tls-max-version)";
         INVALID_SERVER_NAME = "tls-invalid-server-name":
-            "set tls.server_name to the DNS name on the server's certificate";
+            "set tls.server_name (--tls-server-name) to the DNS name on the server's certificate";
         UNKNOWN_ISSUER = "tls-unknown-issuer":
-            "give the server's private CA with tls.ca_file (--ca-file), or pin its key with tls.pin_sha256";
+            "if the server uses a private CA or a self-signed certificate, trust it with tls.ca_file (--ca-file), or pin its key with tls.pin_sha256 (--pin-sha256)";
         CERTIFICATE_EXPIRED = "tls-certificate-expired":
-            "the server must renew its certificate; if the dates look wrong, fix this machine's clock";
-        CERTIFICATE_NOT_YET_VALID = "tls-certificate-not-yet-valid": "fix this machine's clock (or the server's certificate)";
+            "the server's administrator must renew the certificate; if the dates look wrong, fix this machine's clock";
+        CERTIFICATE_NOT_YET_VALID = "tls-certificate-not-yet-valid":
+            "fix this machine's clock; if it is right, the server's administrator must fix the certificate's dates";
         NAME_MISMATCH = "tls-name-mismatch":
-            "connect with a name the certificate lists, or set tls.server_name when connecting by IP address or alias";
+            "connect with a name the certificate lists, or set tls.server_name (--tls-server-name) to one when connecting by IP address or alias";
         PIN_MISMATCH = "tls-pin-mismatch":
-            "the server's key changed or the connection is intercepted: update tls.pin_sha256 only if the change is legitimate";
-        BAD_CERTIFICATE = "tls-bad-certificate": "the server's certificate is unusable: the server's administrator must replace it";
+            "the server's key changed or the connection is intercepted: update tls.pin_sha256 (--pin-sha256) only if the change is legitimate";
+        BAD_CERTIFICATE = "tls-bad-certificate":
+            "the server's certificate is unusable: the server's administrator must replace it";
         VERSION_MISMATCH = "tls-version-mismatch":
-            "the server speaks another TLS version: adjust tls.min_version/tls.max_version only if you trust it";
+            "the server speaks another TLS version: widen tls.min_version / tls.max_version (--tls-min-version / --tls-max-version) only if you trust its choice";
         PLAINTEXT_REPLY = "tls-plaintext-reply":
-            "this port speaks plain SMTP first: use security = \"starttls\" (usually port 587 or 25)";
-        NOT_TLS = "tls-not-tls": "this port does not speak TLS: check the port, or use security = \"starttls\"";
+            "this port speaks plain SMTP first: use security = \"starttls\" (--security starttls), usually on port 587 or 25";
+        NOT_TLS = "tls-not-tls":
+            "this port does not speak TLS: check the port (implicit TLS is usually 465), or use security = \"starttls\" (--security starttls)";
         HANDSHAKE_EOF = "tls-handshake-eof":
-            "try security = \"starttls\"; otherwise the server refused our TLS versions or client certificate";
+            "the port may not speak TLS: try security = \"starttls\" (--security starttls); otherwise the server refused our TLS versions or client certificate (see its log)";
         CLIENT_CERTIFICATE_REQUIRED = "tls-client-certificate-required":
-            "configure tls.client_cert and tls.client_key with a certificate the server trusts";
+            "set tls.client_cert and tls.client_key (--client-cert, --client-key) to a certificate the server trusts";
+        CLIENT_CERTIFICATE_REFUSED = "tls-client-certificate-refused":
+            "the server refused our client certificate: use one issued by a CA the server trusts (tls.client_cert, --client-cert)";
         ALERT = "tls-alert":
-            "the server aborted the handshake: check TLS versions, client certificate, and the server's log";
-        HANDSHAKE_FAILED = "tls-handshake-failed": "the TLS handshake failed: retry, and check the server's TLS setup";
+            "usually no cipher suite or TLS version in common, or the server wants a client certificate: check tls.min_version / tls.max_version, tls.client_cert, and the server's log";
+        HANDSHAKE_FAILED = "tls-handshake-failed":
+            "retry; if it keeps failing, check the server's TLS setup and log";
     }
 }
 
@@ -90,7 +102,13 @@ impl Error {
             Error::NotTls { .. } => hints::NOT_TLS,
             Error::HandshakeEof => hints::HANDSHAKE_EOF,
             Error::ClientCertificateRequired { .. } => hints::CLIENT_CERTIFICATE_REQUIRED,
-            Error::Alert { .. } => hints::ALERT,
+            Error::Alert { alert } => match alert.as_str() {
+                // Alerts a server sends about the certificate we presented.
+                "BadCertificate" | "UnknownCA" | "CertificateUnknown" => {
+                    hints::CLIENT_CERTIFICATE_REFUSED
+                }
+                _ => hints::ALERT,
+            },
             Error::Handshake(_) | Error::Io(_) => hints::HANDSHAKE_FAILED,
         }
     }

@@ -87,9 +87,9 @@ pub(crate) fn client_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
     })?;
     match PrivateKeyDer::from_pem_slice(&bytes) {
         Ok(key) => Ok(key),
-        Err(pem::Error::NoItemsFound) if contains(&bytes, b"ENCRYPTED") => Err(fail(
-            "the key is encrypted; decrypt it first (openssl pkey -in key.pem -out plain-key.pem)",
-        )),
+        Err(pem::Error::NoItemsFound) if contains(&bytes, b"ENCRYPTED") => {
+            Err(fail("the key is encrypted"))
+        }
         Err(pem::Error::NoItemsFound) => Err(fail(
             "no private key in it (expected a PEM block BEGIN PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY)",
         )),
@@ -144,7 +144,7 @@ mod tests {
         let text = err.to_string();
         assert!(matches!(err, Error::CaFile { .. }), "{err:?}");
         assert!(
-            text.starts_with("cannot use ca file /nonexistent/ca.pem: cannot read it"),
+            text.starts_with("cannot use CA file /nonexistent/ca.pem: cannot read it"),
             "{text}"
         );
     }

@@ -157,7 +157,15 @@ async fn refusal_after_the_tls13_handshake_is_explained() {
         matches!(ours, Error::ClientCertificateRequired { .. }),
         "{ours:?}"
     );
-    assert!(ours.to_string().contains("configure client_auth"), "{ours}");
+    assert!(
+        ours.to_string().contains("requires a client certificate"),
+        "{ours}"
+    );
+    assert!(
+        ours.coded_hint().text.contains("tls.client_cert"),
+        "{}",
+        ours.coded_hint()
+    );
     assert!(
         server.await.unwrap().is_err(),
         "the server refused the handshake"

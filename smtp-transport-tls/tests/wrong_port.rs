@@ -13,10 +13,12 @@ fn assert_plaintext(err: &Error) {
         other => panic!("{other:?}"),
     }
     let text = err.to_string();
-    assert!(
-        text.contains("this port expects STARTTLS or plaintext: use security=starttls"),
-        "{text}"
-    );
+    assert!(text.contains("instead of TLS"), "{text}");
+    // The fix is the hint, not the message: each says a thing once.
+    assert!(!text.contains("starttls"), "{text}");
+    let hint = err.coded_hint();
+    assert_eq!(hint.code, "tls-plaintext-reply");
+    assert!(hint.text.contains("security = \"starttls\""), "{hint}");
 }
 
 #[tokio::test]

@@ -60,7 +60,7 @@ fn wrong_server_signature_fails() {
         .to_string();
     assert_eq!(
         e,
-        "the server's SCRAM-SHA-256 signature is wrong: it does not know the password (possible impostor)"
+        "the server's SCRAM-SHA-256 signature is wrong: it does not know the password"
     );
     assert!(m.finish().is_err());
 }
@@ -71,7 +71,7 @@ fn finish_without_server_signature_fails() {
     let e = m.finish().unwrap_err().to_string();
     assert_eq!(
         e,
-        "the server accepted SCRAM-SHA-256 without proving it knows the password (possible impostor)"
+        "the server accepted SCRAM-SHA-256 without proving it knows the password"
     );
 }
 

@@ -188,10 +188,7 @@ mod tests {
             .token()
             .await
             .unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "token command failed with exit code 2; run it by hand to see its error output"
-        );
+        assert_eq!(e.to_string(), "token command failed with exit code 2");
         let e = TokenCommand::new("printf '  \\n'")
             .token()
             .await

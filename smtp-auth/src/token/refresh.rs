@@ -193,10 +193,10 @@ impl RefreshTokenFlowBuilder {
     pub fn build(self) -> Result<RefreshTokenFlow, Error> {
         check_endpoint(&self.endpoint)?;
         if self.client_id.is_empty() {
-            return Err(Error::Config("the oauth2 client id is empty".into()));
+            return Err(Error::Config("the OAuth2 client id is empty".into()));
         }
         if self.refresh_token.expose_secret().is_empty() {
-            return Err(Error::Config("the oauth2 refresh token is empty".into()));
+            return Err(Error::Config("the OAuth2 refresh token is empty".into()));
         }
         let now = Instant::now();
         let state = self.cached.map(|(token, valid_for)| Cached {

@@ -50,7 +50,7 @@ fn refusals_and_garbage() {
     )
     .unwrap_err();
     assert!(e.to_string().starts_with(
-        "token endpoint refused with http 400: invalid_grant (Token has been expired or revoked.)"
+        "token endpoint refused with HTTP 400: invalid_grant (Token has been expired or revoked.)"
     ));
     let e = parse_response(502, "<html>bad gateway</html>").unwrap_err();
     assert!(matches!(&e, Error::TokenRefused { error, .. } if error == "unknown"));

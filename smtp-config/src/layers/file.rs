@@ -198,7 +198,7 @@ mod tests {
         assert!(matches!(e, Error::Parse { line: Some(2), .. }), "{e:?}");
         assert!(
             e.to_string()
-                .starts_with("/cfg/config.toml:2: invalid toml"),
+                .starts_with("/cfg/config.toml:2: invalid TOML"),
             "{e}"
         );
     }

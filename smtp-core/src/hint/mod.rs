@@ -23,44 +23,47 @@ crate::hint_table! {
             "the host name does not resolve: check the spelling, and use a fully qualified name (smtp.example.com, not smtp)";
         CONNECT_FAILED = "connect-failed": "check the host name, port, proxy and network";
         GREETING_TIMEOUT = "greeting-timeout":
-            "no greeting: if this port expects implicit TLS (usually 465) use security = \"implicit\"; otherwise a firewall or proxy may be swallowing the connection";
+            "no greeting: if this port expects implicit TLS (usually 465) use security = \"implicit\" (--security implicit); otherwise a firewall or proxy may be swallowing the connection";
         AUTH_TIMEOUT = "auth-timeout":
             "authentication did not finish in time: the server, a password command or the OAuth2 token endpoint did not answer";
-        SERVER_TIMEOUT = "server-timeout": "the server stopped answering; try again, or raise the timeout";
+        SERVER_TIMEOUT = "server-timeout":
+            "the server stopped answering; try again, or raise the timeout (timeouts.*, --timeout)";
         GREETING_NOT_SMTP = "greeting-not-smtp":
-            "the server did not greet in SMTP: if this is an implicit TLS port (465) use security = \"implicit\"; check host and port";
+            "the server did not greet in SMTP: if this is an implicit TLS port (465) use security = \"implicit\" (--security implicit); check host and port";
         CONNECTION_BROKEN = "connection-broken": "the connection broke; try again (a transient failure)";
         PROTOCOL_VIOLATION = "protocol-violation": "the server does not speak SMTP correctly; check host and port";
         REPLY_RATE_LIMITED = "reply-rate-limited":
             "the server is rate limiting you: slow down (see rate_limit.*) and retry later";
         REPLY_TLS_REQUIRED = "reply-tls-required":
-            "the server wants TLS before this command: use security = \"starttls\" (or \"implicit\" on 465)";
+            "the server wants TLS before this command: use security = \"starttls\" (--security starttls), or \"implicit\" on 465";
         REPLY_AUTH_FAILED = "reply-auth-failed":
             "wrong username or password; providers with 2-step verification (Gmail, iCloud, Yahoo, Outlook.com) need an app password or OAuth2";
         REPLY_AUTH_TOO_WEAK = "reply-auth-too-weak":
             "the server wants a stronger mechanism or TLS, or an app-specific password";
         REPLY_RELAY_DENIED = "reply-relay-denied":
-            "relay denied: authenticate (auth.username) or send from an allowed network or sender";
+            "relay denied: authenticate (auth.username, --user) or send from an allowed network or sender";
         REPLY_RECIPIENT_REFUSED = "reply-recipient-refused":
             "the recipient address is unknown or refused by the server; check it";
         REPLY_SENDER_REFUSED = "reply-sender-refused":
-            "the server refuses this sender: use an address your account may send as (message.from)";
+            "the server refuses this sender: use an address your account may send as (message.from, --from)";
         REPLY_TOO_BIG = "reply-too-big": "the message is too big for the server";
         REPLY_EHLO_REFUSED = "reply-ehlo-refused":
-            "the server refused our EHLO name: set ehlo_name to a fully qualified name";
+            "the server refused our EHLO name: set ehlo_name (--ehlo-name) to a fully qualified name";
+        REPLY_CLIENT_CERTIFICATE = "reply-client-certificate":
+            "the server wants a TLS client certificate it trusts: set tls.client_cert and tls.client_key (--client-cert, --client-key)";
         REPLY_TEMPORARY = "reply-temporary": "a temporary failure: try again later";
         UNKNOWN_OUTCOME = "unknown-outcome":
             "check the recipient's mailbox before resending, or accept a possible duplicate";
         STARTTLS_NOT_OFFERED = "starttls-not-offered":
-            "the server (or something between you and it) does not offer STARTTLS: if the port is 465 use security = \"implicit\"; never fall back to cleartext with a password";
+            "the server (or something between you and it) does not offer STARTTLS: if the port is 465 use security = \"implicit\" (--security implicit); never fall back to cleartext with a password";
         STARTTLS_INJECTION = "starttls-injection":
             "someone may be tampering with the connection (STARTTLS command injection); do not disable this check";
         TLS_NOT_CONFIGURED = "tls-not-configured": "enable the `tls` feature or configure a TLS implementation";
         TLS_EXPECTS_STARTTLS = "tls-expects-starttls":
-            "if the server expects STARTTLS on this port (usually 587 or 25) use security = \"starttls\"";
+            "if the server expects STARTTLS on this port (usually 587 or 25) use security = \"starttls\" (--security starttls)";
         SASL_FAILED = "sasl-failed": "check the authentication settings (mechanisms, credentials)";
         CLEARTEXT_AUTH_REFUSED = "cleartext-auth-refused":
-            "use security = \"starttls\" or \"implicit\"; only on a trusted network set auth.allow_cleartext = true";
+            "use security = \"starttls\" or \"implicit\" (--security); only on a trusted network set auth.allow_cleartext = true (--allow-cleartext-auth)";
         MESSAGE_TOO_BIG = "message-too-big": "the server refuses messages this big; shrink the attachments";
         MESSAGE_UNREADABLE = "message-unreadable": "check that the message file exists and is readable";
         OUTBOX_UNWRITABLE = "outbox-unwritable": "check that the outbox directory is writable";
@@ -149,6 +152,10 @@ fn reply_hint(phase: Phase, reply: &Reply) -> Option<Hint> {
     let enhanced = reply.enhanced.map(|e| (e.subject, e.detail));
     let h = if is_rate_limited(reply) {
         hints::REPLY_RATE_LIMITED
+    } else if text.contains("client certificate") {
+        // Postfix with smtpd_tls_req_ccert answers "421 4.7.1 ... No client
+        // certificate presented": temporary by code, fixed only by config.
+        hints::REPLY_CLIENT_CERTIFICATE
     } else if reply.code == 530 || text.contains("starttls") {
         hints::REPLY_TLS_REQUIRED
     } else if phase == Phase::Auth && (reply.code == 535 || enhanced == Some((7, 8))) {
@@ -223,6 +230,14 @@ mod tests {
             h(Phase::Mail, 421, "4.7.0 Too many messages, slow down").contains("rate limiting")
         );
         assert!(h(Phase::Mail, 553, "5.7.1 Sender address rejected").contains("sender"));
+        assert!(
+            h(
+                Phase::Greeting,
+                421,
+                "4.7.1 mail.example.test Error: No client certificate presented"
+            )
+            .contains("tls.client_cert")
+        );
     }
 
     #[test]

@@ -19,7 +19,10 @@ use std::fmt;
 pub struct Hint {
     /// Stable, lowercase, dash-separated; unique across all crates.
     pub code: &'static str,
-    /// One lowercase line saying what to try.
+    /// One line saying what to try, starting lowercase (acronyms keep their
+    /// case); it names the config key and the CLI flag where one applies,
+    /// e.g. `tls.ca_file (--ca-file)`. The error's own `Display` states
+    /// only the fact, so the two never repeat each other.
     pub text: &'static str,
 }
 
