@@ -129,10 +129,10 @@ fn sends_through_postfix_pipelined_and_writes_a_transcript() {
     );
     // A lone message: QUIT rides with BDAT LAST, before the queued reply.
     assert!(
-        pos("C: QUIT") < pos("S: 250 2.0.0 Ok: queued"),
+        pos("C: QUIT") < pos("S: 250 2.0.0"),
         "QUIT waited for the end-of-data reply:\n{log}"
     );
-    assert!(pos("S: 221") > pos("S: 250 2.0.0 Ok: queued"), "{log}");
+    assert!(pos("S: 221") > pos("S: 250 2.0.0"), "{log}");
 }
 
 #[test]
