@@ -32,7 +32,7 @@ pub enum AuthFailure {
 }
 
 impl AuthFailure {
-    /// One lowercase line describing the failure.
+    /// One line describing the failure, starting lowercase (acronyms keep their case).
     pub fn description(self) -> &'static str {
         match self {
             AuthFailure::BadCredentials => "the server rejected the credentials",
@@ -40,9 +40,9 @@ impl AuthFailure {
             AuthFailure::WebLoginRequired => {
                 "the provider blocked the sign-in until you log in on its web page"
             }
-            AuthFailure::SmtpAuthDisabled => "smtp auth is disabled for this account",
+            AuthFailure::SmtpAuthDisabled => "SMTP AUTH is disabled for this account",
             AuthFailure::MechanismTooWeak => "the server considers the mechanism too weak",
-            AuthFailure::EncryptionRequired => "the server requires tls before authentication",
+            AuthFailure::EncryptionRequired => "the server requires TLS before authentication",
             AuthFailure::AuthRequired => "the server requires authentication",
             AuthFailure::Temporary => "a temporary authentication failure on the server",
             AuthFailure::Other => "the server refused authentication",
@@ -202,7 +202,7 @@ mod tests {
         assert!(!AuthFailure::BadCredentials.is_transient());
         assert_eq!(
             AuthFailure::SmtpAuthDisabled.to_string(),
-            "smtp auth is disabled for this account"
+            "SMTP AUTH is disabled for this account"
         );
     }
 }

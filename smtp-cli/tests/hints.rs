@@ -74,14 +74,18 @@ const ADVICE_WORDS: &[&str] = &[
     "pin",
 ];
 
-/// Checks the shape of a failure: exactly one error line (`[FAIL] ...` or
-/// `error: ...`) that gives no advice and names no config key or flag, and
+/// Checks the shape of a failure: exactly one error line (`[FAIL] ...`,
+/// `error: ...` or `smtp send`'s `failed-permanent: ...`) that gives no advice and names no config key or flag, and
 /// exactly one `hint: ... [code]` line that shares no phrase with it.
 /// Returns (error line, hint line).
 fn assert_one_fact_one_hint(text: &str, code: &str) -> (String, String) {
     let facts: Vec<&str> = text
         .lines()
-        .filter(|l| l.trim_start().starts_with("[FAIL]") || l.starts_with("error:"))
+        .filter(|l| {
+            l.trim_start().starts_with("[FAIL]")
+                || l.starts_with("error:")
+                || l.starts_with("failed-")
+        })
         .collect();
     let hints: Vec<&str> = text.lines().filter(|l| l.starts_with("hint:")).collect();
     assert_eq!(facts.len(), 1, "one error line expected:\n{text}");

@@ -145,9 +145,9 @@ pub enum Error {
         reason: String,
     },
     /// A plugin (TLS, SASL, proxy) refused its settings.
-    #[error("{what} setup failed: {source}")]
+    #[error("{} setup failed: {source}", plugin_name(what))]
     Plugin {
-        /// `tls`, `auth` or `proxy`.
+        /// `tls`, `auth` or `proxy` (an identifier; messages write `TLS`).
         what: &'static str,
         /// The plugin's own error.
         #[source]
@@ -160,6 +160,14 @@ pub enum Error {
     /// checked before this point).
     #[error("configuration could not be read: {0}")]
     Model(String),
+}
+
+/// The plugin as messages name it: acronyms keep their case.
+fn plugin_name(what: &str) -> &str {
+    match what {
+        "tls" => "TLS",
+        other => other,
+    }
 }
 
 impl Error {

@@ -152,9 +152,9 @@ async fn refusals_carry_status_reason_and_hint() {
         assert_eq!(e.phase(), phase);
         assert!(e.hint().unwrap().contains(hint), "{:?}", e.hint());
         let line = match status {
-            407 => format!("proxy auth via http://127.0.0.1:3128 failed: http {status} "),
+            407 => format!("proxy auth via http://127.0.0.1:3128 failed: HTTP {status} "),
             _ => {
-                format!("tunnel to 127.0.0.1:25 via http://127.0.0.1:3128 refused: http {status} ")
+                format!("tunnel to 127.0.0.1:25 via http://127.0.0.1:3128 refused: HTTP {status} ")
             }
         };
         assert!(e.to_string().starts_with(&line), "{e}");

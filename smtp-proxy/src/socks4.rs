@@ -256,6 +256,7 @@ mod tests {
         let e = reply_to(b"\x05\x00\x00\x00\x00\x00\x00\x00")
             .await
             .unwrap_err();
-        assert!(e.to_string().contains("socks5h://"), "{e}");
+        assert!(e.to_string().contains("answered in SOCKS5"), "{e}");
+        assert_eq!(e.coded_hint().code, "proxy-wrong-protocol");
     }
 }

@@ -109,5 +109,5 @@ async fn engine_errors_carry_the_proxy_error() {
     let e = send(&refused, "nothing")
         .await
         .expect_err("squid refuses 0.0.0.0");
-    assert!(e.to_string().contains("http 403"), "{e}");
+    assert!(e.to_string().contains("HTTP 403"), "{e}");
 }

@@ -311,10 +311,17 @@ mod tests {
             rustls::Error::AlertReceived(AlertDescription::HandshakeFailure),
             &ATTEMPT,
         );
-        assert!(
-            err.to_string().contains("requires a client certificate"),
-            "{err}"
+        assert_eq!(
+            err.to_string(),
+            "the server aborted the TLS handshake with a HandshakeFailure alert"
         );
+        assert_eq!(err.coded_hint().code, "tls-alert");
+        assert!(err.coded_hint().text.contains("client certificate"));
+        let err = rustls_error(
+            rustls::Error::AlertReceived(AlertDescription::UnknownCA),
+            &ATTEMPT,
+        );
+        assert_eq!(err.coded_hint().code, "tls-client-certificate-refused");
     }
 
     #[test]

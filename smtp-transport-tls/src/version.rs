@@ -174,7 +174,7 @@ mod tests {
         assert!(matches!(err, Error::InvalidVersionRange { .. }), "{err:?}");
         assert_eq!(
             err.to_string(),
-            "tls min_version TLSv1.3 is above max_version TLSv1.2"
+            "TLS min_version TLSv1.3 is above max_version TLSv1.2"
         );
     }
 

@@ -42,7 +42,7 @@ pub(super) fn upgrade(loaded: &Loaded) -> Result<Arc<dyn TlsUpgrade>, Error> {
         b = b.pin_sha256(pin);
     }
     let upgrade = b.build().map_err(|e| Error::Plugin {
-        what: "TLS",
+        what: "tls",
         source: Box::new(e),
     })?;
     Ok(Arc::new(upgrade))
