@@ -1,23 +1,13 @@
 //! The real `smtp` binary against the real peers.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use common::smtp;
 use smtp_testkit::{peers, unique_tag};
-
-/// The binary with a clean environment: no user or system config, no
-/// SMTP_* variables from the caller, HOME in a temporary directory.
-fn smtp(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_smtp"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .stdin(Stdio::null());
-    c
-}
 
 fn run(cmd: &mut Command) -> (i32, String, String) {
     let Output {

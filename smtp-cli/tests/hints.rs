@@ -2,28 +2,9 @@
 //! produced on loopback, against the real peers: one error line stating the
 //! fact, one `hint:` line saying what to do, never the same advice twice.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+mod common;
 
-use smtp_testkit::peers;
-
-fn smtp(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_smtp"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .stdin(Stdio::null());
-    c
-}
-
-fn get(key: &str) -> String {
-    peers()
-        .get(key)
-        .unwrap_or_else(|| panic!("{key} missing"))
-        .to_string()
-}
+use common::{code_and_text, get, smtp};
 
 /// Runs `smtp <args>` against 127.0.0.1 and returns (exit code, stdout + stderr).
 fn run(args: &[&str], env: &[(&str, String)]) -> (i32, String) {
@@ -39,13 +20,7 @@ fn run(args: &[&str], env: &[(&str, String)]) -> (i32, String) {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+    code_and_text(&cmd.output().unwrap())
 }
 
 fn assert_says(text: &str, words: &[&str]) {

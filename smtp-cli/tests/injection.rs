@@ -8,45 +8,13 @@
 //! stdin. The table with the limits is in docs/security.md.
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::process::Stdio;
 
-/// A server or proxy that must never be reached: it counts connections
-/// and closes each at once, so a client that does get through fails fast.
-struct Trap {
-    port: u16,
-    count: Arc<AtomicUsize>,
-}
+use common::{code_and_text, smtp};
+use smtp_testkit::ConnectionTrap;
 
-impl Trap {
-    fn new() -> Trap {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let count = Arc::new(AtomicUsize::new(0));
-        let seen = count.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                seen.fetch_add(1, Ordering::SeqCst);
-                drop(conn);
-            }
-        });
-        Trap { port, count }
-    }
-    fn port(&self) -> u16 {
-        self.port
-    }
-    /// Connections accepted since the last call.
-    fn connections(&self) -> usize {
-        // A client that connected and exited may still sit in the backlog.
-        std::thread::sleep(Duration::from_millis(10));
-        self.count.swap(0, Ordering::SeqCst)
-    }
-}
-
+mod common;
 mod injection_table;
 
 use injection_table::{Bad, Row, SECRET, Via, rows};
@@ -91,7 +59,7 @@ fn env_var(key: &str) -> String {
 }
 
 /// Runs one case; returns (exit code, stdout + stderr).
-fn run(row: &Row, value: &str, trap: &Trap, home: &Path) -> (i32, String) {
+fn run(row: &Row, value: &str, trap: &ConnectionTrap, home: &Path) -> (i32, String) {
     let value = row
         .template
         .replace("{port}", &trap.port().to_string())
@@ -118,14 +86,9 @@ fn run(row: &Row, value: &str, trap: &Trap, home: &Path) -> (i32, String) {
             ("--send-to", "b@example.test".into()),
         ]);
     }
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_smtp"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        // One attempt: a case that does connect fails fast.
-        .env("SMTP_RETRY__ATTEMPTS", "1")
+    let mut cmd = smtp(home);
+    // One attempt: a case that does connect fails fast.
+    cmd.env("SMTP_RETRY__ATTEMPTS", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -216,13 +179,7 @@ fn run(row: &Row, value: &str, trap: &Trap, home: &Path) -> (i32, String) {
         stdin.clear();
     }
     let _ = child.stdin.take().unwrap().write_all(&stdin);
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+    code_and_text(&child.wait_with_output().unwrap())
 }
 
 fn can_carry(via: Via, kind: Bad) -> bool {
@@ -231,7 +188,7 @@ fn can_carry(via: Via, kind: Bad) -> bool {
 
 #[test]
 fn every_bad_input_is_refused_before_connecting() {
-    let trap = Trap::new();
+    let trap = ConnectionTrap::new();
     let home = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
     let mut cases = 0;
@@ -281,7 +238,7 @@ fn every_bad_input_is_refused_before_connecting() {
 /// refusals above are about the bad values), and reaches the trap.
 #[test]
 fn good_values_do_reach_the_server() {
-    let trap = Trap::new();
+    let trap = ConnectionTrap::new();
     let home = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
     for row in rows() {

@@ -4,12 +4,13 @@
 //! when the reply asks for it), 5xx are not, and a message whose outcome
 //! is unknown is sent once unless the user allows a second copy.
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::smtp;
 use smtp_testkit::{ScriptConn, ScriptedServer};
 
 /// When each recipient's RCPT arrived, in order: one entry per attempt.
@@ -138,17 +139,6 @@ fn send_bulk(recipients: &[&str], extra: &[&str]) -> Run {
         attempts,
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
-}
-
-fn smtp(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_smtp"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .stdin(Stdio::null());
-    c
 }
 
 impl Run {

@@ -8,12 +8,13 @@
 //! good secret, non-zero for the wrong one), so no scenario passes by
 //! never reaching the point where a secret is used.
 
+mod common;
 mod leak_check;
 mod secret_scenarios;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
+use common::{code_and_text, smtp};
 use secret_scenarios::{
     Expect, Scenario, auth_scenarios, config_scenarios, get, needles, proxy_scenarios,
 };
@@ -33,15 +34,9 @@ fn run(s: &Scenario, command: &[&str], dir: &Path) -> Captured {
     }
     let transcript = dir.join("transcript.log");
     let _ = std::fs::remove_file(&transcript);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_smtp"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("RUST_LOG", "trace")
-        .env("SMTP_RETRY__ATTEMPTS", "1")
-        .stdin(Stdio::null());
+    let mut cmd = smtp(dir);
+    cmd.env("RUST_LOG", "trace")
+        .env("SMTP_RETRY__ATTEMPTS", "1");
     for (k, v) in &s.env {
         cmd.env(k, fill(v));
     }
@@ -65,15 +60,14 @@ fn run(s: &Scenario, command: &[&str], dir: &Path) -> Captured {
             s.name
         );
     }
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    let (code, mut text) = code_and_text(&out);
     if let Ok(t) = std::fs::read_to_string(&transcript) {
         text.push_str("\n--- transcript ---\n");
         text.push_str(&t);
     }
     Captured {
         label: format!("{} [{}]", s.name, command.join(" ")),
-        code: out.status.code().unwrap_or(-1),
+        code,
         text,
     }
 }

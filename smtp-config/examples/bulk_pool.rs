@@ -20,7 +20,7 @@ const CONNECTIONS: usize = 4;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a = common::args("bulk_pool HOST PORT FROM TO [COUNT=20]");
     let count: usize = a.rest.first().and_then(|c| c.parse().ok()).unwrap_or(20);
-    let mut builder = SmtpTransport::builder(&a.host)
+    let builder = SmtpTransport::builder(&a.host)
         .port(a.port)
         .security(Security::StartTlsRequired)
         .tls(common::tls()?)
@@ -29,10 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             idle_timeout: Duration::from_secs(30),
             max_messages_per_connection: 100,
         });
-    if let Some(auth) = common::password_auth()? {
-        builder = builder.authenticator(auth);
-    }
-    let transport = Arc::new(builder.build()?);
+    let transport = Arc::new(common::with_password_auth(builder)?.build()?);
     let started = Instant::now();
     let tasks: Vec<_> = (0..count)
         .map(|i| {
@@ -53,10 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for task in tasks {
         if let Err(e) = task.await? {
             failed += 1;
-            eprintln!("error: {e}");
-            if let Some(h) = smtp_config::coded_hint(&e) {
-                eprintln!("hint: {} [{}]", h.text, h.code);
-            }
+            common::print_error(&e);
         }
     }
     transport.close().await;

@@ -12,7 +12,7 @@
 
 mod common;
 
-use smtp_core::{Security, SmtpTransport, TcpConnector, Transport};
+use smtp_core::{Security, SmtpTransport, TcpConnector};
 use smtp_proxy::ProxyUrl;
 
 #[tokio::main(flavor = "current_thread")]
@@ -24,23 +24,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let proxy = ProxyUrl::parse(&proxy)?;
     println!("via {proxy}"); // the password shows as <redacted>
-    let mut builder = SmtpTransport::builder(&a.host)
+    let builder = SmtpTransport::builder(&a.host)
         .port(a.port)
         .security(Security::StartTlsRequired)
         .tls(common::tls()?)
         .connector(proxy.connector(TcpConnector::new()));
-    if let Some(auth) = common::password_auth()? {
-        builder = builder.authenticator(auth);
-    }
-    let transport = builder.build()?;
-    let envelope = common::envelope(&a.from, &a.to)?;
-    let sent = transport
-        .send(
-            &envelope,
-            common::message(&a.from, &a.to, "hello through a proxy"),
-        )
-        .await;
-    common::report(sent);
-    transport.close().await;
+    let transport = common::with_password_auth(builder)?.build()?;
+    common::send_one(transport, &a, "hello through a proxy").await?;
     Ok(())
 }

@@ -8,27 +8,16 @@
 
 mod common;
 
-use smtp_core::{Security, SmtpTransport, Transport};
+use smtp_core::{Security, SmtpTransport};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a = common::args("starttls HOST PORT FROM TO");
-    let mut builder = SmtpTransport::builder(&a.host)
+    let builder = SmtpTransport::builder(&a.host)
         .port(a.port)
         .security(Security::StartTlsRequired)
         .tls(common::tls()?);
-    if let Some(auth) = common::password_auth()? {
-        builder = builder.authenticator(auth);
-    }
-    let transport = builder.build()?;
-    let envelope = common::envelope(&a.from, &a.to)?;
-    let sent = transport
-        .send(
-            &envelope,
-            common::message(&a.from, &a.to, "hello over STARTTLS"),
-        )
-        .await;
-    common::report(sent);
-    transport.close().await;
+    let transport = common::with_password_auth(builder)?.build()?;
+    common::send_one(transport, &a, "hello over STARTTLS").await?;
     Ok(())
 }

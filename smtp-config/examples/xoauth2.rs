@@ -20,7 +20,7 @@ use std::sync::Arc;
 use smtp_auth::{
     Credentials, MechanismKind, RefreshTokenFlow, SaslAuthenticator, StaticToken, TokenSource,
 };
-use smtp_core::{Security, SmtpTransport, Transport};
+use smtp_core::{Security, SmtpTransport};
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -63,14 +63,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .tls(common::tls()?)
         .authenticator(Arc::new(auth))
         .build()?;
-    let envelope = common::envelope(&a.from, &a.to)?;
-    let sent = transport
-        .send(
-            &envelope,
-            common::message(&a.from, &a.to, "hello with XOAUTH2"),
-        )
-        .await;
-    common::report(sent);
-    transport.close().await;
+    common::send_one(transport, &a, "hello with XOAUTH2").await?;
     Ok(())
 }

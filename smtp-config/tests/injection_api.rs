@@ -5,39 +5,11 @@
 //! docs/security.md.
 #![cfg(all(feature = "auth", feature = "proxy"))]
 
-use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use secrecy::SecretString;
 use smtp_core::{Address, Connector, Security, SmtpTransport, Target, TcpConnector};
-
-/// Counts connections and closes each at once.
-struct Trap {
-    port: u16,
-    count: Arc<AtomicUsize>,
-}
-
-impl Trap {
-    fn new() -> Trap {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let count = Arc::new(AtomicUsize::new(0));
-        let seen = count.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                seen.fetch_add(1, Ordering::SeqCst);
-                drop(conn);
-            }
-        });
-        Trap { port, count }
-    }
-    fn connections(&self) -> usize {
-        std::thread::sleep(Duration::from_millis(10));
-        self.count.swap(0, Ordering::SeqCst)
-    }
-}
+use smtp_testkit::ConnectionTrap;
 
 /// `good` with CR, LF, CRLF and NUL spliced in, plus the over-long ones.
 fn bad(good: &str, long: &[String]) -> Vec<(String, String)> {
@@ -189,8 +161,8 @@ fn builder_and_credentials_refuse_bad_values() {
 /// are refused before the proxy is dialled.
 #[tokio::test]
 async fn proxy_connectors_refuse_before_dialling() {
-    let trap = Trap::new();
-    let proxy = Target::new("127.0.0.1", trap.port);
+    let trap = ConnectionTrap::new();
+    let proxy = Target::new("127.0.0.1", trap.port());
     let target = Target::new("mail.example.test", 25);
     let mut failures = Vec::new();
     let creds =

@@ -9,6 +9,7 @@ mod maildir;
 mod peers;
 pub mod relay;
 mod scripted;
+mod trap;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -19,6 +20,7 @@ pub use peers::{DEFAULT_PEERS_ENV, PEERS_ENV_VAR, Peers, peers, peers_env_path};
 #[cfg(feature = "tls")]
 pub use scripted::rig_tls_accept;
 pub use scripted::{Duplex, ScriptConn, ScriptedServer, Step, TlsAccept};
+pub use trap::ConnectionTrap;
 
 /// A string no other test (in this or another process, in this or an
 /// earlier run) produces: `label-<unix nanos>-<pid>-<counter>`. Put it in a

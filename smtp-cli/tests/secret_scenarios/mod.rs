@@ -2,16 +2,8 @@
 //! and the wrong ones, every form to search for, and the runs of the
 //! binary, each with the outcome it must have.
 
-use smtp_testkit::peers;
-
+pub use crate::common::get;
 use crate::leak_check::{self, Needle};
-
-pub fn get(key: &str) -> String {
-    peers()
-        .get(key)
-        .unwrap_or_else(|| panic!("{key} missing from the peers env file"))
-        .to_string()
-}
 
 pub const WRONG_PASS: &str = "Wrong-Pass-9x";
 pub const WRONG_PROXY_PASS: &str = "Wrong-Proxy-9x";

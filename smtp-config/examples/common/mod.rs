@@ -10,7 +10,10 @@
 
 use std::sync::Arc;
 
-use smtp_core::{Address, Delivery, Envelope, Error, MessageSource, TlsUpgrade};
+use smtp_core::{
+    Address, Delivery, Envelope, Error, MessageSource, SmtpTransport, SmtpTransportBuilder,
+    TlsUpgrade, Transport,
+};
 
 /// HOST PORT FROM TO, after any leading arguments the example takes itself.
 pub struct Args {
@@ -67,6 +70,30 @@ pub fn password_auth() -> Result<Option<Arc<smtp_auth::SaslAuthenticator>>, smtp
     Ok(Some(Arc::new(auth)))
 }
 
+/// `builder` with the password authenticator when `MAIL_USER` and
+/// `MAIL_PASSWORD` are set; unchanged otherwise.
+#[cfg(feature = "auth")]
+pub fn with_password_auth(
+    builder: SmtpTransportBuilder,
+) -> Result<SmtpTransportBuilder, smtp_auth::Error> {
+    Ok(match password_auth()? {
+        Some(auth) => builder.authenticator(auth),
+        None => builder,
+    })
+}
+
+/// Sends one message with `subject` from FROM to TO, prints the outcome
+/// (exiting on failure, see [`report`]) and closes the transport.
+pub async fn send_one(transport: SmtpTransport, a: &Args, subject: &str) -> Result<(), Error> {
+    let envelope = envelope(&a.from, &a.to)?;
+    let sent = transport
+        .send(&envelope, message(&a.from, &a.to, subject))
+        .await;
+    report(sent);
+    transport.close().await;
+    Ok(())
+}
+
 pub fn envelope(from: &str, to: &str) -> Result<Envelope, Error> {
     Envelope::new(Some(Address::new(from)?), vec![Address::new(to)?])
 }
@@ -94,10 +121,16 @@ pub fn report(result: Result<Delivery, Error>) {
     }
 }
 
-pub fn fail(e: &Error) -> ! {
+/// Prints the error, then its hint and code when there is one.
+pub fn print_error(e: &Error) {
     eprintln!("error: {e}");
     if let Some(h) = smtp_config::coded_hint(e) {
         eprintln!("hint: {} [{}]", h.text, h.code);
     }
+}
+
+/// Prints the error and its hint, then exits 1 (or 75 when a retry may help).
+pub fn fail(e: &Error) -> ! {
+    print_error(e);
     std::process::exit(if smtp_config::is_transient(e) { 75 } else { 1 });
 }
