@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::smtp;
+use common::{smtp, stage};
 use smtp_testkit::{peers, unique_tag};
 
 fn run(cmd: &mut Command) -> (i32, String, String) {
@@ -37,6 +37,15 @@ fn plain_args(cmd: &mut Command, port_key: &str) {
         "--ehlo-name",
         "cli.example.test",
     ]);
+}
+
+/// `smtp test --json` against Postfix's plain port.
+fn plain_test_json(home: &Path) -> Command {
+    let mut cmd = smtp(home);
+    cmd.arg("test");
+    plain_args(&mut cmd, "PEERS_POSTFIX_PLAIN_PORT");
+    cmd.arg("--json");
+    cmd
 }
 
 fn postfix_mail(needle: &str) -> Vec<u8> {
@@ -226,11 +235,7 @@ fn sendmail_mode_reads_stdin_and_takes_recipients_from_headers() {
 #[test]
 fn test_command_reports_stages_as_json() {
     let home = tempfile::tempdir().unwrap();
-    let mut cmd = smtp(home.path());
-    cmd.arg("test");
-    plain_args(&mut cmd, "PEERS_POSTFIX_PLAIN_PORT");
-    cmd.args(["--json"]);
-    let (code, out, err) = run(&mut cmd);
+    let (code, out, err) = run(&mut plain_test_json(home.path()));
     assert_eq!(code, 0, "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["schema"], "smtp-test/1");
@@ -252,26 +257,13 @@ fn test_command_reports_stages_as_json() {
 fn test_command_sends_a_test_mail_and_quits_in_the_same_flight() {
     let home = tempfile::tempdir().unwrap();
     let transcript = home.path().join("test.log");
-    let mut cmd = smtp(home.path());
-    cmd.arg("test");
-    plain_args(&mut cmd, "PEERS_POSTFIX_PLAIN_PORT");
-    cmd.args([
-        "--json",
-        "--from",
-        "me@example.test",
-        "--send-to",
-        "you@example.test",
-    ]);
+    let mut cmd = plain_test_json(home.path());
+    cmd.args(["--from", "me@example.test", "--send-to", "you@example.test"]);
     cmd.arg("--transcript").arg(&transcript);
     let (code, out, err) = run(&mut cmd);
     assert_eq!(code, 0, "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let send = v["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "send")
-        .unwrap_or_else(|| panic!("no send stage: {out}"));
+    let send = stage(&v, "send");
     assert_eq!(send["ok"], true, "{out}");
     let reply = send["detail"]["reply"].as_str().unwrap_or_default();
     assert!(reply.starts_with("250 2.0.0"), "{out}");
@@ -287,26 +279,13 @@ fn test_command_sends_a_test_mail_and_quits_in_the_same_flight() {
     assert!(pos("S: 221") > pos(&format!("S: {reply}")), "{log}");
 
     let rejected = peers().get("PEERS_REJECTED_RCPT").unwrap().to_string();
-    let mut cmd = smtp(home.path());
-    cmd.arg("test");
-    plain_args(&mut cmd, "PEERS_POSTFIX_PLAIN_PORT");
-    cmd.args([
-        "--json",
-        "--from",
-        "me@example.test",
-        "--send-to",
-        &rejected,
-    ]);
+    let mut cmd = plain_test_json(home.path());
+    cmd.args(["--from", "me@example.test", "--send-to", &rejected]);
     let (code, out, err) = run(&mut cmd);
     assert_ne!(code, 0, "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["ok"], false, "{out}");
-    let send = v["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "send")
-        .unwrap_or_else(|| panic!("no send stage: {out}"));
+    let send = stage(&v, "send");
     assert_eq!(send["ok"], false, "{out}");
     assert_eq!(v["failure"]["stage"], "send", "{out}");
     assert!(

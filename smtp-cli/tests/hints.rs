@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{code_and_text, get, smtp};
+use common::{code_and_text, get, smtp, stage};
 
 /// Runs `smtp <args>` against 127.0.0.1 and returns (exit code, stdout + stderr).
 fn run(args: &[&str], env: &[(&str, String)]) -> (i32, String) {
@@ -113,18 +113,55 @@ fn the_shape_check_catches_repeated_advice() {
     );
 }
 
+/// `smtp test --port <the peer port at port_key> --security <security>`,
+/// then `extra`; returns (exit code, stdout + stderr).
+fn test_at(
+    port_key: &str,
+    security: &str,
+    extra: &[&str],
+    env: &[(&str, String)],
+) -> (i32, String) {
+    let port = get(port_key);
+    let mut args = vec!["test", "--port", &port, "--security", security];
+    args.extend(extra);
+    run(&args, env)
+}
+
+/// `extra` after the rig CA and the server name its certificates carry.
+fn verified(extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "--ca-file".to_string(),
+        get("PEERS_CA_CERT"),
+        "--tls-server-name".to_string(),
+        "localhost".to_string(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
+}
+
+/// `smtp test` with the rig CA and server name, then `extra`.
+fn test_verified(port_key: &str, security: &str, extra: &[&str]) -> (i32, String) {
+    let args = verified(extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    test_at(port_key, security, &args, &[])
+}
+
+/// `smtp test --security none` logging in as the rig user with the
+/// password in `$PASS`, then `extra`.
+fn test_login(port_key: &str, extra: &[&str], env: &[(&str, String)]) -> (i32, String) {
+    let user = get("PEERS_SMTP_USER");
+    let mut args = vec!["--user", &user, "--password-env", "PASS"];
+    args.extend(extra);
+    test_at(port_key, "none", &args, env)
+}
+
 #[test]
 fn implicit_tls_against_a_starttls_port() {
-    let (code, text) = run(
-        &[
-            "test",
-            "--port",
-            &get("PEERS_POSTFIX_SUBMISSION_PORT"),
-            "--security",
-            "implicit",
-            "--ca-file",
-            &get("PEERS_CA_CERT"),
-        ],
+    let ca = get("PEERS_CA_CERT");
+    let (code, text) = test_at(
+        "PEERS_POSTFIX_SUBMISSION_PORT",
+        "implicit",
+        &["--ca-file", &ca],
         &[],
     );
     assert_ne!(code, 0);
@@ -136,18 +173,11 @@ fn implicit_tls_against_a_starttls_port() {
 
 #[test]
 fn starttls_against_an_implicit_tls_port() {
-    let (code, text) = run(
-        &[
-            "test",
-            "--port",
-            &get("PEERS_POSTFIX_SMTPS_PORT"),
-            "--security",
-            "starttls",
-            "--ca-file",
-            &get("PEERS_CA_CERT"),
-            "--timeout",
-            "3s",
-        ],
+    let ca = get("PEERS_CA_CERT");
+    let (code, text) = test_at(
+        "PEERS_POSTFIX_SMTPS_PORT",
+        "starttls",
+        &["--ca-file", &ca, "--timeout", "3s"],
         &[],
     );
     assert_eq!(code, 75, "{text}");
@@ -157,7 +187,6 @@ fn starttls_against_an_implicit_tls_port() {
 
 #[test]
 fn certificate_problems_are_named() {
-    let ca = get("PEERS_CA_CERT");
     for (port, words, hint_code) in [
         (
             "PEERS_POSTFIX_BADCERT_HOST_PORT",
@@ -179,40 +208,13 @@ fn certificate_problems_are_named() {
             "tls-unknown-issuer",
         ),
     ] {
-        let (code, text) = run(
-            &[
-                "test",
-                "--port",
-                &get(port),
-                "--security",
-                "implicit",
-                "--ca-file",
-                &ca,
-                "--tls-server-name",
-                "localhost",
-            ],
-            &[],
-        );
+        let (code, text) = test_verified(port, "implicit", &[]);
         assert_eq!(code, 1, "{port}: {text}");
         assert_says(&text, words);
         let (_, hint) = assert_one_fact_one_hint(&text, hint_code);
         // Acronyms keep their case (no "private ca").
         assert!(!hint.contains(" ca ") && !hint.contains(" tls "), "{text}");
-        let (code, text) = run(
-            &[
-                "test",
-                "--port",
-                &get(port),
-                "--security",
-                "implicit",
-                "--ca-file",
-                &ca,
-                "--tls-server-name",
-                "localhost",
-                "--dangerous-accept-invalid-certs",
-            ],
-            &[],
-        );
+        let (code, text) = test_verified(port, "implicit", &["--dangerous-accept-invalid-certs"]);
         assert_eq!(code, 0, "{port} with the danger switch: {text}");
         assert_says(&text, &["NOT VERIFIED"]);
     }
@@ -220,59 +222,24 @@ fn certificate_problems_are_named() {
 
 #[test]
 fn tls_version_mismatch_names_the_versions() {
-    let (code, text) = run(
-        &[
-            "test",
-            "--port",
-            &get("PEERS_POSTFIX_TLS12_SMTPS_PORT"),
-            "--security",
-            "implicit",
-            "--ca-file",
-            &get("PEERS_CA_CERT"),
-            "--tls-server-name",
-            "localhost",
-            "--tls-min-version",
-            "1.3",
-        ],
-        &[],
+    let (code, text) = test_verified(
+        "PEERS_POSTFIX_TLS12_SMTPS_PORT",
+        "implicit",
+        &["--tls-min-version", "1.3"],
     );
     assert_eq!(code, 1, "{text}");
     assert_says(&text, &["1.3", "--tls-min-version"]);
     assert_one_fact_one_hint(&text, "tls-version-mismatch");
     // The same through STARTTLS, on the TLS-1.3-only port.
-    let (code, text) = run(
-        &[
-            "test",
-            "--port",
-            &get("PEERS_POSTFIX_TLS13_STARTTLS_PORT"),
-            "--security",
-            "starttls",
-            "--ca-file",
-            &get("PEERS_CA_CERT"),
-            "--tls-server-name",
-            "localhost",
-            "--tls-max-version",
-            "1.2",
-        ],
-        &[],
+    let (code, text) = test_verified(
+        "PEERS_POSTFIX_TLS13_STARTTLS_PORT",
+        "starttls",
+        &["--tls-max-version", "1.2"],
     );
     assert_eq!(code, 1, "{text}");
     assert_says(&text, &["TLSv1.2 only"]);
     assert_one_fact_one_hint(&text, "tls-version-mismatch");
-    let (code, text) = run(
-        &[
-            "test",
-            "--port",
-            &get("PEERS_POSTFIX_TLS12_SMTPS_PORT"),
-            "--security",
-            "implicit",
-            "--ca-file",
-            &get("PEERS_CA_CERT"),
-            "--tls-server-name",
-            "localhost",
-        ],
-        &[],
-    );
+    let (code, text) = test_verified("PEERS_POSTFIX_TLS12_SMTPS_PORT", "implicit", &[]);
     assert_eq!(code, 0, "{text}");
     assert_says(&text, &["TLSv1.2"]);
 }
@@ -280,17 +247,9 @@ fn tls_version_mismatch_names_the_versions() {
 #[test]
 fn no_common_mechanism_lists_both_sides() {
     let env = [("PASS", get("PEERS_SMTP_PASS"))];
-    let (code, text) = run(
+    let (code, text) = test_login(
+        "PEERS_AIOSMTPD_PLAIN_PORT",
         &[
-            "test",
-            "--port",
-            &get("PEERS_AIOSMTPD_PLAIN_PORT"),
-            "--security",
-            "none",
-            "--user",
-            &get("PEERS_SMTP_USER"),
-            "--password-env",
-            "PASS",
             "--auth-mechanisms",
             "SCRAM-SHA-256,CRAM-MD5",
             "--allow-cleartext-auth",
@@ -319,38 +278,14 @@ fn no_common_mechanism_lists_both_sides() {
 fn auth_before_starttls() {
     let env = [("PASS", get("PEERS_SMTP_PASS"))];
     // A password mechanism without TLS is refused before connecting.
-    let (code, text) = run(
-        &[
-            "test",
-            "--port",
-            &get("PEERS_POSTFIX_STARTTLS_OPTIONAL_PORT"),
-            "--security",
-            "none",
-            "--user",
-            &get("PEERS_SMTP_USER"),
-            "--password-env",
-            "PASS",
-        ],
-        &env,
-    );
+    let (code, text) = test_login("PEERS_POSTFIX_STARTTLS_OPTIONAL_PORT", &[], &env);
     assert_eq!(code, 2, "{text}");
     assert_says(&text, &["in clear", "starttls"]);
     assert_one_fact_one_hint(&text, "config-cleartext-auth");
     // SCRAM may run in clear, but this server offers AUTH only after STARTTLS.
-    let (code, text) = run(
-        &[
-            "test",
-            "--port",
-            &get("PEERS_POSTFIX_STARTTLS_OPTIONAL_PORT"),
-            "--security",
-            "none",
-            "--user",
-            &get("PEERS_SMTP_USER"),
-            "--password-env",
-            "PASS",
-            "--auth-mechanisms",
-            "SCRAM-SHA-256",
-        ],
+    let (code, text) = test_login(
+        "PEERS_POSTFIX_STARTTLS_OPTIONAL_PORT",
+        &["--auth-mechanisms", "SCRAM-SHA-256"],
         &env,
     );
     assert_ne!(code, 0, "{text}");
@@ -362,21 +297,9 @@ fn auth_before_starttls() {
 #[test]
 fn bad_credentials_mention_app_passwords_and_never_the_password() {
     let env = [("PASS", "Wrong-Secret-42".to_string())];
-    let (code, text) = run(
-        &[
-            "test",
-            "--port",
-            &get("PEERS_POSTFIX_PLAIN_PORT"),
-            "--security",
-            "none",
-            "--user",
-            &get("PEERS_SMTP_USER"),
-            "--password-env",
-            "PASS",
-            "--allow-cleartext-auth",
-            "--auth-mechanisms",
-            "PLAIN",
-        ],
+    let (code, text) = test_login(
+        "PEERS_POSTFIX_PLAIN_PORT",
+        &["--allow-cleartext-auth", "--auth-mechanisms", "PLAIN"],
         &env,
     );
     assert_eq!(code, 1, "{text}");
@@ -388,40 +311,17 @@ fn bad_credentials_mention_app_passwords_and_never_the_password() {
 #[test]
 fn cleartext_auth_is_refused_unless_allowed() {
     let env = [("PASS", get("PEERS_SMTP_PASS"))];
-    let (code, text) = run(
-        &[
-            "test",
-            "--port",
-            &get("PEERS_POSTFIX_PLAIN_PORT"),
-            "--security",
-            "none",
-            "--user",
-            &get("PEERS_SMTP_USER"),
-            "--password-env",
-            "PASS",
-            "--auth-mechanisms",
-            "PLAIN",
-        ],
+    let (code, text) = test_login(
+        "PEERS_POSTFIX_PLAIN_PORT",
+        &["--auth-mechanisms", "PLAIN"],
         &env,
     );
     assert_ne!(code, 0, "{text}");
     assert_says(&text, &["allow"]);
     assert_one_fact_one_hint(&text, "config-cleartext-auth");
-    let (code, text) = run(
-        &[
-            "test",
-            "--port",
-            &get("PEERS_POSTFIX_PLAIN_PORT"),
-            "--security",
-            "none",
-            "--user",
-            &get("PEERS_SMTP_USER"),
-            "--password-env",
-            "PASS",
-            "--auth-mechanisms",
-            "PLAIN",
-            "--allow-cleartext-auth",
-        ],
+    let (code, text) = test_login(
+        "PEERS_POSTFIX_PLAIN_PORT",
+        &["--auth-mechanisms", "PLAIN", "--allow-cleartext-auth"],
         &env,
     );
     assert_eq!(code, 0, "{text}");
@@ -430,68 +330,38 @@ fn cleartext_auth_is_refused_unless_allowed() {
 
 #[test]
 fn proxy_auth_failure_names_the_proxy_credentials() {
-    let proxy = format!(
-        "http://{}:wrong-proxy-pass@127.0.0.1:{}",
-        get("PEERS_PROXY_USER"),
-        get("PEERS_HTTP_PROXY_AUTH_PORT")
-    );
-    let (code, text) = run(
-        &[
-            "test",
-            "--port",
-            &get("PEERS_POSTFIX_PLAIN_PORT"),
-            "--security",
-            "none",
-            "--proxy",
-            &proxy,
-        ],
-        &[],
-    );
-    assert_eq!(code, 1, "a refused proxy login is permanent: {text}");
-    assert_says(
-        &text,
-        &[
-            "HTTP 401",
-            "password",
-            "proxy.url (--proxy)",
-            "[proxy-auth-rejected]",
-        ],
-    );
-    assert_one_fact_one_hint(&text, "proxy-auth-rejected");
-    assert!(!text.contains("wrong-proxy-pass"), "{text}");
-    // SOCKS5 (microsocks) and squid's 407 read the same way.
-    for (proxy, status) in [
+    let with_wrong_pass = |scheme: &str, port_key: &str| {
+        format!(
+            "{scheme}://{}:wrong-proxy-pass@127.0.0.1:{}",
+            get("PEERS_PROXY_USER"),
+            get(port_key)
+        )
+    };
+    // tinyproxy's 401 (the first row) says the most; SOCKS5 (microsocks)
+    // and squid's 407 read the same way.
+    for (proxy, says) in [
         (
-            format!(
-                "socks5h://{}:wrong-proxy-pass@127.0.0.1:{}",
-                get("PEERS_PROXY_USER"),
-                get("PEERS_SOCKS5_AUTH_PORT")
-            ),
-            "rejected the user name or password",
+            with_wrong_pass("http", "PEERS_HTTP_PROXY_AUTH_PORT"),
+            &["HTTP 401", "password", "proxy.url (--proxy)"][..],
         ),
         (
-            format!(
-                "http://{}:wrong-proxy-pass@127.0.0.1:{}",
-                get("PEERS_PROXY_USER"),
-                get("PEERS_SQUID_AUTH_PORT")
-            ),
-            "HTTP 407",
+            with_wrong_pass("socks5h", "PEERS_SOCKS5_AUTH_PORT"),
+            &["rejected the user name or password"][..],
+        ),
+        (
+            with_wrong_pass("http", "PEERS_SQUID_AUTH_PORT"),
+            &["HTTP 407"][..],
         ),
     ] {
-        let (code, text) = run(
-            &[
-                "test",
-                "--port",
-                &get("PEERS_POSTFIX_PLAIN_PORT"),
-                "--security",
-                "none",
-                "--proxy",
-                &proxy,
-            ],
+        let (code, text) = test_at(
+            "PEERS_POSTFIX_PLAIN_PORT",
+            "none",
+            &["--proxy", &proxy],
             &[],
         );
-        assert_eq!(code, 1, "{text}");
-        assert_says(&text, &[status]);
+        assert_eq!(code, 1, "a refused proxy login is permanent: {text}");
+        assert_says(&text, says);
+        assert_says(&text, &["[proxy-auth-rejected]"]);
         assert_one_fact_one_hint(&text, "proxy-auth-rejected");
         assert!(!text.contains("wrong-proxy-pass"), "{text}");
     }
@@ -499,21 +369,9 @@ fn proxy_auth_failure_names_the_proxy_credentials() {
 
 #[test]
 fn mutual_tls_without_a_client_certificate() {
-    let ca = get("PEERS_CA_CERT");
-    let base = [
-        "test",
-        "--port",
-        &get("PEERS_POSTFIX_MTLS_PORT"),
-        "--security",
-        "implicit",
-        "--ca-file",
-        &ca,
-        "--tls-server-name",
-        "localhost",
-    ];
     // Postfix completes the handshake, then answers 421 in place of the
     // greeting: 4xx by code, but only a client certificate fixes it.
-    let (code, text) = run(&base, &[]);
+    let (code, text) = test_verified("PEERS_POSTFIX_MTLS_PORT", "implicit", &[]);
     assert_ne!(code, 0, "{text}");
     assert_says(&text, &["No client certificate presented"]);
     let (_, hint) = assert_one_fact_one_hint(&text, "reply-client-certificate");
@@ -521,9 +379,11 @@ fn mutual_tls_without_a_client_certificate() {
     // A key that does not belong to the certificate fails before connecting.
     let untrusted_key = get("PEERS_UNTRUSTED_CLIENT_KEY");
     let cert = get("PEERS_CLIENT_CERT");
-    let mut args = base.to_vec();
-    args.extend(["--client-cert", &cert, "--client-key", &untrusted_key]);
-    let (code, text) = run(&args, &[]);
+    let (code, text) = test_verified(
+        "PEERS_POSTFIX_MTLS_PORT",
+        "implicit",
+        &["--client-cert", &cert, "--client-key", &untrusted_key],
+    );
     assert_eq!(code, 2, "{text}");
     assert_says(&text, &["do not work together"]);
     assert_one_fact_one_hint(&text, "tls-client-auth-mismatch");
@@ -531,28 +391,21 @@ fn mutual_tls_without_a_client_certificate() {
 
 #[test]
 fn relay_denied_without_authentication() {
-    let (code, text) = run(
-        &[
-            "send",
-            "--port",
-            &get("PEERS_POSTFIX_SUBMISSION_PORT"),
-            "--security",
-            "starttls",
-            "--ca-file",
-            &get("PEERS_CA_CERT"),
-            "--tls-server-name",
-            "localhost",
-            "--from",
-            "me@example.test",
-            "--to",
-            "you@example.test",
-            "--subject",
-            "relay",
-            "--body",
-            "x",
-        ],
-        &[],
-    );
+    let port = get("PEERS_POSTFIX_SUBMISSION_PORT");
+    let mut args = vec!["send", "--port", &port, "--security", "starttls"];
+    let tls = verified(&[]);
+    args.extend(tls.iter().map(String::as_str));
+    args.extend([
+        "--from",
+        "me@example.test",
+        "--to",
+        "you@example.test",
+        "--subject",
+        "relay",
+        "--body",
+        "x",
+    ]);
+    let (code, text) = run(&args, &[]);
     assert_eq!(code, 1, "{text}");
     assert_says(&text, &["554", "authenticate", "[reply-relay-denied]"]);
     assert_one_fact_one_hint(&text, "reply-relay-denied");
@@ -609,12 +462,7 @@ fn full_tls_and_auth_session_through_a_socks5_proxy_with_a_redacted_transcript()
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let tls = v["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "tls")
-        .unwrap();
+    let tls = stage(&v, "tls");
     assert_eq!(tls["detail"]["version"], "TLSv1.3");
     assert_eq!(tls["detail"]["verified"], true);
     assert!(v["proxy"].as_str().unwrap().contains("<redacted>"));

@@ -9,20 +9,24 @@ mod common;
 use std::time::Duration;
 
 use common::envelope;
-use smtp_core::{Error, MessageSource, Phase, Security, SmtpTransport, Timeouts, Transport};
+use smtp_core::{
+    Error, MessageSource, Phase, Security, SmtpTransport, SmtpTransportBuilder, Timeouts, Transport,
+};
 use smtp_testkit::{ScriptedServer, Step};
 
 const CAPS: &str = "250-hostile\r\n250 8BITMIME\r\n";
 const PIPELINING: &str = "250-hostile\r\n250 PIPELINING\r\n";
 
-fn transport(port: u16) -> SmtpTransport {
+fn builder(port: u16) -> SmtpTransportBuilder {
     SmtpTransport::builder("127.0.0.1")
         .port(port)
         .security(Security::None)
         .ehlo_name("client.example.test")
         .timeouts(Timeouts::uniform(Duration::from_secs(5)))
-        .build()
-        .unwrap()
+}
+
+fn transport(port: u16) -> SmtpTransport {
+    builder(port).build().unwrap()
 }
 
 fn message() -> MessageSource {
@@ -85,12 +89,8 @@ async fn a_forged_235_before_auth_is_refused_and_no_secret_is_sent() {
         ],
         CAPS,
     );
-    let t = SmtpTransport::builder("127.0.0.1")
-        .port(server.port())
-        .security(Security::None)
-        .ehlo_name("client.example.test")
+    let t = builder(server.port())
         .authenticator(std::sync::Arc::new(PlainIfOffered))
-        .timeouts(Timeouts::uniform(Duration::from_secs(5)))
         .build()
         .unwrap();
     let err = t.connect().await.unwrap_err();
@@ -107,17 +107,14 @@ async fn a_forged_235_before_auth_is_refused_and_no_secret_is_sent() {
 async fn a_surplus_reply_after_the_final_reply_drops_the_pooled_connection() {
     let server = server(
         CAPS,
-        vec![
-            Step::Expect("MAIL"),
-            Step::send("250 ok\r\n"),
-            Step::Expect("RCPT"),
-            Step::send("250 ok\r\n"),
-            Step::Expect("DATA"),
-            Step::send("354 go\r\n"),
-            Step::ReadData,
-            Step::send("250 2.0.0 queued\r\n250 2.0.0 and a bonus\r\n"),
-            Step::Drain,
-        ],
+        [
+            Step::through_data("MAIL"),
+            vec![
+                Step::send("250 2.0.0 queued\r\n250 2.0.0 and a bonus\r\n"),
+                Step::Drain,
+            ],
+        ]
+        .concat(),
     );
     let t = transport(server.port());
     let env = envelope("a@b.example", &["c@d.example"]);
@@ -165,13 +162,11 @@ async fn an_over_long_line_mid_session_is_refused_not_buffered() {
     let long = format!("250 {}\r\n", "x".repeat(100_000));
     let server = server(
         CAPS,
-        vec![
-            Step::Expect("MAIL"),
-            Step::send("250 ok\r\n"),
-            Step::Expect("RCPT"),
-            Step::send(long),
-            Step::Drain,
-        ],
+        [
+            Step::accept(&["MAIL"]),
+            vec![Step::Expect("RCPT"), Step::send(long), Step::Drain],
+        ]
+        .concat(),
     );
     let err = first_error(&server).await;
     protocol(&err, Phase::Rcpt, "longer than");
@@ -218,25 +213,18 @@ async fn codes_that_answer_no_command_of_the_phase_are_refused() {
         ),
         (
             "RCPT got 334",
-            vec![
-                Step::Expect("MAIL"),
-                Step::send("250 ok\r\n"),
-                Step::Expect("RCPT"),
-                Step::send("334 VXNlcm5hbWU6\r\n"),
-            ],
+            [
+                Step::accept(&["MAIL"]),
+                vec![Step::Expect("RCPT"), Step::send("334 VXNlcm5hbWU6\r\n")],
+            ]
+            .concat(),
             Phase::Rcpt,
             "intermediate",
         ),
         (
             "DATA got 250",
-            vec![
-                Step::Expect("MAIL"),
-                Step::send("250 ok\r\n"),
-                Step::Expect("RCPT"),
-                Step::send("250 ok\r\n"),
-                Step::Expect("DATA"),
-                Step::send("250 ok\r\n"),
-            ],
+            // DATA answered like MAIL and RCPT.
+            Step::accept(&["MAIL", "RCPT", "DATA"]),
             Phase::Data,
             "not 354",
         ),
@@ -261,17 +249,11 @@ async fn codes_that_answer_no_command_of_the_phase_are_refused() {
 async fn an_intermediate_reply_to_the_final_dot_is_an_unknown_outcome() {
     let server = server(
         CAPS,
-        vec![
-            Step::Expect("MAIL"),
-            Step::send("250 ok\r\n"),
-            Step::Expect("RCPT"),
-            Step::send("250 ok\r\n"),
-            Step::Expect("DATA"),
-            Step::send("354 go\r\n"),
-            Step::ReadData,
-            Step::send("354 and again\r\n"),
-            Step::Drain,
-        ],
+        [
+            Step::through_data("MAIL"),
+            vec![Step::send("354 and again\r\n"), Step::Drain],
+        ]
+        .concat(),
     );
     let err = first_error(&server).await;
     assert!(err.is_unknown_outcome(), "{err:?}");

@@ -35,3 +35,14 @@ pub fn get(key: &str) -> String {
         .unwrap_or_else(|| panic!("{key} missing from the peers env file"))
         .to_string()
 }
+
+/// The stage called `name` in an `smtp test --json` report; panics showing
+/// the report when there is none.
+pub fn stage<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["stages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no stages: {report}"))
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} stage: {report}"))
+}

@@ -58,6 +58,29 @@ impl Step {
     pub fn send(text: impl AsRef<[u8]>) -> Step {
         Step::Send(text.as_ref().to_vec())
     }
+
+    /// Each command in turn: expect the line (by prefix) and answer
+    /// `250 ok`.
+    pub fn accept(commands: &[&'static str]) -> Vec<Step> {
+        commands
+            .iter()
+            .flat_map(|c| [Step::Expect(c), Step::send("250 ok\r\n")])
+            .collect()
+    }
+
+    /// One transaction in plain DATA up to the final dot: the MAIL line
+    /// (expected by the prefix `mail`) and one RCPT answered `250 ok`, DATA
+    /// answered `354 go`, the message read. The caller scripts the reply
+    /// to the dot.
+    pub fn through_data(mail: &'static str) -> Vec<Step> {
+        let mut steps = Step::accept(&[mail, "RCPT"]);
+        steps.extend([
+            Step::Expect("DATA"),
+            Step::send("354 go\r\n"),
+            Step::ReadData,
+        ]);
+        steps
+    }
 }
 
 impl ScriptConn {
