@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use smtp_core::{Error, MemoryTranscript, MessageSource, Phase, Security, SmtpTransport, Timeouts};
+use smtp_core::{
+    Delivery, Error, MemoryTranscript, MessageSource, Phase, Session, SmtpTransport, Timeouts,
+};
 use smtp_testkit::{ScriptConn, ScriptedServer};
 
 fn message(subject: &str) -> MessageSource {
@@ -19,14 +21,12 @@ fn message(subject: &str) -> MessageSource {
     ))
 }
 
+/// A plaintext transport to a scripted server: short timeouts, `window`
+/// transactions in flight.
 fn scripted(port: u16, window: usize) -> (SmtpTransport, Arc<MemoryTranscript>) {
-    let transcript = Arc::new(MemoryTranscript::new());
-    let t = SmtpTransport::builder("127.0.0.1")
-        .port(port)
-        .security(Security::None)
-        .ehlo_name("client.example.test")
+    let (builder, transcript) = plain(port);
+    let t = builder
         .timeouts(Timeouts::uniform(Duration::from_secs(5)))
-        .transcript(transcript.clone())
         .pipeline_window(window)
         .build()
         .unwrap();
@@ -48,6 +48,31 @@ async fn read_tx(conn: &mut ScriptConn) -> Vec<u8> {
     assert!(bdat.ends_with(" LAST"), "{bdat}");
     let n: usize = bdat.split_whitespace().nth(1).unwrap().parse().unwrap();
     conn.read_exact(n).await
+}
+
+/// Sends `n` messages in one session with a window of three; returns the
+/// session (to check its state), the results and the transcript.
+async fn batch_in_window_of_three(
+    server: &ScriptedServer,
+    n: usize,
+    tag: &str,
+) -> (Session, Vec<Result<Delivery, Error>>, String) {
+    let (t, transcript) = scripted(server.port(), 3);
+    let mut session = t.connect().await.unwrap();
+    let results = session.send_batch(batch(n, tag)).await;
+    (session, results, transcript.text())
+}
+
+/// The script's handler panicked nowhere (the client strayed from it).
+fn no_handler_panics(server: &ScriptedServer) {
+    let panics = server.handler_panics();
+    assert!(panics.is_empty(), "{panics:?}");
+}
+
+/// The one connection's script ran to its end without a panic.
+async fn script_held(server: &ScriptedServer) {
+    server.wait_handled(1, Duration::from_secs(5)).await;
+    no_handler_panics(server);
 }
 
 fn batch(n: usize, tag: &str) -> Vec<(smtp_core::Envelope, MessageSource)> {
@@ -80,10 +105,7 @@ async fn drop_mid_window_separates_unknown_from_not_sent() {
         conn.expect("RSET").await;
         read_tx(&mut conn).await;
     });
-    let (t, transcript) = scripted(server.port(), 3);
-    let mut session = t.connect().await.unwrap();
-    let results = session.send_batch(batch(5, "drop")).await;
-    let text = transcript.text();
+    let (session, results, text) = batch_in_window_of_three(&server, 5, "drop").await;
     assert!(results[0].is_ok(), "{:?}\n{text}", results[0]);
     assert!(
         matches!(&results[1], Err(Error::NoRecipientsAccepted { rejected }) if rejected[0].reply.code == 550),
@@ -101,11 +123,7 @@ async fn drop_mid_window_separates_unknown_from_not_sent() {
         assert!(!e.is_unknown_outcome() && e.is_transient(), "{e:?}\n{text}");
     }
     assert!(session.is_broken());
-    assert!(
-        server.handler_panics().is_empty(),
-        "{:?}",
-        server.handler_panics()
-    );
+    no_handler_panics(&server);
 }
 
 /// A refused `BDAT LAST` in the middle of a window costs only its own
@@ -129,10 +147,7 @@ async fn failed_bdat_last_mid_window_is_isolated_and_followed_by_rset() {
         conn.send("250 ok\r\n250 ok\r\n250 queued 4\r\n").await;
         conn.read_line().await;
     });
-    let (t, transcript) = scripted(server.port(), 3);
-    let mut session = t.connect().await.unwrap();
-    let results = session.send_batch(batch(4, "mid")).await;
-    let text = transcript.text();
+    let (session, results, text) = batch_in_window_of_three(&server, 4, "mid").await;
     let replies: Vec<String> = results
         .iter()
         .map(|r| match r {
@@ -153,12 +168,7 @@ async fn failed_bdat_last_mid_window_is_isolated_and_followed_by_rset() {
     );
     assert!(!session.is_broken());
     session.quit().await;
-    server.wait_handled(1, Duration::from_secs(5)).await;
-    assert!(
-        server.handler_panics().is_empty(),
-        "{:?}",
-        server.handler_panics()
-    );
+    script_held(&server).await;
 }
 
 /// A server that keeps state after a failed transaction answers the next
@@ -185,10 +195,7 @@ async fn mail_503_behind_a_failed_predecessor_is_resent_after_rset() {
         conn.send("250 ok\r\n250 ok\r\n250 queued 2\r\n").await;
         conn.read_line().await;
     });
-    let (t, transcript) = scripted(server.port(), 3);
-    let mut session = t.connect().await.unwrap();
-    let results = session.send_batch(batch(3, "replay")).await;
-    let text = transcript.text();
+    let (session, results, text) = batch_in_window_of_three(&server, 3, "replay").await;
     assert!(
         matches!(&results[0], Err(Error::NoRecipientsAccepted { .. })),
         "{:?}\n{text}",
@@ -205,12 +212,7 @@ async fn mail_503_behind_a_failed_predecessor_is_resent_after_rset() {
         "{text}"
     );
     session.quit().await;
-    server.wait_handled(1, Duration::from_secs(5)).await;
-    assert!(
-        server.handler_panics().is_empty(),
-        "{:?}",
-        server.handler_panics()
-    );
+    script_held(&server).await;
 }
 
 /// `send_and_quit`: QUIT arrives before the server answered anything, in
@@ -234,12 +236,7 @@ async fn quit_rides_behind_bdat_last() {
         .await
         .unwrap_or_else(|e| panic!("{e:?}\n{}", transcript.text()));
     assert_eq!(d.reply.text(), "queued");
-    server.wait_handled(1, Duration::from_secs(5)).await;
-    assert!(
-        server.handler_panics().is_empty(),
-        "{:?}",
-        server.handler_panics()
-    );
+    script_held(&server).await;
 }
 
 /// On the DATA path (smtp-sink: PIPELINING, no CHUNKING) QUIT shares the

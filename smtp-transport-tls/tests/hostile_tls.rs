@@ -79,6 +79,19 @@ async fn first_error(server: &ScriptedServer, security: Security) -> (Error, Dur
     (err, took)
 }
 
+fn assert_tls_timeout(err: &Error) {
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                phase: Phase::Tls,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
 #[tokio::test]
 async fn bytes_injected_with_the_starttls_220_abort_before_the_handshake() {
     let mut steps = up_to_starttls();
@@ -145,16 +158,7 @@ async fn a_stalled_handshake_times_out_in_the_tls_phase() {
     steps.extend([Step::send("220 go ahead\r\n"), Step::Stall]);
     let server = server(steps);
     let (err, took) = first_error(&server, Security::StartTlsRequired).await;
-    assert!(
-        matches!(
-            err,
-            Error::Timeout {
-                phase: Phase::Tls,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_tls_timeout(&err);
     assert!(took >= LIMIT, "{took:?}");
     assert!(err.is_transient());
 }
@@ -175,16 +179,7 @@ async fn a_handshake_dropped_or_answered_with_garbage_is_a_tls_error() {
 async fn an_implicit_tls_server_that_never_handshakes_times_out() {
     let server = server(vec![Step::Stall]);
     let (err, took) = first_error(&server, Security::ImplicitTls).await;
-    assert!(
-        matches!(
-            err,
-            Error::Timeout {
-                phase: Phase::Tls,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_tls_timeout(&err);
     assert!(took >= LIMIT);
 }
 

@@ -228,7 +228,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn round_trip_is_the_configured_delay_and_order_is_kept() {
         let upstream = echo_server().await;
-        let rtt = Duration::from_millis(20);
+        // Long enough that a busy machine's scheduling delays stay well
+        // under the slack allowed below.
+        let rtt = Duration::from_millis(60);
         let relay = DelayRelay::start(
             "127.0.0.1:0".parse().unwrap(),
             RelayConfig::new(upstream, rtt),
@@ -249,11 +251,11 @@ mod tests {
         }
         samples.sort();
         let median = samples[samples.len() / 2];
-        // The upper bound is loose: CI machines are busy. The bench
-        // itself reports the round trip it measured.
+        // The upper bound is loose (half a round trip): CI machines are
+        // busy. The bench itself reports the round trip it measured.
         assert!(
-            median >= rtt && median < rtt + Duration::from_millis(10),
-            "median round trip {median:?} should be {rtt:?} (at most 10 ms more)"
+            median >= rtt && median < rtt + rtt / 2,
+            "median round trip {median:?} should be {rtt:?} (at most half of it more)"
         );
         assert_eq!(relay.connections(), 1);
     }
@@ -268,7 +270,7 @@ mod tests {
                 let _ = s.write_all(b"220 hi\r\n").await;
             }
         });
-        let rtt = Duration::from_millis(10);
+        let rtt = Duration::from_millis(60);
         let relay = DelayRelay::start(
             "127.0.0.1:0".parse().unwrap(),
             RelayConfig::new(upstream, rtt).connect_rtts(1.5),
@@ -282,7 +284,9 @@ mod tests {
         let took = t0.elapsed();
         assert_eq!(&got, b"220 hi\r\n");
         assert!(
-            took >= rtt * 2 && took < rtt * 2 + Duration::from_millis(10),
+            // Half a round trip of slack tells 2 round trips from 3 on a
+            // busy machine.
+            took >= rtt * 2 && took < rtt * 2 + rtt / 2,
             "greeting after {took:?}, expected 2 round trips ({:?})",
             rtt * 2
         );

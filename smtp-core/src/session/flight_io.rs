@@ -37,6 +37,17 @@ impl Session {
 
     /// A reply already in the read buffer, without reading the socket.
     pub(super) fn buffered_reply(&mut self, phase: Phase) -> Result<Option<Reply>, Error> {
+        match self.parse_buffered(phase)? {
+            Some(reply) => self.check_reply(phase, reply).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Takes what the parser can use from the read buffer (logging the
+    /// bytes it consumed) and returns the reply they complete, if any,
+    /// before [`Self::check_reply`]. Bytes that are no reply break the
+    /// session.
+    pub(super) fn parse_buffered(&mut self, phase: Phase) -> Result<Option<Reply>, Error> {
         let (reply, used) = match self.parser.parse(&self.rbuf) {
             Ok(r) => r,
             Err(e) => {
@@ -51,10 +62,7 @@ impl Session {
             self.log_server_bytes(used);
             self.rbuf.drain(..used);
         }
-        match reply {
-            Some(reply) => self.check_reply(phase, reply).map(Some),
-            None => Ok(None),
-        }
+        Ok(reply)
     }
 
     /// Writes and flushes `bytes`; also returns how many were handed to

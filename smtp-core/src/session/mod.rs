@@ -366,12 +366,6 @@ impl Session {
         }
     }
 
-    fn stream(&mut self, phase: Phase) -> Result<&mut BoxStream, Error> {
-        self.stream
-            .as_mut()
-            .ok_or(Error::ConnectionClosed { phase })
-    }
-
     /// Writes and flushes `bytes` in one go, under `timeout`.
     async fn write_all(
         &mut self,
@@ -379,32 +373,7 @@ impl Session {
         phase: Phase,
         timeout: Duration,
     ) -> Result<(), Error> {
-        let limit = self.limit(timeout);
-        let result = {
-            let stream = self.stream(phase)?;
-            tokio::time::timeout(limit, async {
-                stream.write_all(bytes).await?;
-                stream.flush().await
-            })
-            .await
-        };
-        match result {
-            Ok(Ok(())) => {
-                self.last_used = Instant::now();
-                Ok(())
-            }
-            Ok(Err(source)) => {
-                self.broken = true;
-                Err(io_error(phase, source))
-            }
-            Err(_) => {
-                self.broken = true;
-                Err(Error::Timeout {
-                    phase,
-                    after: limit,
-                })
-            }
-        }
+        self.write_counted(bytes, phase, timeout).await.1
     }
 
     /// Reads one complete reply, logging each line as it is consumed.
@@ -412,22 +381,7 @@ impl Session {
         let limit = self.limit(timeout);
         let started = Instant::now();
         loop {
-            let parsed = self.parser.parse(&self.rbuf);
-            let (reply, used) = match parsed {
-                Ok(r) => r,
-                Err(e) => {
-                    self.broken = true;
-                    return Err(Error::Protocol {
-                        phase,
-                        detail: e.to_string(),
-                    });
-                }
-            };
-            if used > 0 {
-                self.log_server_bytes(used);
-                self.rbuf.drain(..used);
-            }
-            if let Some(reply) = reply {
+            if let Some(reply) = self.parse_buffered(phase)? {
                 self.last_used = Instant::now();
                 return self.check_reply(phase, reply);
             }
