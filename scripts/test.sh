@@ -73,10 +73,28 @@ else
 fi
 
 status=0
-if cargo nextest --version >/dev/null 2>&1; then
+load=skipped
+nextest() { # log-file args...
+  local log=$1
+  shift
   cargo nextest run --workspace --no-fail-fast \
-    --tool-config-file "smtp-test:$ROOT/scripts/nextest.toml" "$@" 2>&1 | tee "$LOGS/nextest.log"
-  unit=${PIPESTATUS[0]}
+    --tool-config-file "smtp-test:$ROOT/scripts/nextest.toml" "$@" 2>&1 | tee "$log"
+  return "${PIPESTATUS[0]}"
+}
+if cargo nextest --version >/dev/null 2>&1; then
+  if [ $# -eq 0 ]; then
+    # The 10,000-message load test floods Postfix's queue, which would delay
+    # every other test's delivery: it runs alone, after the rest.
+    LOAD='binary_id(smtp-core::load)'
+    nextest "$LOGS/nextest.log" -E "not $LOAD"
+    unit=$?
+    nextest "$LOGS/load.log" -E "$LOAD"
+    load=$?
+    [ "$load" -eq 0 ] || unit=1
+  else
+    nextest "$LOGS/nextest.log" "$@"
+    unit=$?
+  fi
 else
   say "cargo-nextest is not installed: falling back to 'cargo test' (install it: cargo install cargo-nextest)"
   cargo test --workspace --no-fail-fast --all-targets "$@" 2>&1 | tee "$LOGS/nextest.log"
@@ -107,6 +125,9 @@ fi
 # Repeat the runner's summary so the run ends with it, whatever printed after.
 echo
 echo "== scripts/test.sh: doc tests $([ "$doc" -eq 0 ] && echo ok || echo FAILED) ($doc_passed passed); logs in $LOGS"
+if [ "$load" != skipped ]; then
+  echo "== scripts/test.sh: load test (run alone) $([ "$load" -eq 0 ] && echo ok || echo FAILED): $(grep -E '^ +Summary' "$LOGS/load.log" | tail -1 | sed 's/^ *//')"
+fi
 echo "== scripts/test.sh: fuzz smoke $([ "$fuzz" -eq 0 ] && echo ok || echo FAILED) ($(grep -c '^fuzz: .* ok:' "$LOGS/fuzz.log") targets passed)"
 sep=$(grep -n '^────────────$' "$LOGS/nextest.log" | tail -1 | cut -d: -f1)
 if [ -n "$sep" ]; then

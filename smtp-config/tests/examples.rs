@@ -15,11 +15,12 @@ fn get(key: &str) -> String {
         .to_string()
 }
 
-/// Builds the examples (a no-op when the test run already did) and returns
+/// Builds the examples with the whole workspace's features, so the test
+/// build's libraries are reused and only the examples link; returns
 /// the directory holding them.
 fn examples_dir() -> PathBuf {
     let status = Command::new(env!("CARGO"))
-        .args(["build", "-q", "-p", "smtp-config", "--examples"])
+        .args(["build", "-q", "--workspace", "--examples"])
         .status()
         .expect("running cargo to build the examples");
     assert!(status.success(), "building the examples failed");
