@@ -257,6 +257,7 @@ one_round() {
   out="$(ours postfix-"$r" session --port "$R_PF" --messages "$N_POSTFIX" --batch 0 \
     --from sender@example.test --to bench@example.test --tag "$tag")"
   expect_count "Postfix 2525 (Maildir)" maildir_count "$N_POSTFIX" "$tag" 240
+  grep -rlF "Subject: $tag" "$MAILDIR" | xargs -r rm -f # counted: keep the Maildir small
   record postfix_rtt_per_msg "$(calc "$(field send_secs "$out") * 1000 / $N_POSTFIX / $rtt" 4)"
 
   # (c) a new connection per message (connect+greeting, EHLO, message, QUIT).

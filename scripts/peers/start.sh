@@ -11,7 +11,9 @@
 # Re-runnable: it first stops what a previous start.sh started there (stop.sh),
 # refuses to run if a port is taken by anything else, then starts everything
 # and waits for every port. Certificates are kept across runs
-# (PEERS_REGEN_CERTS=1 makes new ones); delivered mail is kept.
+# (PEERS_REGEN_CERTS=1 makes new ones). Mail delivered by an earlier run is
+# removed (tests poll the Maildirs; thousands of old files slow every poll);
+# PEERS_KEEP_MAIL=1 keeps it.
 #
 # On success it writes $PEERS_DIR/peers.env (KEY='VALUE' lines: ports,
 # credentials, paths; the tests read it) and prints it. Exit status is non-zero
@@ -44,6 +46,7 @@ D="$(cd "$D" && pwd)"
 export PEERS_DIR="$D"
 LOG="$D/log"; RUN="$D/pids"; TLS="$D/tls"; MAIL="$D/mail"
 mkdir -p "$LOG" "$RUN" "$TLS" "$MAIL"
+[ -n "${PEERS_KEEP_MAIL:-}" ] || find "$MAIL" -type f -delete
 
 # shellcheck source=certs.sh
 . "$HERE/certs.sh"

@@ -19,7 +19,23 @@ fn get(key: &str) -> String {
 /// build's libraries are reused and only the examples link; returns
 /// the directory holding them.
 fn examples_dir() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
+    // Only the variables a plain `cargo` run from a shell would see: the
+    // test runner sets others (CARGO_PKG_*, OUT_DIR-like build variables)
+    // that build scripts track, which would rebuild ring & co. here and
+    // again in the next test build.
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo.env_clear();
+    for (key, value) in std::env::vars_os() {
+        let keep = key.to_str().is_some_and(|k| {
+            matches!(k, "PATH" | "HOME" | "RUSTFLAGS" | "CARGO_TARGET_DIR")
+                || k.starts_with("RUSTUP_")
+                || k == "CARGO_HOME"
+        });
+        if keep {
+            cargo.env(key, value);
+        }
+    }
+    let status = cargo
         .args(["build", "-q", "--workspace", "--examples"])
         .status()
         .expect("running cargo to build the examples");
