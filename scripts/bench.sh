@@ -41,6 +41,7 @@ N_POOL="${BENCH_POOL_MESSAGES:-10000}"       # pool of 8
 POOL_BATCH="${BENCH_POOL_BATCH:-50}"         # messages per send_batch in the pool
 N_SCALE="${BENCH_SCALE_MESSAGES:-1600}"      # pools of 1, 2, 4
 N_LOCAL="${BENCH_LOCAL_MESSAGES:-10000}"     # no relay: CPU per message
+N_CLI="${BENCH_CLI_MESSAGES:-300}"           # the smtp binary, send --to-file
 BIG_MIB="${BENCH_BIG_MIB:-50}"
 PYTHON="${PYTHON:-python3}"
 
@@ -78,8 +79,8 @@ cleanup() {
 trap cleanup EXIT
 RAW="$WORK/raw.txt" # one line per measurement: "<key> <value>"
 
-say "building (release): smtp-bench, smtp-delay-relay, smtp-chunk-sink"
-(cd "$ROOT" && cargo build --quiet --release -p smtp-bench -p smtp-testkit --bins)
+say "building (release): smtp-bench, smtp-delay-relay, smtp-chunk-sink, smtp"
+(cd "$ROOT" && cargo build --quiet --release -p smtp-bench -p smtp-testkit -p smtp-cli --bins)
 BIN_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 BENCH="$BIN_DIR/smtp-bench"
 
@@ -192,6 +193,28 @@ with smtplib.SMTP(host, port) as s:
         s.sendmail("s@example.net", ["r@example.org"], msg)
 EOF
 
+# The CLI as a user runs it: one message per line of a list, no config
+# files (HOME is the work directory), JSON lines out.
+head -c "$SIZE" /dev/zero | tr '\0' x | fold -w 76 >"$WORK/cli-body.txt"
+cli_list() { # n -> path
+  local list="$WORK/cli-list-$1.txt"
+  [ -s "$list" ] || seq 1 "$1" | sed 's/^/r/; s/$/@example.org/' >"$list"
+  echo "$list"
+}
+cli_run() { # out-name port messages
+  local out="$WORK/$1.txt"
+  measure "$out" env -i PATH="$PATH" HOME="$WORK" "$BIN_DIR/smtp" send --host "$HOST" --port "$2" \
+    --security none --from s@example.net --subject bench --body-file "$WORK/cli-body.txt" \
+    --to-file "$(cli_list "$3")" --concurrency 1 --json || { cat "$out" >&2; say "FAIL: smtp send"; exit 1; }
+  [ "$(grep -c '"status":"sent"' "$out")" = "$3" ] || { say "FAIL: smtp send: not all $3 sent"; exit 1; }
+  echo "$out"
+}
+# Round trips per message from the wall time of N messages less that of one
+# (process start, connect, EHLO and QUIT cancel out).
+marginal_rtt() { # out-of-N N out-of-1 rtt
+  calc "($(field wall "$1") - $(field wall "$3")) * 1000 / ($2 - 1) / $4" 4
+}
+
 BIG="$WORK/big.eml"
 {
   printf 'From: <s@example.net>\r\nTo: <r@example.org>\r\nSubject: big\r\n\r\n'
@@ -259,6 +282,20 @@ one_round() {
   expect_count "Postfix 2525 (Maildir)" maildir_count "$N_POSTFIX" "$tag" 240
   grep -rlF "Subject: $tag" "$MAILDIR" | xargs -r rm -f # counted: keep the Maildir small
   record postfix_rtt_per_msg "$(calc "$(field send_secs "$out") * 1000 / $N_POSTFIX / $rtt" 4)"
+
+  # (h) the smtp binary, bulk from a list, one connection: PIPELINING, CHUNKING.
+  base="$(sink_count)"
+  out="$(cli_run cli-pipe-"$r" "$R_SINK" "$N_CLI")"
+  expect_count "smtp send --to-file, PIPELINING" sink_count $((base + N_CLI))
+  base="$(sink_count)"
+  record cli_pipe_rtt_per_msg "$(marginal_rtt "$out" "$N_CLI" "$(cli_run cli-pipe1-"$r" "$R_SINK" 1)" "$rtt")"
+  expect_count "smtp send, one message" sink_count $((base + 1))
+  base="$(chunk_count)"
+  out="$(cli_run cli-chunk-"$r" "$R_CHUNK" "$N_CLI")"
+  expect_count "smtp send --to-file, CHUNKING" chunk_count $((base + N_CLI))
+  base="$(chunk_count)"
+  record cli_chunk_rtt_per_msg "$(marginal_rtt "$out" "$N_CLI" "$(cli_run cli-chunk1-"$r" "$R_CHUNK" 1)" "$rtt")"
+  expect_count "smtp send, one message (CHUNKING)" chunk_count $((base + 1))
 
   # (c) a new connection per message (connect+greeting, EHLO, message, QUIT).
   base="$(sink_count)"
@@ -351,6 +388,8 @@ row "(f) pool of 8: messages the sink counted / $N_POOL sent" "$(v pool8_counted
 row "(f) pool msgs/s vs 1 connection: 2 / 4 / 8" \
   "$(calc "$(v pool2_msgs_s) / $(v pool1_msgs_s)" 1)/$(calc "$(v pool4_msgs_s) / $(v pool1_msgs_s)" 1)/$(calc "$(v pool8_msgs_s) / $(v pool1_msgs_s)" 1)" "(reported)" "-"
 row "(g) STARTTLS TLS 1.3 set-up, RTT (median; fraction = computing)" "$(v tls_setup_rtts)" "6 (floor)" "x < 6.5"
+row "(h) smtp send --to-file, RTT/message, PIPELINING (smtp-sink)" "$(v cli_pipe_rtt_per_msg)" "(reported)" "-"
+row "(h) smtp send --to-file, RTT/message, CHUNKING (chunk sink)" "$(v cli_chunk_rtt_per_msg)" "(reported)" "-"
 echo
 echo "Figures (medians): RTT $rtt ms (mean of the NOOPs $(v rtt_mean_ms) ms); connect+greeting $(v connect_greeting_rtts) RTT;" \
   "set-up before the first message $(v pipe_setup_rtts) RTT; STARTTLS set-up $(v tls_setup_rtts) RTT" \

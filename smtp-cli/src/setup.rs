@@ -223,19 +223,25 @@ impl Pacing {
         }
     }
 
-    /// Waits for this send's slot.
+    /// Waits for this send's slot: the rate limit's interval, and any
+    /// pause a rate-limiting server asked for (see [`Pacing::back_off`]),
+    /// which holds every sender back, with or without a rate limit.
     pub async fn wait(&self) {
-        let Some(interval) = self.interval else {
-            return;
-        };
         let slot = {
             let mut next = self.next.lock().await;
-            let now = tokio::time::Instant::now();
-            let slot = (*next).max(now);
-            *next = slot + interval;
+            let slot = (*next).max(tokio::time::Instant::now());
+            if let Some(interval) = self.interval {
+                *next = slot + interval;
+            }
             slot
         };
         tokio::time::sleep_until(slot).await;
+    }
+
+    /// Whether sends are spaced by a rate limit: then messages go one by
+    /// one, each in its own slot, rather than in pipelined batches.
+    pub fn is_rate_limited(&self) -> bool {
+        self.interval.is_some()
     }
 
     /// Whether a send that failed with `e` after `retried` retries goes

@@ -145,6 +145,16 @@ pub enum Error {
         /// What we were doing.
         phase: Phase,
     },
+    /// A message of a batch that never had its turn: an earlier failure
+    /// on the same connection ended the batch first. Its commands may have
+    /// ridden ahead, or the server refused its `MAIL` only because of the
+    /// earlier message, but nothing of it was accepted: sending it again is
+    /// safe, and is not a retry of a failed attempt.
+    #[error("not started: the connection failed before this message's turn ({cause})")]
+    NotStarted {
+        /// The failure that stopped the batch.
+        cause: String,
+    },
     /// The server sent something that is not SMTP.
     #[error("{phase} failed: protocol violation by server: {detail}")]
     Protocol {
@@ -244,6 +254,7 @@ impl Error {
             | Error::Protocol { phase, .. } => *phase,
             Error::NoRecipientsAccepted { .. } => Phase::Rcpt,
             Error::UnknownOutcome { .. } => Phase::Data,
+            Error::NotStarted { .. } => Phase::Mail,
             Error::StartTlsNotOffered | Error::StartTlsInjection { .. } => Phase::StartTls,
             Error::Sasl { .. } | Error::CleartextAuthRefused { .. } => Phase::Auth,
             Error::Outbox { .. } => Phase::Outbox,
@@ -270,7 +281,8 @@ impl Error {
             Error::Connect { .. }
             | Error::Timeout { .. }
             | Error::Io { .. }
-            | Error::ConnectionClosed { .. } => true,
+            | Error::ConnectionClosed { .. }
+            | Error::NotStarted { .. } => true,
             _ => false,
         }
     }
@@ -279,6 +291,12 @@ impl Error {
     /// input, TLS and configuration problems.
     pub fn is_permanent(&self) -> bool {
         !self.is_transient() && !matches!(self, Error::UnknownOutcome { .. })
+    }
+
+    /// The message never started (see [`Error::NotStarted`]): send it
+    /// again without counting an attempt.
+    pub fn is_not_started(&self) -> bool {
+        matches!(self, Error::NotStarted { .. })
     }
 
     /// The outcome is unknown: the message may have been delivered.

@@ -120,7 +120,14 @@ async fn drop_mid_window_separates_unknown_from_not_sent() {
     }
     for r in &results[4..] {
         let e = r.as_ref().unwrap_err();
-        assert!(!e.is_unknown_outcome() && e.is_transient(), "{e:?}\n{text}");
+        assert!(
+            e.is_not_started() && e.is_transient() && !e.is_unknown_outcome(),
+            "{e:?}\n{text}"
+        );
+        assert!(
+            e.to_string().contains("closed"),
+            "names what stopped it: {e}"
+        );
     }
     assert!(session.is_broken());
     no_handler_panics(&server);

@@ -178,6 +178,63 @@ async fn data_421_is_transient() {
     assert!(err.is_transient(), "{err}");
 }
 
+/// In a pipelined batch a 421 ends the connection: the messages after it
+/// never had their turn, and say so (safe to send again, not a retry).
+#[tokio::test]
+async fn messages_after_a_421_in_a_batch_are_not_started() {
+    let (builder, _) = plain(port("PEERS_SMTP_SINK_DATA421_PORT"));
+    let t = builder.build().unwrap();
+    let items = (0..3)
+        .map(|i| {
+            (
+                envelope("s@example.test", &[&format!("r{i}@example.test")]),
+                msg(&format!("data421-{i}")),
+            )
+        })
+        .collect();
+    let results = t.send_batch(items).await;
+    assert_eq!(results.len(), 3);
+    let first = results[0].as_ref().unwrap_err();
+    assert_eq!(first.reply().map(|r| r.code), Some(421), "{first:?}");
+    for r in &results[1..] {
+        let e = r.as_ref().unwrap_err();
+        assert!(e.is_not_started() && e.is_transient(), "{e:?}");
+        assert!(e.to_string().contains("421"), "names the cause: {e}");
+    }
+}
+
+/// A batch longer than `max_messages_per_connection` goes on over a new
+/// connection instead of pushing one past the cap.
+#[tokio::test]
+async fn a_batch_never_exceeds_the_messages_per_connection_cap() {
+    let recorder = Arc::new(Recorder::default());
+    let (builder, _) = plain(port("PEERS_SMTP_SINK_PORT"));
+    let t = builder
+        .connector(recorder.clone())
+        .pool(smtp_core::PoolConfig {
+            max_messages_per_connection: 3,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let items = (0..7)
+        .map(|i| {
+            (
+                envelope("s@example.test", &[&format!("r{i}@example.test")]),
+                msg(&format!("cap{i}")),
+            )
+        })
+        .collect();
+    let results = t.send_batch(items).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(results.len(), 7);
+    assert_eq!(
+        recorder.connections.load(Ordering::SeqCst),
+        3,
+        "3 + 3 + 1 messages"
+    );
+}
+
 #[tokio::test]
 async fn drop_after_final_dot_is_unknown_outcome_never_sent() {
     let (builder, _) = plain(port("PEERS_SMTP_SINK_DOTDROP_PORT"));

@@ -2,6 +2,7 @@
 //! logic: it asks `setup` for a transport and prints what comes back.
 
 mod config;
+mod deliver;
 mod generate;
 mod presets;
 mod send;

@@ -2,49 +2,19 @@
 //! of a list (bulk). Every message ends as sent, failed-permanent,
 //! failed-transient or unknown; nothing is dropped silently.
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
-use smtp_core::{Address, Delivery, Envelope, MessageSource, SmtpTransport, Transport};
-use tokio::task::JoinSet;
+use smtp_core::{Address, Envelope};
 
 use crate::cli::{GlobalArgs, SendArgs};
+use crate::cmd::deliver::{Job, Outcome, deliver};
 use crate::compose::{self, Draft};
 use crate::exit::{self, Exit};
 use crate::record::Recorder;
 use crate::setup::{self, Dest, Setup};
-
-/// One message to send.
-pub struct Job {
-    pub label: String,
-    pub envelope: Envelope,
-    pub bytes: Vec<u8>,
-}
-
-/// How one message ended.
-#[derive(Debug, Serialize)]
-pub struct Outcome {
-    pub message: String,
-    pub status: &'static str,
-    pub accepted: Vec<String>,
-    pub rejected: Vec<Rejected>,
-    pub reply: Option<String>,
-    pub error: Option<String>,
-    pub hint: Option<String>,
-    /// The hint's stable code (docs/troubleshooting.md has an entry per code).
-    pub hint_code: Option<&'static str>,
-    #[serde(skip)]
-    pub exit: u8,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Rejected {
-    pub recipient: String,
-    pub reply: String,
-}
 
 pub async fn run(global: &GlobalArgs, args: SendArgs) -> Result<()> {
     let recorder = Arc::new(Recorder::new(args.transcript.as_deref())?);
@@ -174,174 +144,6 @@ fn read_raw(path: &Path) -> Result<Vec<u8>> {
         return Ok(buf);
     }
     std::fs::read(path).with_context(|| format!("cannot read message {}", path.display()))
-}
-
-/// Sends every job, `concurrency` at a time, and returns one outcome each
-/// (in input order).
-pub async fn deliver(
-    setup: &Setup,
-    jobs: Vec<Job>,
-    concurrency: usize,
-    quiet: bool,
-) -> Vec<Outcome> {
-    let total = jobs.len();
-    let progress = (total > 1 && !quiet && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(total as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
-    let route = Arc::new(match &setup.dest {
-        // Nothing else will use the connection: QUIT rides with the end of
-        // data instead of costing a round trip when the pool closes.
-        Dest::Smtp(t) if total == 1 => Route::OneShot(t.clone()),
-        Dest::Smtp(t) => Route::Pooled(Arc::new(t.clone())),
-        Dest::Outbox(f) => Route::Pooled(Arc::new(f.clone())),
-    });
-    let limiter = Arc::new(setup.rate.clone());
-    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
-    let mut set = JoinSet::new();
-    for (i, job) in jobs.into_iter().enumerate() {
-        let route = route.clone();
-        let permits = permits.clone();
-        let limiter = limiter.clone();
-        set.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            (i, send_one(&route, &limiter, job).await)
-        });
-    }
-    let mut outcomes: Vec<Option<Outcome>> = (0..total).map(|_| None).collect();
-    while let Some(joined) = set.join_next().await {
-        if let Ok((i, outcome)) = joined {
-            if let Some(bar) = &progress {
-                bar.inc(1);
-                bar.set_message(outcome.status);
-            }
-            outcomes[i] = Some(outcome);
-        }
-    }
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
-    if let Dest::Smtp(t) = &setup.dest {
-        t.close().await;
-    }
-    outcomes
-        .into_iter()
-        .map(|o| {
-            o.unwrap_or_else(|| Outcome {
-                message: "?".into(),
-                status: "unknown",
-                accepted: vec![],
-                rejected: vec![],
-                reply: None,
-                error: Some("the sending task panicked".into()),
-                hint: None,
-                hint_code: None,
-                exit: exit::TEMPFAIL,
-            })
-        })
-        .collect()
-}
-
-/// How messages go out.
-enum Route {
-    /// Through the transport's pool (or to the outbox).
-    Pooled(Arc<dyn Transport>),
-    /// A lone message: its connection closes with it, so a retry connects
-    /// anew ([`SmtpTransport::send_and_close`]).
-    OneShot(SmtpTransport),
-}
-
-impl Route {
-    async fn send(
-        &self,
-        envelope: &Envelope,
-        message: MessageSource,
-    ) -> Result<Delivery, smtp_core::Error> {
-        match self {
-            Route::Pooled(t) => t.send(envelope, message).await,
-            Route::OneShot(t) => t.send_and_close(envelope, message).await,
-        }
-    }
-}
-
-async fn send_one(route: &Route, limiter: &setup::Pacing, job: Job) -> Outcome {
-    let mut attempt = 0u32;
-    loop {
-        limiter.wait().await;
-        let result = route
-            .send(&job.envelope, MessageSource::from_bytes(job.bytes.clone()))
-            .await;
-        match result {
-            Ok(d) => {
-                // Sent, but a refused recipient still fails the run: a
-                // script must not mistake a typo'd address for success.
-                let exit = if d.rejected.iter().any(|r| r.reply.is_transient()) {
-                    exit::TEMPFAIL
-                } else if d.rejected.is_empty() {
-                    exit::OK
-                } else {
-                    exit::PERMANENT
-                };
-                return Outcome {
-                    message: job.label,
-                    status: "sent",
-                    accepted: d.accepted.iter().map(|a| a.recipient.to_string()).collect(),
-                    rejected: d
-                        .rejected
-                        .iter()
-                        .map(|r| Rejected {
-                            recipient: r.recipient.to_string(),
-                            reply: r.reply.to_string(),
-                        })
-                        .collect(),
-                    reply: Some(d.reply.to_string()),
-                    error: None,
-                    hint: None,
-                    hint_code: None,
-                    exit,
-                };
-            }
-            Err(e) => {
-                if limiter.may_retry(&e, attempt) {
-                    attempt += 1;
-                    limiter.back_off(attempt, e.reply()).await;
-                    continue;
-                }
-                let status = if e.is_unknown_outcome() {
-                    "unknown"
-                } else if e.is_transient() {
-                    "failed-transient"
-                } else {
-                    "failed-permanent"
-                };
-                let rejected = match &e {
-                    smtp_core::Error::NoRecipientsAccepted { rejected } => rejected
-                        .iter()
-                        .map(|r| Rejected {
-                            recipient: r.recipient.to_string(),
-                            reply: r.reply.to_string(),
-                        })
-                        .collect(),
-                    _ => vec![],
-                };
-                return Outcome {
-                    message: job.label,
-                    status,
-                    accepted: vec![],
-                    rejected,
-                    reply: e.reply().map(|r| r.to_string()),
-                    error: Some(setup::describe(&e)),
-                    hint: setup::coded_hint(&e).map(|h| h.text.to_string()),
-                    hint_code: setup::coded_hint(&e).map(|h| h.code),
-                    exit: exit::code_for(&e),
-                };
-            }
-        }
-    }
 }
 
 /// Prints outcomes and turns them into the exit code: 0 all sent, 75 if

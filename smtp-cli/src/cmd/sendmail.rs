@@ -9,7 +9,8 @@ use anyhow::{Context, Result, bail};
 use smtp_core::{Address, Envelope};
 
 use crate::cli::{ConnectionArgs, GlobalArgs, SendmailArgs};
-use crate::cmd::send::{Job, deliver, report};
+use crate::cmd::deliver::{Job, deliver};
+use crate::cmd::send::report;
 use crate::record::Recorder;
 use crate::setup;
 

@@ -31,6 +31,8 @@ crate::hint_table! {
         GREETING_NOT_SMTP = "greeting-not-smtp":
             "the server did not greet in SMTP: if this is an implicit TLS port (465) use security = \"implicit\" (--security implicit); check host and port";
         CONNECTION_BROKEN = "connection-broken": "the connection broke; try again (a transient failure)";
+        NOT_STARTED = "not-started":
+            "nothing of this message reached the server: send it again (smtp send does so by itself); the failure that stopped it is in the messages before";
         PROTOCOL_VIOLATION = "protocol-violation": "the server does not speak SMTP correctly; check host and port";
         REPLY_RATE_LIMITED = "reply-rate-limited":
             "the server is rate limiting you: slow down (see rate_limit.*) and retry later";
@@ -94,6 +96,7 @@ pub(crate) fn hint_for(error: &Error) -> Option<Hint> {
             ..
         } => hints::GREETING_NOT_SMTP,
         Error::ConnectionClosed { .. } | Error::Io { .. } => hints::CONNECTION_BROKEN,
+        Error::NotStarted { .. } => hints::NOT_STARTED,
         Error::Protocol { .. } => hints::PROTOCOL_VIOLATION,
         Error::Rejected { phase, reply } => return reply_hint(*phase, reply),
         Error::NoRecipientsAccepted { rejected } => {

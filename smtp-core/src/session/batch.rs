@@ -86,10 +86,15 @@ impl Session {
         items: Vec<(Envelope, MessageSource)>,
         quit: bool,
     ) -> (Vec<Result<Delivery, Error>>, QuitState) {
-        if self.begin(Phase::Mail).is_err() {
+        if let Err(e) = self.begin(Phase::Mail) {
+            let cause = e.to_string();
             let failed = items
                 .iter()
-                .map(|_| Err(Error::ConnectionClosed { phase: Phase::Mail }))
+                .map(|_| {
+                    Err(Error::NotStarted {
+                        cause: cause.clone(),
+                    })
+                })
                 .collect();
             return (failed, QuitState::NotWanted);
         }
@@ -121,11 +126,17 @@ impl Session {
         // The body of the coming message, opened before its commands were
         // allowed to ride ahead.
         let mut opened: Option<Result<BodyChunks, Error>> = None;
+        // What broke the connection, for the messages it stopped.
+        let mut broke_on: Option<String> = None;
         let mut items = items.into_iter().peekable();
         while let Some((envelope, mut message)) = items.next() {
             let opened_body = opened.take();
             if self.broken {
-                results.push(Err(Error::ConnectionClosed { phase: Phase::Mail }));
+                results.push(Err(Error::NotStarted {
+                    cause: broke_on
+                        .clone()
+                        .unwrap_or_else(|| "the connection was already broken".into()),
+                }));
                 continue;
             }
             // Each message gets the whole total limit; the pool arms the
@@ -183,8 +194,10 @@ impl Session {
                 // ahead once its body has been opened.
                 Err(e) => Err(e),
             };
-            if result.is_ok() {
-                self.messages += 1;
+            match &result {
+                Ok(_) => self.messages += 1,
+                Err(e) if self.broken && broke_on.is_none() => broke_on = Some(e.to_string()),
+                Err(_) => {}
             }
             self.deadline = None;
             results.push(result);

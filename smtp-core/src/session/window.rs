@@ -27,7 +27,7 @@ use super::Session;
 use super::batch::within;
 use super::data::bdat_frame;
 use super::envelope::prelude;
-use super::inflight::{Expect, Finished, InFlight, Queued, QueuedBody, Tx, copy_error};
+use super::inflight::{Expect, Finished, InFlight, Queued, QueuedBody, Tx};
 use crate::address::Envelope;
 use crate::delivery::Delivery;
 use crate::error::{Error, Phase};
@@ -421,10 +421,14 @@ impl Session {
             let slot = tx.slot;
             b.results[slot] = Some(tx.fail(error));
         }
+        // Opened or refused only because of a predecessor, but not
+        // written: nothing of these reached the server.
         let waiting = b.held.take().map(|t| t.slot).into_iter();
         let queued = b.replays.drain(..).chain(b.queue.drain(..)).map(|q| q.slot);
         for slot in waiting.chain(queued) {
-            b.results[slot] = Some(Err(copy_error(error)));
+            b.results[slot] = Some(Err(Error::NotStarted {
+                cause: error.to_string(),
+            }));
         }
     }
 }

@@ -112,6 +112,14 @@ impl Pool {
         })
     }
 
+    /// How many more messages `session` may carry (at least one).
+    pub fn room(&self, session: &Session) -> usize {
+        self.config
+            .max_messages_per_connection
+            .saturating_sub(session.messages_sent())
+            .max(1)
+    }
+
     /// Returns a session for reuse, unless it is broken or used up.
     pub fn put(&self, lease: Lease) {
         let Lease { session, _permit } = lease;

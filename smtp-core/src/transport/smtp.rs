@@ -68,30 +68,40 @@ impl SmtpTransport {
         self.config.pipeline_window
     }
 
-    /// Sends several messages over one pooled session, pipelined across
-    /// transactions when the server allows it. One result per message.
+    /// Sends several messages over pooled sessions, pipelined across
+    /// transactions when the server allows it. One result per message,
+    /// in order. A batch longer than a session has left of
+    /// [`PoolConfig::max_messages_per_connection`] goes on over the next
+    /// session, so servers that cap messages per connection never see
+    /// more than the cap.
     pub async fn send_batch(
         &self,
         items: Vec<(Envelope, MessageSource)>,
     ) -> Vec<Result<Delivery, Error>> {
-        let count = items.len();
-        let mut lease = match self.pool.get(&self.config).await {
-            Ok(l) => l,
-            Err(e) => {
-                let mut out = Vec::with_capacity(count);
-                let text = e.to_string();
-                out.push(Err(e));
-                for _ in 1..count {
-                    out.push(Err(Error::Connect {
-                        target: self.config.target.to_string(),
-                        source: text.clone().into(),
+        let mut results = Vec::with_capacity(items.len());
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            let mut lease = match self.pool.get(&self.config).await {
+                Ok(l) => l,
+                Err(e) => {
+                    let text = e.to_string();
+                    results.push(Err(e));
+                    results.extend(items.skip(1).map(|_| {
+                        Err(Error::Connect {
+                            target: self.config.target.to_string(),
+                            source: text.clone().into(),
+                        })
                     }));
+                    return results;
                 }
-                return out;
-            }
-        };
-        let results = lease.session.send_batch(items).await;
-        self.pool.put(lease);
+            };
+            let part: Vec<_> = items
+                .by_ref()
+                .take(self.pool.room(&lease.session))
+                .collect();
+            results.extend(lease.session.send_batch(part).await);
+            self.pool.put(lease);
+        }
         results
     }
 
