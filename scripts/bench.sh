@@ -223,7 +223,7 @@ BIG="$WORK/big.eml"
 truncate -s $((BIG_MIB * 1048576)) "$BIG"
 
 one_round() {
-  local r="$1" out base tag rtt n s
+  local r="$1" out base tag rtt n s one
   # The measured round trip: the median of 100 NOOPs through the relay to
   # smtp-sink (their mean is recorded to show how busy the machine was).
   out="$(ours probe-"$r" probe --port "$R_SINK" --messages 100)"
@@ -288,7 +288,9 @@ one_round() {
   out="$(cli_run cli-pipe-"$r" "$R_SINK" "$N_CLI")"
   expect_count "smtp send --to-file, PIPELINING" sink_count $((base + N_CLI))
   base="$(sink_count)"
-  record cli_pipe_rtt_per_msg "$(marginal_rtt "$out" "$N_CLI" "$(cli_run cli-pipe1-"$r" "$R_SINK" 1)" "$rtt")"
+  one="$(cli_run cli-pipe1-"$r" "$R_SINK" 1)"
+  record cli_pipe_rtt_per_msg "$(marginal_rtt "$out" "$N_CLI" "$one" "$rtt")"
+  record cli_pipe_marginal_cpu_us "$(marginal_cpu "$out" "$N_CLI" "$one")"
   expect_count "smtp send, one message" sink_count $((base + 1))
   base="$(chunk_count)"
   out="$(cli_run cli-chunk-"$r" "$R_CHUNK" "$N_CLI")"
@@ -390,6 +392,7 @@ row "(f) pool msgs/s vs 1 connection: 2 / 4 / 8" \
 row "(g) STARTTLS TLS 1.3 set-up, RTT (median; fraction = computing)" "$(v tls_setup_rtts)" "6 (floor)" "x < 6.5"
 row "(h) smtp send --to-file, RTT/message, PIPELINING (smtp-sink)" "$(v cli_pipe_rtt_per_msg)" "(reported)" "-"
 row "(h) smtp send --to-file, RTT/message, CHUNKING (chunk sink)" "$(v cli_chunk_rtt_per_msg)" "(reported)" "-"
+row "(h) smtp send --to-file CPU/message / smtp-source, marginal (relay)" "$(calc "$(v cli_pipe_marginal_cpu_us) / $(v source_marginal_cpu_us)" 2)" "(reported)" "-"
 echo
 echo "Figures (medians): RTT $rtt ms (mean of the NOOPs $(v rtt_mean_ms) ms); connect+greeting $(v connect_greeting_rtts) RTT;" \
   "set-up before the first message $(v pipe_setup_rtts) RTT; STARTTLS set-up $(v tls_setup_rtts) RTT" \

@@ -54,6 +54,14 @@ pub struct Rejected {
     pub reply: String,
 }
 
+/// The longest batch a connection takes at once. Each batch's end costs a
+/// round trip (nothing rides behind its last message), so batches are
+/// long; but a connection that is slower than the others must not hold
+/// much of the list, so they are not too long either. The engine keeps
+/// `pool.pipeline_window` of a batch in flight, and a batch never carries
+/// a connection past `pool.max_messages_per_connection`.
+const BATCH_CAP: usize = 100;
+
 type Finished = UnboundedSender<(usize, Outcome)>;
 type Queue = Arc<Mutex<VecDeque<(usize, Job)>>>;
 
@@ -223,15 +231,12 @@ impl Batches {
     }
 
     /// The next batch: an even share of what is left across the
-    /// connections, at most one pipeline window, at least one message.
+    /// connections, at least one message and at most [`BATCH_CAP`].
     fn take(&self) -> Vec<(usize, Job)> {
         let Ok(mut queue) = self.queue.lock() else {
             return vec![];
         };
-        let share = queue
-            .len()
-            .div_ceil(self.workers)
-            .clamp(1, self.transport.pipeline_window());
+        let share = queue.len().div_ceil(self.workers).clamp(1, BATCH_CAP);
         let n = share.min(queue.len());
         queue.drain(..n).collect()
     }
