@@ -72,8 +72,52 @@ fn read_text(path: &Path, what: &str) -> Result<String> {
     String::from_utf8(bytes).with_context(|| format!("{what} {} is not UTF-8", path.display()))
 }
 
+/// The files a draft names, read once: a bulk send builds every message
+/// from the same bytes, even if a file changes meanwhile.
+pub struct Contents {
+    text: Option<String>,
+    html: Option<String>,
+    attachments: Vec<(&'static str, String, Vec<u8>)>,
+}
+
+impl Contents {
+    /// Reads the body, HTML and attachment files of `d`.
+    pub fn load(d: &Draft) -> Result<Contents> {
+        let text = match (&d.body, &d.body_file) {
+            (Some(b), _) => Some(b.clone()),
+            (None, Some(p)) => Some(read_text(p, "body file")?),
+            (None, None) => None,
+        };
+        let html = d
+            .html_file
+            .as_deref()
+            .map(|p| read_text(p, "html file"))
+            .transpose()?;
+        let mut attachments = Vec::new();
+        for path in &d.attach {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read attachment {}", path.display()))?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "attachment".into());
+            attachments.push((content_type(path), name, bytes));
+        }
+        Ok(Contents {
+            text,
+            html,
+            attachments,
+        })
+    }
+}
+
 /// Builds the message bytes.
 pub fn build(d: &Draft) -> Result<Vec<u8>> {
+    build_with(d, &Contents::load(d)?)
+}
+
+/// Builds the message bytes from contents already read.
+pub fn build_with(d: &Draft, contents: &Contents) -> Result<Vec<u8>> {
     Address::new(&d.from)?;
     check_header_value("subject", &d.subject)?;
     if let Some(n) = &d.from_name {
@@ -94,31 +138,47 @@ pub fn build(d: &Draft) -> Result<Vec<u8>> {
         Address::new(r)?;
         m = m.reply_to(r.as_str());
     }
+    let mut own_id = false;
     for h in &d.headers {
         let (name, value) = parse_header(h)?;
+        own_id |= name.eq_ignore_ascii_case("Message-ID");
         m = m.header(name, Raw::new(value));
     }
-    let text = match (&d.body, &d.body_file) {
-        (Some(b), _) => Some(b.clone()),
-        (None, Some(p)) => Some(read_text(p, "body file")?),
-        (None, None) => None,
-    };
-    if let Some(t) = text {
-        m = m.text_body(t);
+    if !own_id {
+        if let Some(id) = message_id(&d.from) {
+            m = m.message_id(id);
+        }
     }
-    if let Some(p) = &d.html_file {
-        m = m.html_body(read_text(p, "html file")?);
+    if let Some(t) = &contents.text {
+        m = m.text_body(t.as_str());
     }
-    for path in &d.attach {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("cannot read attachment {}", path.display()))?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "attachment".into());
-        m = m.attachment(content_type(path), name, bytes);
+    if let Some(h) = &contents.html {
+        m = m.html_body(h.as_str());
+    }
+    for (content_type, name, bytes) in &contents.attachments {
+        m = m.attachment(*content_type, name.as_str(), bytes.as_slice());
     }
     m.write_to_vec().context("building the message failed")
+}
+
+/// A Message-ID in the sender's domain, as mail clients make them: the
+/// machine's host name (mail-builder's default) would tell every recipient
+/// an internal name, and costs a system call per message. `None` for a
+/// domain that is not ASCII (an ID must be), which keeps the default.
+fn message_id(from: &str) -> Option<String> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let domain = from.rsplit_once('@')?.1;
+    if domain.is_empty() || !domain.is_ascii() {
+        return None;
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let pid = PID.get_or_init(std::process::id);
+    Some(format!("{nanos:x}.{n:x}.{pid:x}@{domain}"))
 }
 
 fn content_type(path: &Path) -> &'static str {
@@ -172,6 +232,59 @@ mod tests {
         assert!(text.contains("report.csv"));
         assert!(!text.contains("hidden@example.test"));
         assert_eq!(recipients(&d).unwrap().len(), 2);
+    }
+
+    fn header<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
+            .collect()
+    }
+
+    #[test]
+    fn message_ids_are_unique_in_the_senders_domain_unless_given() {
+        let d = Draft {
+            from: "app@mail.example.test".into(),
+            body: Some("x".into()),
+            ..Draft::default()
+        };
+        let contents = Contents::load(&d).unwrap();
+        let ids: std::collections::HashSet<String> = (0..100)
+            .map(|_| {
+                let text = String::from_utf8(build_with(&d, &contents).unwrap()).unwrap();
+                let id = header(&text, "Message-ID")[0].to_string();
+                assert!(
+                    id.starts_with('<') && id.ends_with("@mail.example.test>"),
+                    "{id}"
+                );
+                id
+            })
+            .collect();
+        assert_eq!(ids.len(), 100);
+        let given = Draft {
+            headers: vec!["Message-ID: <mine@example.test>".into()],
+            ..d
+        };
+        let text = String::from_utf8(build(&given).unwrap()).unwrap();
+        assert_eq!(header(&text, "Message-ID"), ["<mine@example.test>"]);
+    }
+
+    #[test]
+    fn files_are_read_once_for_every_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = dir.path().join("body.txt");
+        std::fs::write(&body, "first version").unwrap();
+        let d = Draft {
+            from: "app@example.test".into(),
+            body_file: Some(body.clone()),
+            ..Draft::default()
+        };
+        let contents = Contents::load(&d).unwrap();
+        std::fs::write(&body, "changed meanwhile").unwrap();
+        let text = String::from_utf8(build_with(&d, &contents).unwrap()).unwrap();
+        assert!(
+            text.contains("first version") && !text.contains("changed"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -99,6 +99,7 @@ fn jobs(args: &SendArgs, setup: &Setup) -> Result<Vec<Job>> {
     if let Some(list) = &args.to_file {
         let text = std::fs::read_to_string(list)
             .with_context(|| format!("cannot read {}", list.display()))?;
+        let contents = compose::Contents::load(&d)?;
         let mut out = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let rcpt = line.trim();
@@ -116,7 +117,7 @@ fn jobs(args: &SendArgs, setup: &Setup) -> Result<Vec<Job>> {
             out.push(Job {
                 label: rcpt.to_string(),
                 envelope: Envelope::new(Some(sender.clone()), vec![address])?,
-                bytes: compose::build(&one)?,
+                bytes: compose::build_with(&one, &contents)?,
             });
         }
         if out.is_empty() {
@@ -149,11 +150,18 @@ fn read_raw(path: &Path) -> Result<Vec<u8>> {
 /// Prints outcomes and turns them into the exit code: 0 all sent, 75 if
 /// any is transient or unknown, else 1 if any failed.
 pub fn report(outcomes: &[Outcome], json: bool, outbox: bool) -> Result<()> {
-    for o in outcomes {
-        if json {
-            out!("{}", serde_json::to_string(o)?);
-            continue;
+    if json {
+        // One write for the whole list, not one per line.
+        let mut lines = String::new();
+        for o in outcomes {
+            lines.push_str(&serde_json::to_string(o)?);
+            lines.push('\n');
         }
+        if !lines.is_empty() {
+            out!("{}", lines.trim_end_matches('\n'));
+        }
+    }
+    for o in outcomes.iter().filter(|_| !json) {
         match o.status {
             "sent" if outbox => {
                 let path = o
