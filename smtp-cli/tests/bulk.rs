@@ -6,10 +6,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{code_and_text, get, smtp};
-use smtp_testkit::unique_tag;
+use smtp_testkit::{ScriptedServer, unique_tag};
 
 /// Writes the recipient list (one message each) and returns its path.
 fn list(dir: &Path, rcpts: &[String]) -> PathBuf {
@@ -177,21 +179,57 @@ fn pipelining_sends_each_mail_behind_the_previous_end_of_data() {
     assert_eq!(connections(&run.transcript), 1);
 }
 
+/// `--concurrency 3` opens three connections at once and splits the list
+/// over them. Each connection is greeted only once three are open (or
+/// after 5 s): a client that sent on fewer would hold the list on one
+/// connection, wait out the 5 s, and be caught by the count.
 #[test]
 fn concurrency_shares_the_list_over_that_many_connections() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let open = Arc::new((AtomicUsize::new(0), tokio::sync::Notify::new()));
+    let server = {
+        let _runtime = rt.enter();
+        let open = open.clone();
+        ScriptedServer::start(move |mut c| {
+            let open = open.clone();
+            async move {
+                open.0.fetch_add(1, Ordering::SeqCst);
+                open.1.notify_waiters();
+                let all_open = async {
+                    while open.0.load(Ordering::SeqCst) < 3 {
+                        let notified = open.1.notified();
+                        if open.0.load(Ordering::SeqCst) >= 3 {
+                            break;
+                        }
+                        notified.await;
+                    }
+                };
+                let _ = tokio::time::timeout(Duration::from_secs(5), all_open).await;
+                c.serve("250-share\r\n250 PIPELINING\r\n", None).await;
+            }
+        })
+    };
     let home = tempfile::tempdir().unwrap();
     let tag = unique_tag("bulk-share");
-    let run = bulk(
-        home.path(),
-        "PEERS_SMTP_SINK_PORT",
-        &rcpts(&tag, 12),
-        &["--subject", &tag, "--concurrency", "3"],
-        &[],
-    );
-    assert_eq!(run.code, 0, "{}", run.transcript);
-    assert_eq!(run.outcomes.len(), 12);
-    assert!(run.outcomes.iter().all(|o| o["status"] == "sent"));
-    assert_eq!(connections(&run.transcript), 3, "{}", run.transcript);
+    let list = list(home.path(), &rcpts(&tag, 12));
+    let out = smtp(home.path())
+        .args(["send", "--host", "127.0.0.1", "--port"])
+        .arg(server.port().to_string())
+        .args(["--security", "none", "--from", "me@example.test", "--json"])
+        .args(["--subject", &tag, "--body", "b", "--concurrency", "3"])
+        .arg("--to-file")
+        .arg(&list)
+        .output()
+        .unwrap();
+    let (code, text) = code_and_text(&out);
+    assert_eq!(code, 0, "{text}");
+    let sent = text.matches(r#""status":"sent""#).count();
+    assert_eq!(sent, 12, "{text}");
+    assert_eq!(server.connections(), 3, "{text}");
 }
 
 #[test]

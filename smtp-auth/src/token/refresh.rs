@@ -125,11 +125,21 @@ impl RefreshTokenFlow {
             timeout: self.timeout,
         };
         let started = Instant::now();
-        let granted = tokio::task::spawn_blocking(move || request.send())
-            .await
-            .map_err(|e| Error::TokenHttp {
-                detail: format!("token request task failed: {e}"),
-            })??;
+        // ureq dumps the raw HTTP exchange (client secret, refresh and
+        // access tokens) to the `log` crate at DEBUG/TRACE, which
+        // tracing-subscriber forwards by default. A no-op subscriber for
+        // this thread, for the request alone, keeps it out of whatever the
+        // application records. (A `log` backend without tracing, such as
+        // env_logger, is not covered: the README says to cap ureq there.)
+        let granted = tokio::task::spawn_blocking(move || {
+            tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+                request.send()
+            })
+        })
+        .await
+        .map_err(|e| Error::TokenHttp {
+            detail: format!("token request task failed: {e}"),
+        })??;
         tracing::debug!(endpoint = %self.endpoint, expires_in = ?granted.expires_in, elapsed = ?started.elapsed(), "oauth2 access token fetched");
         if let Some(rotated) = granted.refresh_token {
             *self.refresh_token.lock().map_err(|_| poisoned())? = rotated;
