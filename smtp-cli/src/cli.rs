@@ -218,8 +218,8 @@ pub struct SendArgs {
     /// One message per recipient listed in this file (one address per line).
     #[arg(long, value_name = "FILE", help_heading = "Bulk")]
     pub to_file: Option<PathBuf>,
-    /// Connections used in bulk mode; each sends pipelined batches
-    /// (pool.pipeline_window), or one message at a time under a rate limit.
+    /// Connections used in bulk mode; each sends pipelined batches of up
+    /// to 100 messages, or one message at a time under a rate limit.
     #[arg(long, default_value_t = 1, help_heading = "Bulk")]
     pub concurrency: usize,
     /// Also retry a message whose outcome is unknown (the connection broke

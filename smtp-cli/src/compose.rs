@@ -163,16 +163,18 @@ pub fn build_with(d: &Draft, contents: &Contents) -> Result<Vec<u8>> {
 
 /// A Message-ID in the sender's domain, as mail clients make them: the
 /// machine's host name (mail-builder's default) would tell every recipient
-/// an internal name, and costs a system call per message. `None` for a
-/// domain that is not ASCII (an ID must be), which keeps the default.
+/// an internal name, and costs a system call per message. An ID must be
+/// ASCII: a domain that is not gets `localhost` (the left part is what
+/// makes the ID unique).
 fn message_id(from: &str) -> Option<String> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    let domain = from.rsplit_once('@')?.1;
-    if domain.is_empty() || !domain.is_ascii() {
-        return None;
-    }
+    let domain = match from.rsplit_once('@')?.1 {
+        "" => return None,
+        d if d.is_ascii() => d,
+        _ => "localhost",
+    };
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());

@@ -263,13 +263,22 @@ impl Pacing {
     /// are pushed back too), and at least what the reply asks for ("retry
     /// after 30 seconds").
     pub async fn back_off(&self, attempt: u32, reply: Option<&smtp_core::Reply>) {
+        let wait = self.hold(attempt, reply).await;
+        tokio::time::sleep(wait).await;
+    }
+
+    /// The wait before retry `attempt` after `reply`; when the server said
+    /// it is rate limiting, every later send is held back that long from
+    /// now on (whoever sends it). Returns at once: a sender that got the
+    /// reply records the pause before it sends anything else.
+    pub async fn hold(&self, attempt: u32, reply: Option<&smtp_core::Reply>) -> Duration {
         let rate_limited = reply.is_some_and(smtp_core::is_rate_limited);
         let wait = self.delay(attempt, rate_limited, reply.and_then(requested_delay));
         if rate_limited {
             let mut next = self.next.lock().await;
             *next = (*next).max(tokio::time::Instant::now() + wait);
         }
-        tokio::time::sleep(wait).await;
+        wait
     }
 
     fn delay(&self, attempt: u32, rate_limited: bool, asked: Option<Duration>) -> Duration {

@@ -7,6 +7,7 @@
 mod common;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,30 @@ use smtp_testkit::{ScriptConn, ScriptedServer};
 
 /// When each recipient's RCPT arrived, in order: one entry per attempt.
 type Attempts = Arc<Mutex<HashMap<String, Vec<Instant>>>>;
+
+/// Connections open now, and the most ever open at once.
+#[derive(Default)]
+struct Open {
+    now: AtomicUsize,
+    most: AtomicUsize,
+}
+
+/// Counts a connection as open until dropped.
+struct Counted(Arc<Open>);
+
+impl Counted {
+    fn new(open: &Arc<Open>) -> Counted {
+        let now = open.now.fetch_add(1, Ordering::SeqCst) + 1;
+        open.most.fetch_max(now, Ordering::SeqCst);
+        Counted(open.clone())
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// What the server does with a recipient on its `n`th attempt (0-based),
 /// by the recipient's local part.
@@ -41,7 +66,8 @@ fn policy(rcpt: &str, n: usize) -> Answer {
 }
 
 /// One connection: no PIPELINING, so every command waits for its reply.
-async fn serve(mut c: ScriptConn, attempts: Attempts) {
+async fn serve(mut c: ScriptConn, attempts: Attempts, open: Arc<Open>) {
+    let _counted = Counted::new(&open);
     c.send("220 retry ESMTP\r\n").await;
     let mut answer = Answer::Accept;
     while let Some(line) = c.read_line().await {
@@ -84,6 +110,8 @@ async fn serve(mut c: ScriptConn, attempts: Attempts) {
 
 struct Run {
     code: i32,
+    /// The most connections the server saw open at once.
+    most_open: usize,
     statuses: HashMap<String, String>,
     attempts: HashMap<String, Vec<Instant>>,
     stderr: String,
@@ -98,10 +126,11 @@ fn send_bulk(recipients: &[&str], extra: &[&str]) -> Run {
         .build()
         .unwrap();
     let attempts: Attempts = Arc::default();
+    let open: Arc<Open> = Arc::default();
     let server = {
         let _runtime = rt.enter();
-        let attempts = attempts.clone();
-        ScriptedServer::start(move |c| serve(c, attempts.clone()))
+        let (attempts, open) = (attempts.clone(), open.clone());
+        ScriptedServer::start(move |c| serve(c, attempts.clone(), open.clone()))
     };
     let home = tempfile::tempdir().unwrap();
     let list = home.path().join("list.txt");
@@ -135,6 +164,7 @@ fn send_bulk(recipients: &[&str], extra: &[&str]) -> Run {
     let attempts = attempts.lock().unwrap().clone();
     Run {
         code: out.status.code().unwrap_or(-1),
+        most_open: open.most.load(Ordering::SeqCst),
         statuses,
         attempts,
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -191,6 +221,34 @@ fn bulk_retries_follow_the_classification() {
     // The server may hold the message: never a second copy by default.
     run.check("lost@example.test", "unknown", 1);
     assert_eq!(run.code, 75, "{}", run.stderr);
+    // --concurrency 1 (the default): retries never open a second
+    // connection beside the first.
+    assert_eq!(run.most_open, 1, "{}", run.stderr);
+}
+
+/// A "slow down, retry after 1 second" holds back every later send, not
+/// only the message that got it: the next batch waits too.
+#[test]
+fn a_rate_limit_reply_holds_back_the_next_batch() {
+    // The first batch is 100 messages (the cap), led by the limited one.
+    let mut list = vec!["limited@example.test".to_string()];
+    list.extend((0..120).map(|i| format!("ok{i}@example.test")));
+    let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+    let run = send_bulk(&refs, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.check("limited@example.test", "sent", 2);
+    let limited = run.attempts["limited@example.test"][0];
+    let next_batch = run.attempts["ok99@example.test"][0];
+    assert!(
+        next_batch.duration_since(limited) >= Duration::from_secs(1),
+        "the second batch went {:?} after the rate-limit reply",
+        next_batch.duration_since(limited)
+    );
+    let first_batch = run.attempts["ok98@example.test"][0];
+    assert!(
+        first_batch.duration_since(limited) < Duration::from_secs(1),
+        "the first batch was already on its way"
+    );
 }
 
 #[test]

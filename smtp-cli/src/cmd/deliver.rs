@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use smtp_core::{Delivery, Envelope, MessageSource, Phase, SmtpTransport, Transport};
+use tokio::sync::Semaphore;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::task::JoinSet;
 
@@ -65,6 +66,50 @@ const BATCH_CAP: usize = 100;
 type Finished = UnboundedSender<(usize, Outcome)>;
 type Queue = Arc<Mutex<VecDeque<(usize, Job)>>>;
 
+/// What every sending task shares: the pacing, the outcome channel, and
+/// the permits that keep sends to `--concurrency` at once, first attempts
+/// and retries alike (a provider that allows one connection gets one).
+#[derive(Clone)]
+struct Senders {
+    pacing: Arc<Pacing>,
+    sends: Arc<Semaphore>,
+    done: Finished,
+}
+
+impl Senders {
+    /// Sends `job` alone through `route`, in its slot, holding a permit.
+    async fn send(&self, route: &Route, job: &Job) -> Result<Delivery, smtp_core::Error> {
+        let _permit = self.sends.acquire().await;
+        self.pacing.wait().await;
+        route.send(&job.envelope, job.source()).await
+    }
+
+    /// Turns a first attempt's result into the job's outcome, retrying as
+    /// the pacing's policy allows, and reports it.
+    async fn settle(
+        &self,
+        route: &Route,
+        i: usize,
+        job: Job,
+        first: Result<Delivery, smtp_core::Error>,
+    ) {
+        let mut result = first;
+        let mut attempt = 0u32;
+        let outcome = loop {
+            match result {
+                Ok(d) => break sent(job.label, &d),
+                Err(e) if self.pacing.may_retry(&e, attempt) => {
+                    attempt += 1;
+                    self.pacing.back_off(attempt, e.reply()).await;
+                    result = self.send(route, &job).await;
+                }
+                Err(e) => break failed(job.label, &e),
+            }
+        };
+        let _ = self.done.send((i, outcome));
+    }
+}
+
 /// Sends every job over at most `concurrency` connections and returns one
 /// outcome each, in input order.
 pub async fn deliver(
@@ -74,6 +119,7 @@ pub async fn deliver(
     quiet: bool,
 ) -> Vec<Outcome> {
     let total = jobs.len();
+    let labels: Vec<String> = jobs.iter().map(|j| j.label.clone()).collect();
     let progress = (total > 1 && !quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(total as u64);
         bar.set_style(
@@ -82,40 +128,42 @@ pub async fn deliver(
         );
         bar
     });
-    let pacing = Arc::new(setup.rate.clone());
     let (done, mut finished) = unbounded_channel();
+    let senders = Senders {
+        pacing: Arc::new(setup.rate.clone()),
+        sends: Arc::new(Semaphore::new(concurrency.max(1))),
+        done,
+    };
+    let queue: Queue = Arc::new(Mutex::new(jobs.into_iter().enumerate().collect()));
     let mut tasks = JoinSet::new();
     match &setup.dest {
         Dest::Smtp(t) if total == 1 => {
-            let route = Arc::new(Route::OneShot(t.clone()));
-            spawn_each(&mut tasks, jobs, route, &pacing, &done, 1);
+            spawn_each(&mut tasks, &queue, Route::OneShot(t.clone()), &senders);
         }
-        Dest::Smtp(t) if !pacing.is_rate_limited() => {
-            let queue: Queue = Arc::new(Mutex::new(jobs.into_iter().enumerate().collect()));
+        Dest::Smtp(t) if !senders.pacing.is_rate_limited() => {
             let workers = concurrency.clamp(1, total.max(1));
             for _ in 0..workers {
                 let batches = Batches {
                     transport: t.clone(),
                     queue: queue.clone(),
                     workers,
-                    pacing: pacing.clone(),
-                    done: done.clone(),
+                    senders: senders.clone(),
                 };
                 tasks.spawn(batches.run());
             }
         }
         Dest::Smtp(t) => {
-            let route = Arc::new(Route::Pooled(Arc::new(t.clone())));
-            spawn_each(&mut tasks, jobs, route, &pacing, &done, concurrency);
+            let route = Route::Pooled(Arc::new(t.clone()));
+            spawn_each(&mut tasks, &queue, route, &senders);
         }
         Dest::Outbox(f) => {
-            let route = Arc::new(Route::Pooled(Arc::new(f.clone())));
-            spawn_each(&mut tasks, jobs, route, &pacing, &done, concurrency);
+            let route = Route::Pooled(Arc::new(f.clone()));
+            spawn_each(&mut tasks, &queue, route, &senders);
         }
     }
-    // Every sender (tasks and the retries they spawn) holds a clone; the
-    // channel closes when the last one is done or has panicked.
-    drop(done);
+    // Every task (and every retry it spawns) holds a clone of the sender;
+    // the channel closes when the last one is done or has panicked.
+    drop(senders);
     let mut outcomes: Vec<Option<Outcome>> = (0..total).map(|_| None).collect();
     while let Some((i, outcome)) = finished.recv().await {
         if let Some(bar) = &progress {
@@ -131,45 +179,56 @@ pub async fn deliver(
     if let Dest::Smtp(t) = &setup.dest {
         t.close().await;
     }
+    // Still queued: no task ever took them, so nothing of them was sent.
+    let untouched: Vec<usize> = queue
+        .lock()
+        .map(|q| q.iter().map(|(i, _)| *i).collect())
+        .unwrap_or_default();
     outcomes
         .into_iter()
-        .map(|o| o.unwrap_or_else(lost))
+        .zip(labels)
+        .enumerate()
+        .map(|(i, (o, label))| o.unwrap_or_else(|| lost(label, untouched.contains(&i))))
         .collect()
 }
 
-/// What a job whose task panicked ends as: unknown, never silently gone.
-fn lost() -> Outcome {
+/// What a job ends as when the task sending it failed: unknown if it had
+/// been taken (it may have gone out), not sent if it never was.
+fn lost(label: String, untouched: bool) -> Outcome {
+    let (status, error, exit) = if untouched {
+        (
+            "failed-transient",
+            "not sent: the sending tasks stopped before its turn",
+            exit::TEMPFAIL,
+        )
+    } else {
+        ("unknown", "the sending task panicked", exit::TEMPFAIL)
+    };
     Outcome {
-        message: "?".into(),
-        status: "unknown",
+        message: label,
+        status,
         accepted: vec![],
         rejected: vec![],
         reply: None,
-        error: Some("the sending task panicked".into()),
+        error: Some(error.into()),
         hint: None,
         hint_code: None,
-        exit: exit::TEMPFAIL,
+        exit,
     }
 }
 
-/// One task per job, `concurrency` sending at once.
-fn spawn_each(
-    tasks: &mut JoinSet<()>,
-    jobs: Vec<Job>,
-    route: Arc<Route>,
-    pacing: &Arc<Pacing>,
-    done: &Finished,
-    concurrency: usize,
-) {
-    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
-    for (i, job) in jobs.into_iter().enumerate() {
-        let (route, permits, pacing, done) =
-            (route.clone(), permits.clone(), pacing.clone(), done.clone());
+/// One task per job, sending one at a time each.
+fn spawn_each(tasks: &mut JoinSet<()>, queue: &Queue, route: Route, senders: &Senders) {
+    let route = Arc::new(route);
+    let jobs: Vec<(usize, Job)> = queue
+        .lock()
+        .map(|mut q| q.drain(..).collect())
+        .unwrap_or_default();
+    for (i, job) in jobs {
+        let (route, senders) = (route.clone(), senders.clone());
         tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            pacing.wait().await;
-            let first = route.send(&job.envelope, job.source()).await;
-            let _ = done.send((i, settle(&route, &pacing, job, first).await));
+            let first = senders.send(&route, &job).await;
+            senders.settle(&route, i, job, first).await;
         });
     }
 }
@@ -180,25 +239,26 @@ struct Batches {
     transport: SmtpTransport,
     queue: Queue,
     workers: usize,
-    pacing: Arc<Pacing>,
-    done: Finished,
+    senders: Senders,
 }
 
 impl Batches {
     async fn run(self) {
         let retries = Arc::new(Route::Pooled(Arc::new(self.transport.clone())));
         loop {
+            let permit = self.senders.sends.clone().acquire_owned().await;
             let batch = self.take();
             if batch.is_empty() {
                 return;
             }
             // Honours a pause a rate-limiting server asked for.
-            self.pacing.wait().await;
+            self.senders.pacing.wait().await;
             let items = batch
                 .iter()
                 .map(|(_, job)| (job.envelope.clone(), job.source()))
                 .collect();
             let mut results = self.transport.send_batch(items).await.into_iter();
+            drop(permit);
             for (i, job) in batch {
                 // One result per item is the contract; a missing one is a
                 // message that was not sent, so it is retried like one.
@@ -208,23 +268,26 @@ impl Batches {
                         phase: Phase::Mail,
                     }));
                 if let Ok(d) = &result {
-                    let _ = self.done.send((i, sent(job.label, d)));
+                    let _ = self.senders.done.send((i, sent(job.label, d)));
                     continue;
+                }
+                // "Slow down" holds back this worker's next batch too, not
+                // only the retry.
+                if let Err(e) = &result {
+                    if e.reply().is_some_and(smtp_core::is_rate_limited) {
+                        self.senders.pacing.hold(1, e.reply()).await;
+                    }
                 }
                 // Retries wait out their backoff on their own, so the rest
                 // of the queue keeps moving meanwhile. A message that never
                 // had its turn gets a first attempt of its own, not a retry.
-                let (retries, pacing, done) =
-                    (retries.clone(), self.pacing.clone(), self.done.clone());
+                let (retries, senders) = (retries.clone(), self.senders.clone());
                 tokio::spawn(async move {
                     let result = match result {
-                        Err(e) if e.is_not_started() => {
-                            pacing.wait().await;
-                            retries.send(&job.envelope, job.source()).await
-                        }
+                        Err(e) if e.is_not_started() => senders.send(&retries, &job).await,
                         other => other,
                     };
-                    let _ = done.send((i, settle(&retries, &pacing, job, result).await));
+                    senders.settle(&retries, i, job, result).await;
                 });
             }
         }
@@ -260,29 +323,6 @@ impl Route {
         match self {
             Route::Pooled(t) => t.send(envelope, message).await,
             Route::OneShot(t) => t.send_and_close(envelope, message).await,
-        }
-    }
-}
-
-/// Turns a first attempt's result into the job's outcome, retrying as the
-/// pacing's policy allows.
-async fn settle(
-    route: &Route,
-    pacing: &Pacing,
-    job: Job,
-    mut result: Result<Delivery, smtp_core::Error>,
-) -> Outcome {
-    let mut attempt = 0u32;
-    loop {
-        match result {
-            Ok(d) => return sent(job.label, &d),
-            Err(e) if pacing.may_retry(&e, attempt) => {
-                attempt += 1;
-                pacing.back_off(attempt, e.reply()).await;
-                pacing.wait().await;
-                result = route.send(&job.envelope, job.source()).await;
-            }
-            Err(e) => return failed(job.label, &e),
         }
     }
 }

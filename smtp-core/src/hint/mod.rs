@@ -32,7 +32,7 @@ crate::hint_table! {
             "the server did not greet in SMTP: if this is an implicit TLS port (465) use security = \"implicit\" (--security implicit); check host and port";
         CONNECTION_BROKEN = "connection-broken": "the connection broke; try again (a transient failure)";
         NOT_STARTED = "not-started":
-            "nothing of this message reached the server: send it again (smtp send does so by itself); the failure that stopped it is in the messages before";
+            "the server accepted nothing of this message: send it again (smtp send does so by itself); the failure that stopped it is reported for an earlier message";
         PROTOCOL_VIOLATION = "protocol-violation": "the server does not speak SMTP correctly; check host and port";
         REPLY_RATE_LIMITED = "reply-rate-limited":
             "the server is rate limiting you: slow down (see rate_limit.*) and retry later";

@@ -421,8 +421,8 @@ impl Session {
             let slot = tx.slot;
             b.results[slot] = Some(tx.fail(error));
         }
-        // Opened or refused only because of a predecessor, but not
-        // written: nothing of these reached the server.
+        // Opened but not written, or refused only because of a predecessor
+        // (replays): the server accepted nothing of these.
         let waiting = b.held.take().map(|t| t.slot).into_iter();
         let queued = b.replays.drain(..).chain(b.queue.drain(..)).map(|q| q.slot);
         for slot in waiting.chain(queued) {
