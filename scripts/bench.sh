@@ -35,6 +35,7 @@ N_CHUNK="${BENCH_CHUNKING_MESSAGES:-2000}"   # ours, CHUNKING, one connection
 N_POSTFIX="${BENCH_POSTFIX_MESSAGES:-300}"   # ours, CHUNKING, Postfix smtpd
 N_SOURCE="${BENCH_SOURCE_MESSAGES:-150}"     # smtp-source, one connection
 N_PY="${BENCH_PY_MESSAGES:-100}"             # Python smtplib, one connection
+N_LETTRE="${BENCH_LETTRE_MESSAGES:-100}"     # lettre (Rust, crates.io), one connection
 N_NEWCONN="${BENCH_NEWCONN_MESSAGES:-50}"    # ours, a connection per message
 N_TLS="${BENCH_TLS_CONNECTIONS:-20}"         # STARTTLS set-ups
 N_POOL="${BENCH_POOL_MESSAGES:-10000}"       # pool of 8
@@ -83,6 +84,16 @@ say "building (release): smtp-bench, smtp-delay-relay, smtp-chunk-sink, smtp"
 (cd "$ROOT" && cargo build --quiet --release -p smtp-bench -p smtp-testkit -p smtp-cli --bins)
 BIN_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 BENCH="$BIN_DIR/smtp-bench"
+# lettre, the most used Rust SMTP client, from crates.io: a crate of its own
+# (bench/lettre-client, its own workspace and lock file), so the project's
+# build never compiles it. BENCH_LETTRE=0 leaves it out (the table says so).
+LETTRE=""
+if [ "${BENCH_LETTRE:-1}" != 0 ]; then
+  say "building (release): bench/lettre-client (lettre from crates.io)"
+  (cd "$ROOT/bench/lettre-client" && cargo build --quiet --release) ||
+    die "bench/lettre-client did not build (crates.io reachable?); BENCH_LETTRE=0 skips it"
+  LETTRE="${CARGO_TARGET_DIR:-$ROOT/bench/lettre-client/target}/release/lettre-client"
+fi
 
 free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -268,6 +279,14 @@ one_round() {
   expect_count "Python smtplib" sink_count $((base + N_PY))
   record python_rtt_per_msg "$(calc "$(field wall "$out") * 1000 / $N_PY / $rtt" 4)"
   record python_msgs_s "$(calc "$N_PY / $(field wall "$out")" 1)"
+  if [ -n "$LETTRE" ]; then
+    base="$(sink_count)"
+    out="$WORK/lettre-$r.txt"
+    measure "$out" "$LETTRE" "$HOST" "$R_SINK" "$N_LETTRE" "$SIZE" || { say "FAIL: lettre"; exit 1; }
+    expect_count "lettre" sink_count $((base + N_LETTRE))
+    record lettre_rtt_per_msg "$(calc "$(field wall "$out") * 1000 / $N_LETTRE / $rtt" 4)"
+    record lettre_msgs_s "$(calc "$N_LETTRE / $(field wall "$out")" 1)"
+  fi
 
   # (b) CHUNKING, one connection: our sink, then Postfix smtpd (2525).
   base="$(chunk_count)"
@@ -346,6 +365,15 @@ one_round() {
   record source_local_msgs_s "$(calc "$N_LOCAL / $(field wall "$out")" 0)"
   record source_local_marginal_cpu_us "$(marginal_cpu "$out" "$N_LOCAL" \
     "$(source_run source-local1-"$r" "$SINK" 1)")"
+  if [ -n "$LETTRE" ]; then
+    base="$(sink_count)"
+    out="$WORK/lettre-local-$r.txt"
+    measure "$out" "$LETTRE" "$HOST" "$SINK" "$N_LOCAL" "$SIZE" || { say "FAIL: lettre"; exit 1; }
+    expect_count "lettre, loopback" sink_count $((base + N_LOCAL))
+    record lettre_local_msgs_s "$(calc "$N_LOCAL / $(field wall "$out")" 0)"
+    measure "$WORK/lettre-local1-$r.txt" "$LETTRE" "$HOST" "$SINK" 1 "$SIZE" || { say "FAIL: lettre"; exit 1; }
+    record lettre_local_marginal_cpu_us "$(marginal_cpu "$out" "$N_LOCAL" "$WORK/lettre-local1-$r.txt")"
+  fi
 
   # (e) 50 MiB from a file, no relay: peak RSS of the whole process.
   base="$(sink_count)"
@@ -385,6 +413,13 @@ row "(d) CPU/message ours / smtp-source, marginal (loopback)" "$(calc "$(v local
 row "(d) same, ours on a current-thread runtime (relay)" "$(calc "$(v pipe_ct_marginal_cpu_us) / $(v source_marginal_cpu_us)" 2)" "<= 0.35" "x <= 0.35"
 row "(d) same, ours on a current-thread runtime (loopback)" "$(calc "$(v local_ct_marginal_cpu_us) / $(v source_local_marginal_cpu_us)" 2)" "<= 0.35" "x <= 0.35"
 row "(d) msgs/s ours / Python smtplib, 1 connection (relay)" "$(calc "$(v pipe_msgs_s) / $(v python_msgs_s)" 2)" "(reported)" "-"
+if [ -n "$LETTRE" ]; then
+  row "(d) msgs/s ours / lettre, 1 connection (relay)" "$(calc "$(v pipe_msgs_s) / $(v lettre_msgs_s)" 2)" "(reported)" "-"
+  row "(d) msgs/s ours / lettre, 1 connection (loopback)" "$(calc "$(v local_msgs_s) / $(v lettre_local_msgs_s)" 2)" "(reported)" "-"
+  row "(d) CPU/message ours (current-thread) / lettre, marginal (loopback)" "$(calc "$(v local_ct_marginal_cpu_us) / $(v lettre_local_marginal_cpu_us)" 2)" "(reported)" "-"
+else
+  row "lettre: left out (BENCH_LETTRE=0)" "-" "-" "-"
+fi
 row "(e) ${BIG_MIB} MiB message from a file: peak RSS, MiB" "$(v big_rss_mib)" "<= 16" "x <= 16"
 row "(f) pool of 8: messages the sink counted / $N_POOL sent" "$(v pool8_counted)" "= $N_POOL" "x == $N_POOL"
 row "(f) pool msgs/s vs 1 connection: 2 / 4 / 8" \
@@ -398,17 +433,18 @@ echo "Figures (medians): RTT $rtt ms (mean of the NOOPs $(v rtt_mean_ms) ms); co
   "set-up before the first message $(v pipe_setup_rtts) RTT; STARTTLS set-up $(v tls_setup_rtts) RTT" \
   "(min $(v tls_setup_min_rtts)); without the relay: median $(v tls_local_ms) ms, min $(v tls_local_min_ms) ms"
 echo "  RTT/message, 1 connection: ours PIPELINING $(v pipe_rtt_per_msg), CHUNKING $(v chunk_rtt_per_msg)," \
-  "Postfix 2525 $(v postfix_rtt_per_msg); smtp-source $(v source_rtt_per_msg); Python smtplib $(v python_rtt_per_msg)" \
-  "(these two include their set-up)"
+  "Postfix 2525 $(v postfix_rtt_per_msg); smtp-source $(v source_rtt_per_msg); Python smtplib $(v python_rtt_per_msg);" \
+  "lettre $(v lettre_rtt_per_msg) (these three include their set-up)"
 echo "  msgs/s, 1 connection (relay): ours $(v pipe_msgs_s) (CHUNKING $(v chunk_msgs_s)), smtp-source $(v source_msgs_s)," \
-  "Python smtplib $(v python_msgs_s)"
+  "Python smtplib $(v python_msgs_s), lettre $(v lettre_msgs_s)"
 echo "  pool msgs/s: 1: $(v pool1_msgs_s), 2: $(v pool2_msgs_s), 4: $(v pool4_msgs_s), 8: $(v pool8_msgs_s)"
 echo "  CPU µs/message, whole process (marginal): relay: ours $(v pipe_cpu_us) ($(v pipe_marginal_cpu_us))," \
   "smtp-source $(v source_cpu_us) ($(v source_marginal_cpu_us)); loopback, $N_LOCAL msgs: ours $(v local_cpu_us)" \
   "($(v local_marginal_cpu_us)), smtp-source $(v source_local_cpu_us) ($(v source_local_marginal_cpu_us));" \
   "current-thread marginal: relay $(v pipe_ct_marginal_cpu_us), loopback $(v local_ct_marginal_cpu_us);" \
   "CHUNKING (relay, whole process): $(v chunk_cpu_us)" \
-  "(msgs/s ours $(v local_msgs_s), smtp-source $(v source_local_msgs_s))"
+  "(msgs/s ours $(v local_msgs_s), smtp-source $(v source_local_msgs_s), lettre $(v lettre_local_msgs_s));" \
+  "lettre marginal CPU, loopback: $(v lettre_local_marginal_cpu_us)"
 echo "  ${BIG_MIB} MiB from a file: $(v big_mb_s) MB/s, peak RSS $(v big_rss_mib) MiB"
 if [ "$ROUNDS" -gt 1 ]; then
   echo

@@ -133,6 +133,7 @@ impl TcpConnector {
 #[async_trait]
 impl Connector for TcpConnector {
     async fn connect(&self, target: &Target) -> Result<BoxStream, BoxError> {
-        Ok(Box::new(self.connect_tcp(target).await?))
+        let stream = self.connect_tcp(target).await?;
+        Ok(Box::new(crate::quick_ack::QuickAckStream::new(stream)))
     }
 }

@@ -11,6 +11,7 @@ pub mod encoder;
 pub mod error;
 mod hint;
 pub mod message;
+mod quick_ack;
 pub mod reply;
 pub mod sasl;
 pub mod session;
