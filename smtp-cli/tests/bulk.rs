@@ -137,18 +137,7 @@ fn chunking_keeps_a_window_in_flight_and_every_result_stays_with_its_message() {
     );
     assert_eq!(connections(&run.transcript), 1, "{}", run.transcript);
     let dir = PathBuf::from(get("PEERS_POSTFIX_MAILDIR"));
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let n = smtp_testkit::wait_for_mail(&dir, &tag, Duration::from_secs(20)).len();
-        if n == 18 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "Postfix has {n} of the 18 accepted messages"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    smtp_testkit::wait_for_mail_count(&dir, &tag, 18, Duration::from_secs(20));
 }
 
 #[test]

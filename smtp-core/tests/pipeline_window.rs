@@ -322,14 +322,9 @@ async fn postfix_batch_of_fifty_with_refused_recipients() {
     let dir = peer_path("PEERS_POSTFIX_MAILDIR");
     let copies = tokio::task::spawn_blocking(move || {
         let expected = (0..50).filter(|i| i % 7 != 3).count();
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            let found = smtp_testkit::wait_for_mail(&dir, &tag, Duration::from_secs(30));
-            if found.len() >= expected || std::time::Instant::now() > deadline {
-                break (tag, found);
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
+        let found =
+            smtp_testkit::wait_for_mail_count(&dir, &tag, expected, Duration::from_secs(60));
+        (tag, found)
     })
     .await
     .unwrap();

@@ -122,15 +122,7 @@ async fn several_recipients_each_get_a_copy() {
     let dir = peer_path("PEERS_POSTFIX_MAILDIR");
     let needle = subject.clone();
     let copies = tokio::task::spawn_blocking(move || {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let found =
-                smtp_testkit::wait_for_mail(&dir, &needle, std::time::Duration::from_secs(20));
-            if found.len() >= 2 || std::time::Instant::now() > deadline {
-                return found;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        smtp_testkit::wait_for_mail_count(&dir, &needle, 2, std::time::Duration::from_secs(20))
     })
     .await
     .unwrap();

@@ -72,6 +72,36 @@ pub fn wait_for_mail(maildir: &Path, needle: &str, timeout: Duration) -> Vec<Vec
     }
 }
 
+/// Waits until exactly `expected` messages containing `needle` are in
+/// `maildir` (a server may deliver a moment after the client is done), and
+/// returns them.
+///
+/// # Panics
+///
+/// When the count is still different after `timeout`, naming both counts;
+/// as [`wait_for_mail`] when none arrives at all.
+pub fn wait_for_mail_count(
+    maildir: &Path,
+    needle: &str,
+    expected: usize,
+    timeout: Duration,
+) -> Vec<Vec<u8>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let found = wait_for_mail(maildir, needle, timeout);
+        if found.len() == expected {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} has {} messages containing {needle:?}, expected {expected}",
+            maildir.display(),
+            found.len()
+        );
+        std::thread::sleep(POLL);
+    }
+}
+
 /// [`wait_for_mail`] for async tests: runs it on tokio's blocking pool.
 ///
 /// # Panics
