@@ -5,7 +5,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use secrecy::SecretString;
-use smtp_core::{AuthContext, Authenticator, BoxError, Mechanism, Reply};
+use smtp_core::{AuthContext, Authenticator, BoxError, Mechanism, PluginError, Reply, SecretBytes};
 use tokio::sync::OnceCell;
 
 use crate::classify::{AuthFailure, classify};
@@ -221,11 +221,15 @@ impl Authenticator for SaslAuthenticator {
         let Some(credentials) = &self.credentials else {
             return Ok(None);
         };
-        let Some(kind) = self.choose(ctx)? else {
+        let Some(kind) = self.choose(ctx).map_err(PluginError::boxed)? else {
             return Ok(None);
         };
         tracing::debug!(mechanism = kind.name(), offered = ?ctx.offered, tls = ctx.tls, "auth mechanism chosen");
-        Ok(Some(self.build(kind, credentials).await?))
+        let mechanism = self
+            .build(kind, credentials)
+            .await
+            .map_err(PluginError::boxed)?;
+        Ok(Some(Box::new(Classified(mechanism))))
     }
 
     fn allow_cleartext(&self) -> bool {
@@ -345,3 +349,32 @@ impl SaslAuthenticatorBuilder {
 #[cfg(test)]
 #[path = "authenticator_tests.rs"]
 mod tests;
+
+/// A mechanism whose errors reach the engine classified
+/// ([`smtp_core::Classify`]), so its verdict and hint are this crate's.
+struct Classified(Box<dyn Mechanism>);
+
+fn classified(e: BoxError) -> BoxError {
+    match e.downcast::<Error>() {
+        Ok(ours) => PluginError::boxed(*ours),
+        Err(other) => other,
+    }
+}
+
+impl Mechanism for Classified {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn initial_response(&mut self) -> Option<SecretBytes> {
+        self.0.initial_response()
+    }
+    fn respond(&mut self, challenge: &[u8]) -> Result<SecretBytes, BoxError> {
+        self.0.respond(challenge).map_err(classified)
+    }
+    fn sends_secret_in_clear(&self) -> bool {
+        self.0.sends_secret_in_clear()
+    }
+    fn finish(&mut self) -> Result<(), BoxError> {
+        self.0.finish().map_err(classified)
+    }
+}

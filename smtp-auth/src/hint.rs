@@ -151,3 +151,19 @@ impl Error {
         }
     }
 }
+
+/// The engine's classification: token endpoint outages are transient,
+/// everything else about credentials and mechanisms is permanent.
+impl smtp_core::Classify for Error {
+    fn retry(&self) -> smtp_core::Retry {
+        if self.is_transient() {
+            smtp_core::Retry::Transient
+        } else {
+            smtp_core::Retry::Permanent
+        }
+    }
+
+    fn hint(&self) -> Option<Hint> {
+        Some(self.coded_hint())
+    }
+}

@@ -90,15 +90,11 @@ pub fn all_hints() -> Vec<Hint> {
     all
 }
 
-/// The most specific hint for a send error, with its code: the plugin's
-/// own (TLS, auth, proxy), the SASL classification of an AUTH refusal,
-/// else smtp-core's.
+/// The most specific hint for a send error, with its code: the error's
+/// own ([`smtp_core::Error::coded_hint`], which asks the plugin that
+/// failed), except that an `AUTH` refusal is read by smtp-auth, which
+/// knows what providers mean by their replies.
 pub fn coded_hint(error: &smtp_core::Error) -> Option<Hint> {
-    for source in chain(error) {
-        if let Some(h) = plugin_hint(source) {
-            return Some(h);
-        }
-    }
     #[cfg(feature = "auth")]
     if let smtp_core::Error::Rejected {
         phase: smtp_core::Phase::Auth,
@@ -117,7 +113,11 @@ pub fn hint(error: &smtp_core::Error) -> Option<String> {
     coded_hint(error).map(|h| h.text.to_string())
 }
 
+/// The hint of a plugin error met while building (not sending).
 fn plugin_hint(source: &(dyn StdError + 'static)) -> Option<Hint> {
+    if let Some(p) = smtp_core::PluginError::find(source) {
+        return p.hint();
+    }
     #[cfg(feature = "proxy")]
     if let Some(e) = source.downcast_ref::<smtp_proxy::Error>() {
         return Some(e.coded_hint());
@@ -134,29 +134,6 @@ fn plugin_hint(source: &(dyn StdError + 'static)) -> Option<Hint> {
     None
 }
 
-/// Whether retrying later may help, with the plugin's own judgement: a
-/// refused proxy login is permanent although it fails while connecting.
-pub fn is_transient(error: &smtp_core::Error) -> bool {
-    for source in chain(error) {
-        #[cfg(feature = "proxy")]
-        if let Some(e) = source.downcast_ref::<smtp_proxy::Error>() {
-            return e.is_transient();
-        }
-        #[cfg(feature = "auth")]
-        if let Some(e) = source.downcast_ref::<smtp_auth::Error>() {
-            return e.is_transient();
-        }
-        let _ = source;
-    }
-    error.is_transient()
-}
-
-fn chain(error: &smtp_core::Error) -> impl Iterator<Item = &(dyn StdError + 'static)> {
-    std::iter::successors(error.source(), |e: &&(dyn StdError + 'static)| {
-        (*e).source()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,7 +146,7 @@ mod tests {
         };
         assert!(hint(&core).unwrap().contains("refused"));
         assert_eq!(coded_hint(&core).unwrap().code, "connect-refused");
-        assert!(is_transient(&core));
+        assert!(core.is_transient());
     }
 
     #[test]

@@ -23,7 +23,7 @@ mod value;
 mod doc_check;
 
 pub use build::{Built, BuiltTransport};
-pub use diagnose::{all_hints, coded_hint, hint, hints, is_transient};
+pub use diagnose::{all_hints, coded_hint, hint, hints};
 pub use error::Error;
 pub use load::SYSTEM_CONFIG_FILE;
 pub use loaded::{Loaded, Warning};

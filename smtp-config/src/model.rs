@@ -324,17 +324,13 @@ pub struct RetryConfig {
 }
 
 impl RetryConfig {
-    /// How long to wait before attempt `attempt` (1-based; attempt 1 does
-    /// not wait). A rate-limit reply (see `smtp_core::is_rate_limited`)
-    /// should wait at least four times as long.
-    pub fn delay_before(&self, attempt: u32) -> Duration {
-        if attempt <= 1 {
-            return Duration::ZERO;
-        }
-        let factor = 1u32.checked_shl(attempt - 2).unwrap_or(u32::MAX);
-        self.backoff
-            .saturating_mul(factor)
-            .min(Duration::from_secs(3600))
+    /// The library's retry policy with these settings (jitter on, waits
+    /// capped at an hour), for [`smtp_core::bulk::BulkSender::retry`].
+    pub fn policy(&self) -> smtp_core::bulk::RetryPolicy {
+        smtp_core::bulk::RetryPolicy::default()
+            .attempts(self.attempts)
+            .backoff(self.backoff)
+            .unknown_outcome(self.unknown_outcome)
     }
 }
 
@@ -381,9 +377,11 @@ mod tests {
             backoff: Duration::from_secs(2),
             unknown_outcome: false,
         };
-        let waits: Vec<_> = (1..=4).map(|a| r.delay_before(a).as_secs()).collect();
-        assert_eq!(waits, [0, 2, 4, 8]);
-        assert_eq!(r.delay_before(200), Duration::from_secs(3600));
+        let p = r.policy().jitter(false);
+        let waits: Vec<_> = (1..=3).map(|n| p.delay(n, None, 0.0).as_secs()).collect();
+        assert_eq!(waits, [2, 4, 8]);
+        assert_eq!(p.delay(200, None, 0.0), Duration::from_secs(3600));
+        assert_eq!(p.attempts, 5);
     }
 
     #[test]

@@ -92,8 +92,16 @@ impl TcpConnector {
     /// Connects and returns the concrete stream (used by proxies that need
     /// a `TcpStream`).
     pub async fn connect_tcp(&self, target: &Target) -> Result<TcpStream, std::io::Error> {
+        // Resolution failures say so by kind, not by their text, so the
+        // hint (connect-dns) never depends on the resolver's wording.
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
-            .await?
+            .await
+            .map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("cannot resolve {}: {e}", target.host),
+                )
+            })?
             .collect();
         if addrs.is_empty() {
             return Err(std::io::Error::new(

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::classify::{PluginError, Retry};
 use crate::delivery::RecipientOutcome;
 use crate::reply::Reply;
 
@@ -209,6 +210,13 @@ pub enum Error {
     /// Reading the message body failed.
     #[error("reading the message failed: {0}")]
     Message(#[source] std::io::Error),
+    /// The message has 8-bit bytes and the server does not offer
+    /// `8BITMIME` (RFC 6152): sent raw, it could be mangled on the way.
+    /// Refused before the body when the message is known to be 8-bit,
+    /// else when the first such byte is read (the connection is then
+    /// dropped so the server discards the partial message).
+    #[error("the message has 8-bit content but the server does not offer 8BITMIME")]
+    EightBitNotSupported,
     /// Writing to the outbox directory failed.
     #[error("writing to outbox {path} failed: {source}")]
     Outbox {
@@ -242,9 +250,10 @@ impl Error {
     /// The phase the error belongs to.
     pub fn phase(&self) -> Phase {
         match self {
-            Error::InvalidInput { .. } | Error::MessageTooBig { .. } | Error::Message(_) => {
-                Phase::Input
-            }
+            Error::InvalidInput { .. }
+            | Error::MessageTooBig { .. }
+            | Error::Message(_)
+            | Error::EightBitNotSupported => Phase::Input,
             Error::Connect { .. } => Phase::Connect,
             Error::Tls { .. } | Error::TlsNotConfigured => Phase::Tls,
             Error::Rejected { phase, .. }
@@ -270,10 +279,18 @@ impl Error {
         }
     }
 
-    /// A later attempt may succeed: 4xx replies, timeouts, dropped or
-    /// refused connections.
-    pub fn is_transient(&self) -> bool {
-        match self {
+    /// What retrying can achieve: the one classification rule. A plugin's
+    /// error ([`PluginError`]) gives its own verdict; otherwise 4xx
+    /// replies, timeouts, dropped or refused connections are transient,
+    /// a broken connection after the end of data is an unknown outcome,
+    /// and everything else (5xx, bad input, TLS, protocol violations) is
+    /// permanent.
+    pub fn retry(&self) -> Retry {
+        if let Some(p) = self.plugin() {
+            return p.retry();
+        }
+        let transient = match self {
+            Error::UnknownOutcome { .. } => return Retry::UnknownOutcome,
             Error::Rejected { reply, .. } => reply.is_transient(),
             Error::NoRecipientsAccepted { rejected } => {
                 rejected.iter().any(|r| r.reply.is_transient())
@@ -284,13 +301,33 @@ impl Error {
             | Error::ConnectionClosed { .. }
             | Error::NotStarted { .. } => true,
             _ => false,
+        };
+        if transient {
+            Retry::Transient
+        } else {
+            Retry::Permanent
         }
     }
 
-    /// Retrying the same thing will fail the same way: 5xx replies, bad
-    /// input, TLS and configuration problems.
+    /// The plugin error this error carries, with the plugin's own
+    /// classification (see [`Classify`](crate::Classify)).
+    pub fn plugin(&self) -> Option<&PluginError> {
+        match self {
+            Error::Connect { source, .. } | Error::Tls { source, .. } | Error::Sasl { source } => {
+                PluginError::find(source.as_ref())
+            }
+            _ => None,
+        }
+    }
+
+    /// A later attempt may succeed (see [`Error::retry`]).
+    pub fn is_transient(&self) -> bool {
+        self.retry() == Retry::Transient
+    }
+
+    /// Retrying the same thing will fail the same way (see [`Error::retry`]).
     pub fn is_permanent(&self) -> bool {
-        !self.is_transient() && !matches!(self, Error::UnknownOutcome { .. })
+        self.retry() == Retry::Permanent
     }
 
     /// The message never started (see [`Error::NotStarted`]): send it
@@ -301,7 +338,7 @@ impl Error {
 
     /// The outcome is unknown: the message may have been delivered.
     pub fn is_unknown_outcome(&self) -> bool {
-        matches!(self, Error::UnknownOutcome { .. })
+        self.retry() == Retry::UnknownOutcome
     }
 
     /// What a person should try, when there is a likely cause.
@@ -309,8 +346,12 @@ impl Error {
         self.coded_hint().map(|h| h.text.to_string())
     }
 
-    /// [`Error::hint`] with its stable code (see [`Hint`](crate::Hint)).
+    /// [`Error::hint`] with its stable code (see [`Hint`](crate::Hint)):
+    /// the plugin's own for a plugin error that gives one.
     pub fn coded_hint(&self) -> Option<crate::Hint> {
+        if let Some(h) = self.plugin().and_then(PluginError::hint) {
+            return Some(h);
+        }
         crate::hint::hint_for(self)
     }
 }

@@ -3,7 +3,9 @@
 #![warn(missing_docs)]
 
 pub mod address;
+pub mod bulk;
 pub mod capabilities;
+pub mod classify;
 mod config;
 pub mod connector;
 pub mod delivery;
@@ -22,11 +24,12 @@ pub mod transport;
 
 pub use address::{Address, Envelope};
 pub use capabilities::Capabilities;
+pub use classify::{Classify, PluginError, Retry};
 pub use connector::{AsyncStream, BoxStream, Connector, Target, TcpConnector};
 pub use delivery::{Delivery, RecipientOutcome};
 pub use error::{BoxError, Error, Phase};
 pub use hint::{Hint, hints, is_rate_limited};
-pub use message::MessageSource;
+pub use message::{Message, MessageSource};
 pub use reply::{EnhancedCode, Reply};
 pub use sasl::{AuthContext, Authenticator, Mechanism, SecretBytes};
 pub use session::Session;

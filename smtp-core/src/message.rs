@@ -1,10 +1,50 @@
 //! The message body as an async stream.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::Arc;
 
+use async_trait::async_trait;
 use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::error::Error;
+
+/// A message that can be read as often as needed: each [`Message::open`]
+/// gives a new [`MessageSource`] from the start, so a retry (or a signer's
+/// first pass) reads the same bytes again without holding them in memory.
+///
+/// Implemented for bytes in memory (`Vec<u8>`, `Arc<[u8]>`), for a file
+/// ([`PathBuf`]), and by the composer and raw-message reader of
+/// `smtp-message`. A source that can be read only once (a pipe) returns
+/// an error from its second `open`.
+#[async_trait]
+pub trait Message: Send + Sync {
+    /// The message from its first byte.
+    async fn open(&self) -> Result<MessageSource, Error>;
+}
+
+#[async_trait]
+impl Message for Vec<u8> {
+    async fn open(&self) -> Result<MessageSource, Error> {
+        Ok(MessageSource::from_bytes(self.clone()))
+    }
+}
+
+#[async_trait]
+impl Message for Arc<[u8]> {
+    async fn open(&self) -> Result<MessageSource, Error> {
+        Ok(MessageSource::from_bytes(self.to_vec()))
+    }
+}
+
+/// A message file, streamed from disk at every open.
+#[async_trait]
+impl Message for PathBuf {
+    async fn open(&self) -> Result<MessageSource, Error> {
+        MessageSource::from_file(self).await.map_err(Error::Message)
+    }
+}
 
 /// The bytes of an RFC 5322 message (headers and body), read in bounded
 /// chunks so a 50 MiB attachment is never held whole in memory.

@@ -140,3 +140,19 @@ fn http_hint(status: u16, authenticate: &[String]) -> Hint {
         _ => hints::HTTP_REFUSED,
     }
 }
+
+/// The engine's classification: a refused proxy login is permanent even
+/// though it fails while connecting.
+impl smtp_core::Classify for Error {
+    fn retry(&self) -> smtp_core::Retry {
+        if self.is_transient() {
+            smtp_core::Retry::Transient
+        } else {
+            smtp_core::Retry::Permanent
+        }
+    }
+
+    fn hint(&self) -> Option<Hint> {
+        Some(self.coded_hint())
+    }
+}

@@ -78,19 +78,25 @@ impl<C> HttpConnect<C> {
 #[async_trait]
 impl<C: Connector> Connector for HttpConnect<C> {
     async fn connect(&self, target: &Target) -> Result<BoxStream, BoxError> {
-        let hs = Handshake::new(format!("http://{}", self.proxy), self.timeout);
-        let request = request(&hs, self.credentials.as_ref(), target)?;
-        let mut stream = hs.connect_inner(&self.inner, &self.proxy).await?;
-        handshake(
-            &mut stream,
-            &hs,
-            &request,
-            target,
-            self.credentials.is_some(),
-        )
-        .await?;
-        tracing::debug!(proxy = %hs.proxy, %target, "http connect tunnel open");
-        Ok(stream)
+        // Classified here, so the engine knows a refused login is
+        // permanent and a dead proxy transient.
+        let tunnel: Result<BoxStream, Error> = async {
+            let hs = Handshake::new(format!("http://{}", self.proxy), self.timeout);
+            let request = request(&hs, self.credentials.as_ref(), target)?;
+            let mut stream = hs.connect_inner(&self.inner, &self.proxy).await?;
+            handshake(
+                &mut stream,
+                &hs,
+                &request,
+                target,
+                self.credentials.is_some(),
+            )
+            .await?;
+            tracing::debug!(proxy = %hs.proxy, %target, "http connect tunnel open");
+            Ok(stream)
+        }
+        .await;
+        tunnel.map_err(smtp_core::PluginError::boxed)
     }
 }
 

@@ -89,12 +89,18 @@ impl<C> Socks4<C> {
 #[async_trait]
 impl<C: Connector> Connector for Socks4<C> {
     async fn connect(&self, target: &Target) -> Result<BoxStream, BoxError> {
-        let hs = Handshake::new(self.label(), self.timeout);
-        let request = request(&hs, &self.user_id, self.dns, target).await?;
-        let mut stream = hs.connect_inner(&self.inner, &self.proxy).await?;
-        handshake(&mut stream, &hs, &request, target).await?;
-        tracing::debug!(proxy = %hs.proxy, %target, "socks4 tunnel open");
-        Ok(stream)
+        // Classified here, so the engine knows a refused login is
+        // permanent and a dead proxy transient.
+        let tunnel: Result<BoxStream, Error> = async {
+            let hs = Handshake::new(self.label(), self.timeout);
+            let request = request(&hs, &self.user_id, self.dns, target).await?;
+            let mut stream = hs.connect_inner(&self.inner, &self.proxy).await?;
+            handshake(&mut stream, &hs, &request, target).await?;
+            tracing::debug!(proxy = %hs.proxy, %target, "socks4 tunnel open");
+            Ok(stream)
+        }
+        .await;
+        tunnel.map_err(smtp_core::PluginError::boxed)
     }
 }
 

@@ -92,13 +92,19 @@ impl<C> Socks5<C> {
 #[async_trait]
 impl<C: Connector> Connector for Socks5<C> {
     async fn connect(&self, target: &Target) -> Result<BoxStream, BoxError> {
-        let hs = Handshake::new(self.label(), self.timeout);
-        let credentials = self.credentials.as_ref();
-        let address = prepare(&hs, credentials, self.dns, target).await?;
-        let mut stream = hs.connect_inner(&self.inner, &self.proxy).await?;
-        handshake(&mut stream, &hs, credentials, address, target).await?;
-        tracing::debug!(proxy = %hs.proxy, %target, "socks5 tunnel open");
-        Ok(stream)
+        // Classified here, so the engine knows a refused login is
+        // permanent and a dead proxy transient.
+        let tunnel: Result<BoxStream, Error> = async {
+            let hs = Handshake::new(self.label(), self.timeout);
+            let credentials = self.credentials.as_ref();
+            let address = prepare(&hs, credentials, self.dns, target).await?;
+            let mut stream = hs.connect_inner(&self.inner, &self.proxy).await?;
+            handshake(&mut stream, &hs, credentials, address, target).await?;
+            tracing::debug!(proxy = %hs.proxy, %target, "socks5 tunnel open");
+            Ok(stream)
+        }
+        .await;
+        tunnel.map_err(smtp_core::PluginError::boxed)
     }
 }
 

@@ -113,3 +113,19 @@ impl Error {
         }
     }
 }
+
+/// The engine's classification: a connection that broke during the
+/// handshake is transient; certificates, versions and configuration are
+/// permanent (retrying meets the same certificate).
+impl smtp_core::Classify for Error {
+    fn retry(&self) -> smtp_core::Retry {
+        match self {
+            Error::Io(_) => smtp_core::Retry::Transient,
+            _ => smtp_core::Retry::Permanent,
+        }
+    }
+
+    fn hint(&self) -> Option<Hint> {
+        Some(self.coded_hint())
+    }
+}

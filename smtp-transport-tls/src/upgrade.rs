@@ -137,7 +137,9 @@ impl TlsUpgrade for RustlsUpgrade {
         stream: BoxStream,
         server_name: &str,
     ) -> Result<(BoxStream, TlsInfo), BoxError> {
-        Ok(self.handshake(stream, server_name).await?)
+        self.handshake(stream, server_name)
+            .await
+            .map_err(smtp_core::PluginError::boxed)
     }
 }
 

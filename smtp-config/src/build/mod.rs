@@ -37,6 +37,34 @@ impl Transport for BuiltTransport {
             BuiltTransport::Outbox(t) => t.send(envelope, message).await,
         }
     }
+
+    async fn send_batch(
+        &self,
+        items: Vec<(Envelope, MessageSource)>,
+    ) -> Vec<Result<Delivery, smtp_core::Error>> {
+        match self {
+            BuiltTransport::Smtp(t) => Transport::send_batch(t, items).await,
+            BuiltTransport::Outbox(t) => Transport::send_batch(t, items).await,
+        }
+    }
+
+    async fn send_and_close(
+        &self,
+        envelope: &Envelope,
+        message: MessageSource,
+    ) -> Result<Delivery, smtp_core::Error> {
+        match self {
+            BuiltTransport::Smtp(t) => Transport::send_and_close(t, envelope, message).await,
+            BuiltTransport::Outbox(t) => Transport::send_and_close(t, envelope, message).await,
+        }
+    }
+
+    async fn close(&self) {
+        match self {
+            BuiltTransport::Smtp(t) => Transport::close(t).await,
+            BuiltTransport::Outbox(t) => Transport::close(t).await,
+        }
+    }
 }
 
 /// What [`Loaded::build`] returns: the transport, and the settings smtp-core
@@ -48,19 +76,32 @@ pub struct Built {
     pub transport: BuiltTransport,
     /// Sender defaults (`message.*`) for composing mail.
     pub message: MessageConfig,
-    /// Sending rate; the caller waits `rate_limit.min_interval()` between
-    /// sends and backs off longer on a rate-limit reply
-    /// (`smtp_core::is_rate_limited`).
+    /// Sending rate, applied by [`Built::bulk_sender`].
     pub rate_limit: RateLimitConfig,
-    /// Retries of transient failures; the caller loops, waiting
-    /// `retry.delay_before(n)`, and retries an unknown outcome only when
-    /// `retry.unknown_outcome` allows it.
+    /// Retries of transient failures, applied by [`Built::bulk_sender`].
     pub retry: RetryConfig,
     /// Pool limits (already applied to the SMTP transport).
     pub pool: PoolConfig,
 }
 
 impl Built {
+    /// The transport as a trait object, whichever it is.
+    pub fn transport(&self) -> std::sync::Arc<dyn smtp_core::Transport> {
+        match &self.transport {
+            BuiltTransport::Smtp(t) => std::sync::Arc::new(t.clone()),
+            BuiltTransport::Outbox(f) => std::sync::Arc::new(f.clone()),
+        }
+    }
+
+    /// A bulk sender over the transport with the configured rate limit
+    /// (`rate_limit.*`) and retry policy (`retry.*`); set its concurrency
+    /// and journal, then start it.
+    pub fn bulk_sender(&self) -> smtp_core::bulk::BulkSender {
+        smtp_core::bulk::BulkSender::new(self.transport())
+            .rate_limit(self.rate_limit.min_interval())
+            .retry(self.retry.policy())
+    }
+
     /// True when messages go to the outbox directory.
     pub fn is_outbox(&self) -> bool {
         matches!(self.transport, BuiltTransport::Outbox(_))

@@ -68,6 +68,8 @@ crate::hint_table! {
             "use security = \"starttls\" or \"implicit\" (--security); only on a trusted network set auth.allow_cleartext = true (--allow-cleartext-auth)";
         MESSAGE_TOO_BIG = "message-too-big": "the server refuses messages this big; shrink the attachments";
         MESSAGE_UNREADABLE = "message-unreadable": "check that the message file exists and is readable";
+        EIGHT_BIT_NOT_SUPPORTED = "eight-bit-not-supported":
+            "the server only takes 7-bit messages: encode the body as quoted-printable or base64 (messages composed by this toolkit always are)";
         OUTBOX_UNWRITABLE = "outbox-unwritable": "check that the outbox directory is writable";
     }
 }
@@ -108,26 +110,14 @@ pub(crate) fn hint_for(error: &Error) -> Option<Hint> {
         Error::StartTlsNotOffered => hints::STARTTLS_NOT_OFFERED,
         Error::StartTlsInjection { .. } => hints::STARTTLS_INJECTION,
         Error::TlsNotConfigured => hints::TLS_NOT_CONFIGURED,
-        Error::Tls { source, .. } => {
-            let text = source.to_string().to_ascii_lowercase();
-            let plaintext = [
-                "plaintext",
-                "wrong version",
-                "corrupt",
-                "invalidcontenttype",
-                "starttls",
-            ]
-            .iter()
-            .any(|w| text.contains(w));
-            if !plaintext {
-                return None;
-            }
-            hints::TLS_EXPECTS_STARTTLS
-        }
+        // The TLS plugin classifies its own errors (PluginError); an
+        // unclassified TLS failure gets no guess.
+        Error::Tls { .. } => return None,
         Error::Sasl { .. } => hints::SASL_FAILED,
         Error::CleartextAuthRefused { .. } => hints::CLEARTEXT_AUTH_REFUSED,
         Error::MessageTooBig { .. } => hints::MESSAGE_TOO_BIG,
         Error::Message(_) => hints::MESSAGE_UNREADABLE,
+        Error::EightBitNotSupported => hints::EIGHT_BIT_NOT_SUPPORTED,
         Error::Outbox { .. } => hints::OUTBOX_UNWRITABLE,
     };
     Some(h)
@@ -141,7 +131,6 @@ fn connect_hint(source: &(dyn std::error::Error + 'static)) -> Hint {
                 ErrorKind::ConnectionRefused => hints::CONNECT_REFUSED,
                 ErrorKind::TimedOut => hints::CONNECT_TIMED_OUT,
                 ErrorKind::NotFound => hints::CONNECT_DNS,
-                _ if io.to_string().contains("failed to lookup address") => hints::CONNECT_DNS,
                 _ => hints::CONNECT_FAILED,
             };
         }

@@ -226,7 +226,8 @@ impl Session {
     pub async fn send_data(&mut self, mut message: MessageSource) -> Result<Reply, Error> {
         self.begin(Phase::Data)?;
         let result = async {
-            let mut body = BodyChunks::start(&mut message, true).await?;
+            let mut body =
+                BodyChunks::start(&mut message, true, self.caps.eight_bit_mime).await?;
             let opening = Opening::after_raw_data();
             let mut unused = false;
             self.finish_data(&opening, &mut body, &mut message, None, &mut unused)
@@ -243,7 +244,12 @@ impl Session {
         message: &mut MessageSource,
     ) -> Result<BodyChunks, Error> {
         let dot_stuffing = !self.caps.chunking;
-        within(self.total_left(), BodyChunks::start(message, dot_stuffing)).await
+        let eight_bit_mime = self.caps.eight_bit_mime;
+        within(
+            self.total_left(),
+            BodyChunks::start(message, dot_stuffing, eight_bit_mime),
+        )
+        .await
     }
 
     /// The next encoded chunk of a body whose transaction is under way.

@@ -12,6 +12,9 @@ pub(crate) const CHUNK: usize = 256 * 1024;
 /// is encoded: the terminator (or `LAST`) then rides in the same write.
 pub(crate) struct BodyChunks {
     encoder: BodyEncoder,
+    /// The server takes 7-bit only and the message did not say it is
+    /// 7-bit: every chunk is checked before it is encoded.
+    seven_bit_only: bool,
     ahead: Vec<u8>,
     finished: bool,
 }
@@ -20,7 +23,9 @@ impl BodyChunks {
     pub async fn start(
         message: &mut MessageSource,
         dot_stuffing: bool,
+        eight_bit_mime: bool,
     ) -> Result<BodyChunks, Error> {
+        let seven_bit_only = !eight_bit_mime && message.eight_bit() != Some(false);
         // A small message needs a small buffer: sized from the known size,
         // one byte more so EOF is seen in the same chunk.
         let cap = message
@@ -28,8 +33,10 @@ impl BodyChunks {
             .map_or(CHUNK, |s| (s as usize).saturating_add(1).min(CHUNK));
         let mut ahead = Vec::with_capacity(cap);
         read_full(message, &mut ahead).await?;
+        check_seven_bit(seven_bit_only, &ahead)?;
         Ok(BodyChunks {
             encoder: BodyEncoder::new(dot_stuffing),
+            seven_bit_only,
             ahead,
             finished: false,
         })
@@ -60,6 +67,7 @@ impl BodyChunks {
         };
         let mut current = Vec::with_capacity(cap);
         read_full(message, &mut current).await?;
+        check_seven_bit(self.seven_bit_only, &current)?;
         std::mem::swap(&mut current, &mut self.ahead);
         self.encoder.encode(&current, out);
         if self.ahead.is_empty() {
@@ -68,6 +76,15 @@ impl BodyChunks {
         }
         Ok(self.finished)
     }
+}
+
+/// An 8-bit byte for a 7-bit-only server is an error before it is sent;
+/// the caller drops the connection, so the server discards what it got.
+fn check_seven_bit(seven_bit_only: bool, chunk: &[u8]) -> Result<(), Error> {
+    if seven_bit_only && !chunk.is_ascii() {
+        return Err(Error::EightBitNotSupported);
+    }
+    Ok(())
 }
 
 /// Fills `buf` up to its capacity, or to EOF.

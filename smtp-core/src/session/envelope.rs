@@ -43,6 +43,9 @@ pub(crate) fn prelude(
             reason: "has non-ASCII characters but the server does not offer SMTPUTF8",
         });
     }
+    if !caps.eight_bit_mime && message.eight_bit() == Some(true) {
+        return Err(Error::EightBitNotSupported);
+    }
     let mut mail = format!(
         "MAIL FROM:<{}>",
         envelope.from().map(|a| a.as_str()).unwrap_or("")

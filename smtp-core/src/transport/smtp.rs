@@ -159,6 +159,25 @@ impl Transport for SmtpTransport {
         .instrument(span)
         .await
     }
+
+    async fn send_batch(
+        &self,
+        items: Vec<(Envelope, MessageSource)>,
+    ) -> Vec<Result<Delivery, Error>> {
+        SmtpTransport::send_batch(self, items).await
+    }
+
+    async fn send_and_close(
+        &self,
+        envelope: &Envelope,
+        message: MessageSource,
+    ) -> Result<Delivery, Error> {
+        SmtpTransport::send_and_close(self, envelope, message).await
+    }
+
+    async fn close(&self) {
+        SmtpTransport::close(self).await;
+    }
 }
 
 /// Builds an [`SmtpTransport`]; defaults are the safe choice
