@@ -227,10 +227,14 @@ pub struct SendArgs {
     /// (retry.unknown_outcome).
     #[arg(long, help_heading = "Bulk")]
     pub retry_unknown_outcome: bool,
+    /// Record every accepted message here; the same command run again
+    /// (after an interrupt, say) sends only what is not in it.
+    #[arg(long, value_name = "FILE", help_heading = "Bulk")]
+    pub journal: Option<PathBuf>,
     /// Write the protocol transcript here (secrets redacted).
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub transcript: Option<PathBuf>,
-    /// Results as JSON lines.
+    /// Results as JSON lines, one per message as it completes.
     #[arg(long, help_heading = "Output")]
     pub json: bool,
 }

@@ -22,7 +22,7 @@ pub fn code_for(e: &smtp_core::Error) -> u8 {
         smtp_core::Error::InvalidInput { .. } | smtp_core::Error::TlsNotConfigured
     ) {
         USAGE
-    } else if smtp_config::is_transient(e) || e.is_unknown_outcome() {
+    } else if !e.is_permanent() {
         TEMPFAIL
     } else {
         PERMANENT

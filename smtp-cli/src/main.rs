@@ -15,7 +15,6 @@ macro_rules! out {
 mod cli;
 mod cmd;
 mod codes;
-mod compose;
 mod exit;
 mod record;
 mod setup;

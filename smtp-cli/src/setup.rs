@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use smtp_config::{BuiltTransport, CliOverrides, Config, LoadOptions, Loaded};
-use smtp_core::{FileTransport, PoolConfig, SmtpTransport, Transcript};
-use tokio::sync::Mutex;
+use smtp_core::bulk::RetryPolicy;
+use smtp_core::{FileTransport, PoolConfig, SmtpTransport, Transcript, Transport};
 
 use crate::cli::{ConnectionArgs, GlobalArgs};
 
@@ -34,7 +34,20 @@ pub struct Setup {
     pub dest: Dest,
     pub message: MessageDefaults,
     pub proxy_redacted: Option<String>,
-    pub rate: Pacing,
+    /// `rate_limit.*` as the interval between two messages.
+    pub rate_limit: Option<Duration>,
+    /// `retry.*`.
+    pub retry: RetryPolicy,
+}
+
+impl Dest {
+    /// The destination as the library's transport.
+    pub fn transport(&self) -> Arc<dyn Transport> {
+        match self {
+            Dest::Smtp(t) => Arc::new(t.clone()),
+            Dest::Outbox(f) => Arc::new(f.clone()),
+        }
+    }
 }
 
 /// Translates connection flags into config overrides (the CLI layer).
@@ -165,7 +178,6 @@ pub fn build(
         subject_prefix: c.message.subject_prefix.clone(),
         test_recipient: c.message.test_recipient.clone(),
     };
-    let rate = Pacing::new(c.rate_limit.min_interval(), &c.retry);
     let mut pool = PoolConfig::default();
     pool.max_connections = (c.pool.max_connections as usize).max(concurrency.unwrap_or(1));
     pool.idle_timeout = c.pool.idle_timeout;
@@ -185,7 +197,8 @@ pub fn build(
         dest,
         message,
         proxy_redacted: c.proxy.url_redacted(),
-        rate,
+        rate_limit: c.rate_limit.min_interval(),
+        retry: c.retry.policy(),
     })
 }
 
@@ -197,193 +210,4 @@ pub fn describe(e: &smtp_core::Error) -> String {
 /// The most specific hint: the plugin's (TLS, auth, proxy), else the core's.
 pub fn coded_hint(e: &smtp_core::Error) -> Option<smtp_core::Hint> {
     smtp_config::coded_hint(e)
-}
-
-/// Rate limit and retry policy for bulk sends.
-#[derive(Debug, Clone)]
-pub struct Pacing {
-    interval: Option<Duration>,
-    attempts: u32,
-    backoff: Duration,
-    retry_unknown: bool,
-    next: Arc<Mutex<tokio::time::Instant>>,
-}
-
-/// The longest wait before a retry, whatever the server asks for.
-const MAX_WAIT: Duration = Duration::from_secs(3600);
-
-impl Pacing {
-    fn new(interval: Option<Duration>, retry: &smtp_config::RetryConfig) -> Pacing {
-        Pacing {
-            interval,
-            attempts: retry.attempts,
-            backoff: retry.backoff,
-            retry_unknown: retry.unknown_outcome,
-            next: Arc::new(Mutex::new(tokio::time::Instant::now())),
-        }
-    }
-
-    /// Waits for this send's slot: the rate limit's interval, and any
-    /// pause a rate-limiting server asked for (see [`Pacing::back_off`]),
-    /// which holds every sender back, with or without a rate limit.
-    pub async fn wait(&self) {
-        let slot = {
-            let mut next = self.next.lock().await;
-            let slot = (*next).max(tokio::time::Instant::now());
-            if let Some(interval) = self.interval {
-                *next = slot + interval;
-            }
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
-    }
-
-    /// Whether sends are spaced by a rate limit: then messages go one by
-    /// one, each in its own slot, rather than in pipelined batches.
-    pub fn is_rate_limited(&self) -> bool {
-        self.interval.is_some()
-    }
-
-    /// Whether a send that failed with `e` after `retried` retries goes
-    /// again: transient failures (4xx, 421, timeouts, drops; a plugin's
-    /// own verdict first) while attempts are left; 5xx and protocol
-    /// errors never; an unknown outcome only when the user allowed it,
-    /// since the message may already have been delivered.
-    pub fn may_retry(&self, e: &smtp_core::Error, retried: u32) -> bool {
-        let retryable = if e.is_unknown_outcome() {
-            self.retry_unknown
-        } else {
-            smtp_config::is_transient(e)
-        };
-        retryable && retried < self.attempts.saturating_sub(1)
-    }
-
-    /// Sleeps before retry `attempt`: the backoff doubling each time, four
-    /// times that when the server said it is rate limiting (later sends
-    /// are pushed back too), and at least what the reply asks for ("retry
-    /// after 30 seconds").
-    pub async fn back_off(&self, attempt: u32, reply: Option<&smtp_core::Reply>) {
-        let wait = self.hold(attempt, reply).await;
-        tokio::time::sleep(wait).await;
-    }
-
-    /// The wait before retry `attempt` after `reply`; when the server said
-    /// it is rate limiting, every later send is held back that long from
-    /// now on (whoever sends it). Returns at once: a sender that got the
-    /// reply records the pause before it sends anything else.
-    pub async fn hold(&self, attempt: u32, reply: Option<&smtp_core::Reply>) -> Duration {
-        let rate_limited = reply.is_some_and(smtp_core::is_rate_limited);
-        let wait = self.delay(attempt, rate_limited, reply.and_then(requested_delay));
-        if rate_limited {
-            let mut next = self.next.lock().await;
-            *next = (*next).max(tokio::time::Instant::now() + wait);
-        }
-        wait
-    }
-
-    fn delay(&self, attempt: u32, rate_limited: bool, asked: Option<Duration>) -> Duration {
-        let base = self.backoff.saturating_mul(
-            1u32.checked_shl(attempt.saturating_sub(1))
-                .unwrap_or(u32::MAX),
-        );
-        let ours = if rate_limited {
-            base.saturating_mul(4)
-        } else {
-            base
-        };
-        ours.max(asked.unwrap_or_default()).min(MAX_WAIT)
-    }
-}
-
-/// The wait a reply asks for in words: "retry after 30 seconds", "try
-/// again in 2 minutes", "retry in 45s". Seconds when no unit is given.
-fn requested_delay(reply: &smtp_core::Reply) -> Option<Duration> {
-    let text = reply.text().to_ascii_lowercase();
-    let rest = ["retry after", "try again in", "retry in", "try again after"]
-        .iter()
-        .find_map(|p| text.split_once(p).map(|(_, rest)| rest))?;
-    let rest = rest.trim_start();
-    let digits = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    let n: u64 = rest[..digits].parse().ok()?;
-    let unit = rest[digits..].trim_start();
-    let secs = if unit.starts_with("min") || unit.starts_with("m ") || unit == "m" {
-        n.saturating_mul(60)
-    } else if unit.starts_with('h') {
-        n.saturating_mul(3600)
-    } else {
-        n
-    };
-    Some(Duration::from_secs(secs))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use smtp_core::Reply;
-
-    fn pacing(unknown: bool) -> Pacing {
-        let mut retry: smtp_config::RetryConfig =
-            serde_json::from_str(r#"{"attempts": 3, "backoff": "1s", "unknown_outcome": false}"#)
-                .unwrap();
-        retry.unknown_outcome = unknown;
-        Pacing::new(None, &retry)
-    }
-
-    #[test]
-    fn reply_asks_for_a_delay() {
-        let asked = |t| requested_delay(&Reply::new(451, t));
-        assert_eq!(
-            asked("4.7.1 rate limit exceeded, retry after 30 seconds"),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            asked("try again in 2 minutes"),
-            Some(Duration::from_secs(120))
-        );
-        assert_eq!(asked("Retry in 45s"), Some(Duration::from_secs(45)));
-        assert_eq!(asked("try again later"), None);
-    }
-
-    #[test]
-    fn delay_doubles_grows_when_rate_limited_and_honours_the_reply() {
-        let p = pacing(false);
-        let secs = |a, r, asked| p.delay(a, r, asked).as_secs();
-        assert_eq!(
-            [
-                secs(1, false, None),
-                secs(2, false, None),
-                secs(3, false, None)
-            ],
-            [1, 2, 4]
-        );
-        assert_eq!(secs(1, true, None), 4);
-        assert_eq!(secs(1, true, Some(Duration::from_secs(30))), 30);
-        assert_eq!(secs(1, false, Some(Duration::from_secs(90_000))), 3600);
-    }
-
-    #[test]
-    fn classification() {
-        let p = pacing(false);
-        let rejected = |code, text| smtp_core::Error::Rejected {
-            phase: smtp_core::Phase::Mail,
-            reply: Reply::new(code, text),
-        };
-        let unknown = smtp_core::Error::UnknownOutcome { detail: "x".into() };
-        assert!(p.may_retry(&rejected(451, "later"), 0));
-        assert!(p.may_retry(&rejected(421, "closing"), 1));
-        assert!(
-            !p.may_retry(&rejected(451, "later"), 2),
-            "3 attempts in all"
-        );
-        assert!(!p.may_retry(&rejected(550, "no"), 0));
-        let garbage = smtp_core::Error::Protocol {
-            phase: smtp_core::Phase::Rcpt,
-            detail: "malformed reply".into(),
-        };
-        assert!(!p.may_retry(&garbage, 0), "garbage stays garbage");
-        assert!(!p.may_retry(&unknown, 0));
-        assert!(pacing(true).may_retry(&unknown, 0));
-    }
 }

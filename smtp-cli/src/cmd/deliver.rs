@@ -1,390 +1,326 @@
-//! Getting jobs to the server: each ends as exactly one [`Outcome`].
+//! Hands jobs to the library's bulk sender and prints each outcome the
+//! moment it is known (text, or one JSON line each, flushed), so an
+//! interrupted run has reported every message the server accepted.
 //!
-//! Bulk sends without a rate limit go in pipelined batches, one batch per
-//! connection at a time ([`SmtpTransport::send_batch`]): the next message
-//! rides behind the previous one's end of data, or with CHUNKING a window
-//! of messages is in flight, instead of two round trips per message. A
-//! rate limit spaces messages one by one instead; a lone message closes its
-//! connection with `QUIT` in the same write as its end of data.
+//! On SIGINT or SIGTERM no new message is taken; those in flight finish
+//! and are reported; the run then exits 75. With `--journal`, the same
+//! command run again sends only what the server has not accepted.
 
-use std::collections::VecDeque;
-use std::io::IsTerminal;
-use std::sync::{Arc, Mutex};
+use std::io::{IsTerminal, Write};
+use std::path::Path;
 
+use anyhow::{Context, Result};
 use serde::Serialize;
-use smtp_core::{Delivery, Envelope, MessageSource, Phase, SmtpTransport, Transport};
-use tokio::sync::Semaphore;
-use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
-use tokio::task::JoinSet;
+use smtp_core::Error;
+use smtp_core::bulk::{BulkSender, InvalidJob, Job, Journal, Outcome, StopHandle, Summary};
 
-use crate::exit;
-use crate::setup::{self, Dest, Pacing, Setup};
+use crate::exit::{self, Exit};
+use crate::setup::{self, Dest, Setup};
 
-/// One message to send.
-pub struct Job {
-    pub label: String,
-    pub envelope: Envelope,
-    pub bytes: Vec<u8>,
+/// How a run is carried out and shown.
+pub struct Options<'a> {
+    pub concurrency: usize,
+    pub json: bool,
+    pub journal: Option<&'a Path>,
+    /// Say nothing about messages that were sent (sendmail mode).
+    pub quiet_success: bool,
 }
 
-impl Job {
-    fn source(&self) -> MessageSource {
-        MessageSource::from_bytes(self.bytes.clone())
+/// Sends every job and prints its outcome as it completes; the error is
+/// the exit code: 0 all sent, 75 if any is transient or unknown or the
+/// run was stopped, else 1 (2 for invalid input).
+pub async fn deliver<I>(setup: &Setup, jobs: I, opts: &Options<'_>) -> Result<()>
+where
+    I: Iterator<Item = Result<Job, InvalidJob>> + Send + 'static,
+{
+    let mut sender = BulkSender::new(setup.dest.transport())
+        .concurrency(opts.concurrency)
+        .rate_limit(setup.rate_limit)
+        .retry(setup.retry.clone());
+    if let Some(path) = opts.journal {
+        let journal = Journal::open(path)
+            .with_context(|| format!("cannot open the journal {}", path.display()))?;
+        if !journal.is_empty() {
+            eprintln!(
+                "journal {}: {} messages already done, sending the rest",
+                path.display(),
+                journal.len()
+            );
+        }
+        sender = sender.journal(journal);
+    }
+    let mut run = sender.start(jobs);
+    let signals = tokio::spawn(stop_on_signal(run.stop_handle()));
+    let outbox = matches!(setup.dest, Dest::Outbox(_));
+    let mut printer = Printer::new(opts, outbox);
+    while let Some(outcome) = run.next().await {
+        printer.print(&outcome);
+    }
+    signals.abort();
+    let summary = run.finish().await;
+    printer.finish(&summary, opts.journal)
+}
+
+/// The first SIGINT/SIGTERM stops taking messages; a second one exits at
+/// once (what is in flight then has an unknown outcome).
+async fn stop_on_signal(stop: StopHandle) {
+    wait_for_signal().await;
+    eprintln!("interrupted: finishing the messages in flight (interrupt again to quit at once)");
+    stop.stop();
+    wait_for_signal().await;
+    std::process::exit(i32::from(exit::TEMPFAIL));
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
     }
 }
 
-/// How one message ended.
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// One outcome as printed with `--json`.
 #[derive(Debug, Serialize)]
-pub struct Outcome {
-    pub message: String,
-    pub status: &'static str,
-    pub accepted: Vec<String>,
-    pub rejected: Vec<Rejected>,
-    pub reply: Option<String>,
-    pub error: Option<String>,
-    pub hint: Option<String>,
+struct Line<'a> {
+    message: &'a str,
+    /// Position in the input (outcomes come as messages complete).
+    index: u64,
+    status: &'static str,
+    attempts: u32,
+    accepted: Vec<String>,
+    rejected: Vec<Rejected>,
+    reply: Option<String>,
+    error: Option<String>,
+    hint: Option<&'static str>,
     /// The hint's stable code (docs/troubleshooting.md has an entry per code).
-    pub hint_code: Option<&'static str>,
-    #[serde(skip)]
-    pub exit: u8,
+    hint_code: Option<&'static str>,
+    /// For a transient failure: when another attempt makes sense.
+    retry_at: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Rejected {
-    pub recipient: String,
-    pub reply: String,
+struct Rejected {
+    recipient: String,
+    reply: String,
 }
 
-/// The longest batch a connection takes at once. Each batch's end costs a
-/// round trip (nothing rides behind its last message), so batches are
-/// long; but a connection that is slower than the others must not hold
-/// much of the list, so they are not too long either. The engine keeps
-/// `pool.pipeline_window` of a batch in flight, and a batch never carries
-/// a connection past `pool.max_messages_per_connection`.
-const BATCH_CAP: usize = 100;
-
-type Finished = UnboundedSender<(usize, Outcome)>;
-type Queue = Arc<Mutex<VecDeque<(usize, Job)>>>;
-
-/// What every sending task shares: the pacing, the outcome channel, and
-/// the permits that keep sends to `--concurrency` at once, first attempts
-/// and retries alike (a provider that allows one connection gets one).
-#[derive(Clone)]
-struct Senders {
-    pacing: Arc<Pacing>,
-    sends: Arc<Semaphore>,
-    done: Finished,
-}
-
-impl Senders {
-    /// Sends `job` alone through `route`, in its slot, holding a permit.
-    async fn send(&self, route: &Route, job: &Job) -> Result<Delivery, smtp_core::Error> {
-        let _permit = self.sends.acquire().await;
-        self.pacing.wait().await;
-        route.send(&job.envelope, job.source()).await
-    }
-
-    /// Turns a first attempt's result into the job's outcome, retrying as
-    /// the pacing's policy allows, and reports it.
-    async fn settle(
-        &self,
-        route: &Route,
-        i: usize,
-        job: Job,
-        first: Result<Delivery, smtp_core::Error>,
-    ) {
-        let mut result = first;
-        let mut attempt = 0u32;
-        let outcome = loop {
-            match result {
-                Ok(d) => break sent(job.label, &d),
-                Err(e) if self.pacing.may_retry(&e, attempt) => {
-                    attempt += 1;
-                    self.pacing.back_off(attempt, e.reply()).await;
-                    result = self.send(route, &job).await;
-                }
-                Err(e) => break failed(job.label, &e),
-            }
-        };
-        let _ = self.done.send((i, outcome));
+fn status(result: &Result<smtp_core::Delivery, Error>) -> &'static str {
+    match result {
+        Ok(_) => "sent",
+        Err(e) if e.is_unknown_outcome() => "unknown",
+        Err(e) if e.is_transient() => "failed-transient",
+        Err(_) => "failed-permanent",
     }
 }
 
-/// Sends every job over at most `concurrency` connections and returns one
-/// outcome each, in input order.
-pub async fn deliver(
-    setup: &Setup,
-    jobs: Vec<Job>,
-    concurrency: usize,
-    quiet: bool,
-) -> Vec<Outcome> {
-    let total = jobs.len();
-    let labels: Vec<String> = jobs.iter().map(|j| j.label.clone()).collect();
-    let progress = (total > 1 && !quiet && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(total as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
-    let (done, mut finished) = unbounded_channel();
-    let senders = Senders {
-        pacing: Arc::new(setup.rate.clone()),
-        sends: Arc::new(Semaphore::new(concurrency.max(1))),
-        done,
+fn exit_code(result: &Result<smtp_core::Delivery, Error>) -> u8 {
+    match result {
+        // Sent, but a refused recipient still fails the run: a script must
+        // not mistake a typo'd address for success.
+        Ok(d) if d.rejected.iter().any(|r| r.reply.is_transient()) => exit::TEMPFAIL,
+        Ok(d) if d.rejected.is_empty() => exit::OK,
+        Ok(_) => exit::PERMANENT,
+        Err(e) => exit::code_for(e),
+    }
+}
+
+fn line(o: &Outcome) -> Line<'_> {
+    let (accepted, rejected) = match &o.result {
+        Ok(d) => (d.accepted.as_slice(), d.rejected.as_slice()),
+        Err(Error::NoRecipientsAccepted { rejected }) => (&[][..], rejected.as_slice()),
+        Err(_) => (&[][..], &[][..]),
     };
-    let queue: Queue = Arc::new(Mutex::new(jobs.into_iter().enumerate().collect()));
-    let mut tasks = JoinSet::new();
-    match &setup.dest {
-        Dest::Smtp(t) if total == 1 => {
-            spawn_each(&mut tasks, &queue, Route::OneShot(t.clone()), &senders);
-        }
-        Dest::Smtp(t) if !senders.pacing.is_rate_limited() => {
-            let workers = concurrency.clamp(1, total.max(1));
-            for _ in 0..workers {
-                let batches = Batches {
-                    transport: t.clone(),
-                    queue: queue.clone(),
-                    workers,
-                    senders: senders.clone(),
-                };
-                tasks.spawn(batches.run());
-            }
-        }
-        Dest::Smtp(t) => {
-            let route = Route::Pooled(Arc::new(t.clone()));
-            spawn_each(&mut tasks, &queue, route, &senders);
-        }
-        Dest::Outbox(f) => {
-            let route = Route::Pooled(Arc::new(f.clone()));
-            spawn_each(&mut tasks, &queue, route, &senders);
-        }
-    }
-    // Every task (and every retry it spawns) holds a clone of the sender;
-    // the channel closes when the last one is done or has panicked.
-    drop(senders);
-    let mut outcomes: Vec<Option<Outcome>> = (0..total).map(|_| None).collect();
-    while let Some((i, outcome)) = finished.recv().await {
-        if let Some(bar) = &progress {
-            bar.inc(1);
-            bar.set_message(outcome.status);
-        }
-        outcomes[i] = Some(outcome);
-    }
-    while tasks.join_next().await.is_some() {}
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
-    if let Dest::Smtp(t) = &setup.dest {
-        t.close().await;
-    }
-    // Still queued: no task ever took them, so nothing of them was sent.
-    let untouched: Vec<usize> = queue
-        .lock()
-        .map(|q| q.iter().map(|(i, _)| *i).collect())
-        .unwrap_or_default();
-    outcomes
-        .into_iter()
-        .zip(labels)
-        .enumerate()
-        .map(|(i, (o, label))| o.unwrap_or_else(|| lost(label, untouched.contains(&i))))
-        .collect()
-}
-
-/// What a job ends as when the task sending it failed: unknown if it had
-/// been taken (it may have gone out), not sent if it never was.
-fn lost(label: String, untouched: bool) -> Outcome {
-    let (status, error, exit) = if untouched {
-        (
-            "failed-transient",
-            "not sent: the sending tasks stopped before its turn",
-            exit::TEMPFAIL,
-        )
-    } else {
-        ("unknown", "the sending task panicked", exit::TEMPFAIL)
-    };
-    Outcome {
-        message: label,
-        status,
-        accepted: vec![],
-        rejected: vec![],
-        reply: None,
-        error: Some(error.into()),
-        hint: None,
-        hint_code: None,
-        exit,
+    let hint = o.result.as_ref().err().and_then(setup::coded_hint);
+    Line {
+        message: &o.key,
+        index: o.index,
+        status: status(&o.result),
+        attempts: o.attempts,
+        accepted: accepted.iter().map(|a| a.recipient.to_string()).collect(),
+        rejected: rejected
+            .iter()
+            .map(|r| Rejected {
+                recipient: r.recipient.to_string(),
+                reply: r.reply.to_string(),
+            })
+            .collect(),
+        reply: match &o.result {
+            Ok(d) => Some(d.reply.to_string()),
+            Err(e) => e.reply().map(|r| r.to_string()),
+        },
+        error: o.result.as_ref().err().map(setup::describe),
+        hint: hint.map(|h| h.text),
+        hint_code: hint.map(|h| h.code),
+        retry_at: o
+            .retry_at
+            .map(|t| humantime::format_rfc3339_seconds(t).to_string()),
     }
 }
 
-/// One task per job, sending one at a time each.
-fn spawn_each(tasks: &mut JoinSet<()>, queue: &Queue, route: Route, senders: &Senders) {
-    let route = Arc::new(route);
-    let jobs: Vec<(usize, Job)> = queue
-        .lock()
-        .map(|mut q| q.drain(..).collect())
-        .unwrap_or_default();
-    for (i, job) in jobs {
-        let (route, senders) = (route.clone(), senders.clone());
-        tasks.spawn(async move {
-            let first = senders.send(&route, &job).await;
-            senders.settle(&route, i, job, first).await;
+/// Prints outcomes as they come and keeps what the exit code needs.
+struct Printer {
+    json: bool,
+    outbox: bool,
+    quiet_success: bool,
+    progress: Option<indicatif::ProgressBar>,
+    seen: u64,
+    /// Outcomes by status: sent, failed-permanent, failed-transient, unknown.
+    counts: [u64; 4],
+    code: u8,
+}
+
+impl Printer {
+    fn new(opts: &Options<'_>, outbox: bool) -> Printer {
+        let progress = (!opts.json && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::no_length();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {pos} done {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar
         });
+        Printer {
+            json: opts.json,
+            outbox,
+            quiet_success: opts.quiet_success,
+            progress,
+            seen: 0,
+            counts: [0; 4],
+            code: exit::OK,
+        }
     }
-}
 
-/// One connection's worth of work: takes batches off the shared queue
-/// until it is empty.
-struct Batches {
-    transport: SmtpTransport,
-    queue: Queue,
-    workers: usize,
-    senders: Senders,
-}
+    fn print(&mut self, o: &Outcome) {
+        self.seen += 1;
+        let code = exit_code(&o.result);
+        self.code = if self.code == exit::TEMPFAIL || code == exit::TEMPFAIL {
+            exit::TEMPFAIL
+        } else {
+            self.code.max(code)
+        };
+        let l = line(o);
+        let slot = ["sent", "failed-permanent", "failed-transient", "unknown"]
+            .iter()
+            .position(|s| *s == l.status)
+            .unwrap_or(3);
+        self.counts[slot] += 1;
+        let mut text = String::new();
+        if self.json {
+            text = serde_json::to_string(&l).unwrap_or_default();
+            text.push('\n');
+        } else {
+            self.text(&l, &mut text);
+        }
+        let write = || -> std::io::Result<()> {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()
+        };
+        let written = match &self.progress {
+            Some(bar) if self.seen > 1 => bar.suspend(write),
+            _ => write(),
+        };
+        if written.is_err() {
+            // stdout is gone (a closed pipe): nothing more can be reported.
+            std::process::exit(i32::from(exit::TEMPFAIL));
+        }
+        if let Some(bar) = &self.progress
+            && self.seen > 1
+        {
+            bar.inc(1);
+            bar.set_message(l.status);
+        }
+    }
 
-impl Batches {
-    async fn run(self) {
-        let retries = Arc::new(Route::Pooled(Arc::new(self.transport.clone())));
-        loop {
-            let permit = self.senders.sends.clone().acquire_owned().await;
-            let batch = self.take();
-            if batch.is_empty() {
-                return;
+    fn text(&self, l: &Line<'_>, out: &mut String) {
+        use std::fmt::Write as _;
+        match l.status {
+            "sent" if self.outbox => {
+                let path = l
+                    .reply
+                    .as_deref()
+                    .and_then(|r| r.split("written to ").nth(1))
+                    .unwrap_or("");
+                let _ = writeln!(
+                    out,
+                    "saved to outbox: {path} (for {})",
+                    l.accepted.join(", ")
+                );
             }
-            // Honours a pause a rate-limiting server asked for.
-            self.senders.pacing.wait().await;
-            let items = batch
-                .iter()
-                .map(|(_, job)| (job.envelope.clone(), job.source()))
-                .collect();
-            let mut results = self.transport.send_batch(items).await.into_iter();
-            drop(permit);
-            for (i, job) in batch {
-                // One result per item is the contract; a missing one is a
-                // message that was not sent, so it is retried like one.
-                let result = results
-                    .next()
-                    .unwrap_or(Err(smtp_core::Error::ConnectionClosed {
-                        phase: Phase::Mail,
-                    }));
-                if let Ok(d) = &result {
-                    let _ = self.senders.done.send((i, sent(job.label, d)));
-                    continue;
-                }
-                // "Slow down" holds back this worker's next batch too, not
-                // only the retry.
-                if let Err(e) = &result {
-                    if e.reply().is_some_and(smtp_core::is_rate_limited) {
-                        self.senders.pacing.hold(1, e.reply()).await;
+            "sent" => {
+                if !self.quiet_success {
+                    for a in &l.accepted {
+                        let _ = writeln!(out, "sent: {a}");
                     }
                 }
-                // Retries wait out their backoff on their own, so the rest
-                // of the queue keeps moving meanwhile. A message that never
-                // had its turn gets a first attempt of its own, not a retry.
-                let (retries, senders) = (retries.clone(), self.senders.clone());
-                tokio::spawn(async move {
-                    let result = match result {
-                        Err(e) if e.is_not_started() => senders.send(&retries, &job).await,
-                        other => other,
-                    };
-                    senders.settle(&retries, i, job, result).await;
-                });
+                for r in &l.rejected {
+                    let _ = writeln!(out, "rejected: {} ({})", r.recipient, r.reply);
+                }
+                if let (Some(reply), false) = (&l.reply, self.quiet_success) {
+                    let _ = writeln!(out, "  server: {reply}");
+                }
+            }
+            status => {
+                for r in &l.rejected {
+                    let _ = writeln!(out, "rejected: {} ({})", r.recipient, r.reply);
+                }
+                // Failures go to stderr, as they happen.
+                eprintln!("{status}: {}: {}", l.message, l.error.as_deref().unwrap_or(""));
+                if let (Some(h), Some(code)) = (l.hint, l.hint_code) {
+                    eprintln!("hint: {h} [{code}]");
+                }
+                if let Some(at) = &l.retry_at {
+                    eprintln!("  retry after {at}");
+                }
             }
         }
     }
 
-    /// The next batch: an even share of what is left across the
-    /// connections, at least one message and at most [`BATCH_CAP`].
-    fn take(&self) -> Vec<(usize, Job)> {
-        let Ok(mut queue) = self.queue.lock() else {
-            return vec![];
-        };
-        let share = queue.len().div_ceil(self.workers).clamp(1, BATCH_CAP);
-        let n = share.min(queue.len());
-        queue.drain(..n).collect()
-    }
-}
-
-/// How messages go out one at a time.
-enum Route {
-    /// Through the transport's pool (or to the outbox).
-    Pooled(Arc<dyn Transport>),
-    /// A lone message: its connection closes with it, so a retry connects
-    /// anew ([`SmtpTransport::send_and_close`]).
-    OneShot(SmtpTransport),
-}
-
-impl Route {
-    async fn send(
-        &self,
-        envelope: &Envelope,
-        message: MessageSource,
-    ) -> Result<Delivery, smtp_core::Error> {
-        match self {
-            Route::Pooled(t) => t.send(envelope, message).await,
-            Route::OneShot(t) => t.send_and_close(envelope, message).await,
+    fn finish(self, summary: &Summary, journal: Option<&Path>) -> Result<()> {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
         }
-    }
-}
-
-fn sent(label: String, d: &Delivery) -> Outcome {
-    // Sent, but a refused recipient still fails the run: a script must
-    // not mistake a typo'd address for success.
-    let exit = if d.rejected.iter().any(|r| r.reply.is_transient()) {
-        exit::TEMPFAIL
-    } else if d.rejected.is_empty() {
-        exit::OK
-    } else {
-        exit::PERMANENT
-    };
-    Outcome {
-        message: label,
-        status: "sent",
-        accepted: d.accepted.iter().map(|a| a.recipient.to_string()).collect(),
-        rejected: d
-            .rejected
-            .iter()
-            .map(|r| Rejected {
-                recipient: r.recipient.to_string(),
-                reply: r.reply.to_string(),
-            })
-            .collect(),
-        reply: Some(d.reply.to_string()),
-        error: None,
-        hint: None,
-        hint_code: None,
-        exit,
-    }
-}
-
-fn failed(label: String, e: &smtp_core::Error) -> Outcome {
-    let status = if e.is_unknown_outcome() {
-        "unknown"
-    } else if e.is_transient() {
-        "failed-transient"
-    } else {
-        "failed-permanent"
-    };
-    let rejected = match e {
-        smtp_core::Error::NoRecipientsAccepted { rejected } => rejected
-            .iter()
-            .map(|r| Rejected {
-                recipient: r.recipient.to_string(),
-                reply: r.reply.to_string(),
-            })
-            .collect(),
-        _ => vec![],
-    };
-    let hint = setup::coded_hint(e);
-    Outcome {
-        message: label,
-        status,
-        accepted: vec![],
-        rejected,
-        reply: e.reply().map(|r| r.to_string()),
-        error: Some(setup::describe(e)),
-        hint: hint.as_ref().map(|h| h.text.to_string()),
-        hint_code: hint.map(|h| h.code),
-        exit: exit::code_for(e),
+        let mut code = self.code;
+        let [sent, permanent, transient, unknown] = self.counts;
+        let counts = format!(
+            "{sent} sent, {permanent} failed-permanent, {transient} failed-transient, {unknown} unknown (of {})",
+            self.seen
+        );
+        let skipped = match summary.skipped {
+            0 => String::new(),
+            n => format!("; {n} skipped, already sent according to the journal"),
+        };
+        if summary.stopped {
+            code = exit::TEMPFAIL;
+            let again = match journal {
+                Some(j) => format!(
+                    "run the same command again to send the rest (the journal {} skips what was sent)",
+                    j.display()
+                ),
+                None => "add --journal FILE to resume such a run without sending twice".into(),
+            };
+            eprintln!("stopped: {counts}{skipped}; the rest was not sent: {again}");
+        } else if self.seen > 1 || summary.skipped > 0 {
+            eprintln!("summary: {counts}{skipped}");
+        }
+        if code == exit::OK {
+            Ok(())
+        } else {
+            Err(Exit(code).into())
+        }
     }
 }

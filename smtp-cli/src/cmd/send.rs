@@ -1,20 +1,23 @@
-//! `smtp send`: one message, several raw messages, or one per recipient
-//! of a list (bulk). Every message ends as sent, failed-permanent,
-//! failed-transient or unknown; nothing is dropped silently.
+//! `smtp send`: one composed message, existing messages (`--raw`), or one
+//! message per recipient of a list (`--to-file`). Composition, parsing
+//! and sending are the libraries' (smtp-message, smtp-core's bulk
+//! sender); this maps flags onto them.
 
-use std::io::Read;
+use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use smtp_core::{Address, Envelope};
+use smtp_core::bulk::{InvalidJob, Job};
+use smtp_core::{Address, Envelope, Error};
+use smtp_message::{Attachment, Composer, RawMessage, RawOptions};
 
-use crate::cli::{GlobalArgs, SendArgs};
-use crate::cmd::deliver::{Job, Outcome, deliver};
-use crate::compose::{self, Draft};
-use crate::exit::{self, Exit};
+use crate::cli::{GlobalArgs, MessageArgs, SendArgs};
+use crate::cmd::deliver::{Options, deliver};
 use crate::record::Recorder;
 use crate::setup::{self, Dest, Setup};
+
+type Jobs = Box<dyn Iterator<Item = Result<Job, InvalidJob>> + Send>;
 
 pub async fn run(global: &GlobalArgs, args: SendArgs) -> Result<()> {
     let recorder = Arc::new(Recorder::new(args.transcript.as_deref())?);
@@ -25,197 +28,213 @@ pub async fn run(global: &GlobalArgs, args: SendArgs) -> Result<()> {
         &[]
     };
     let loaded = setup::load_with(global, &args.conn, extra)?;
-    let setup = setup::build(&loaded, Some(recorder), Some(args.concurrency.max(1)))?;
-    let jobs = jobs(&args, &setup)?;
-    let outcomes = deliver(&setup, jobs, args.concurrency.max(1), args.json).await;
+    let concurrency = args.concurrency.max(1);
+    let setup = setup::build(&loaded, Some(recorder), Some(concurrency))?;
+    let jobs = jobs(&args, &setup).await?;
+    let opts = Options {
+        concurrency,
+        json: args.json,
+        journal: args.journal.as_deref(),
+        quiet_success: false,
+    };
+    let result = deliver(&setup, jobs, &opts).await;
     if let Dest::Outbox(outbox) = &setup.dest {
         eprintln!(
             "no server configured: wrote to the local outbox {} (set host, SMTP_HOST or --host to send for real)",
             outbox.dir().display()
         );
     }
-    report(&outcomes, args.json, matches!(setup.dest, Dest::Outbox(_)))
+    result
 }
 
-fn draft(args: &SendArgs, setup: &Setup) -> Result<Draft> {
+async fn jobs(args: &SendArgs, setup: &Setup) -> Result<Jobs> {
+    if !args.raw.is_empty() {
+        return raw_jobs(args, setup).await;
+    }
+    let template = composer(&args.message, setup)?;
+    if let Some(list) = &args.to_file {
+        return list_jobs(list, template);
+    }
     let m = &args.message;
-    let from = m
-        .from
-        .clone()
-        .or_else(|| setup.message.from.clone())
-        .context(
-            "no sender: give --from, or set message.from in the config (or SMTP_MESSAGE__FROM)",
-        )?;
+    let mut composer = template;
+    for a in &m.to {
+        composer = composer.to(a.as_str());
+    }
+    for a in &m.cc {
+        composer = composer.cc(a.as_str());
+    }
+    for a in &m.bcc {
+        composer = composer.bcc(a.as_str());
+    }
+    if composer.recipients() == 0 {
+        bail!("no recipients: give --to (or --cc/--bcc)");
+    }
+    let composed = composer.build()?;
+    let envelope = composed.envelope().clone();
+    let key = composed.message_id().to_string();
+    Ok(Box::new(std::iter::once(Ok(Job::new(
+        key, envelope, composed,
+    )))))
+}
+
+/// The sender: `--from`, else `message.from`.
+fn sender(m: &MessageArgs, setup: &Setup) -> Option<String> {
+    m.from.clone().or_else(|| setup.message.from.clone())
+}
+
+/// Everything of the message but its recipients.
+fn composer(m: &MessageArgs, setup: &Setup) -> Result<Composer> {
+    let from = sender(m, setup).context(
+        "no sender: give --from, or set message.from in the config (or SMTP_MESSAGE__FROM)",
+    )?;
     let prefix = m
         .subject_prefix
         .clone()
         .or_else(|| setup.message.subject_prefix.clone())
         .unwrap_or_default();
-    Ok(Draft {
-        from,
-        from_name: m
-            .from_name
-            .clone()
-            .or_else(|| setup.message.from_name.clone()),
-        to: m.to.clone(),
-        cc: m.cc.clone(),
-        bcc: m.bcc.clone(),
-        reply_to: m.reply_to.clone(),
-        subject: format!("{prefix}{}", m.subject),
-        body: m.body.clone(),
-        body_file: m.body_file.clone(),
-        html_file: m.html_file.clone(),
-        attach: m.attach.clone(),
-        headers: m.header.clone(),
-    })
+    let mut c = Composer::new(from).subject(format!("{prefix}{}", m.subject));
+    if let Some(name) = m.from_name.clone().or_else(|| setup.message.from_name.clone()) {
+        c = c.from_name(name);
+    }
+    if let Some(r) = &m.reply_to {
+        c = c.reply_to(r.as_str());
+    }
+    match (&m.body, &m.body_file) {
+        (Some(b), _) => c = c.text_body(b.as_str()),
+        (None, Some(p)) => c = c.text_body(read_text(p, "body file")?),
+        (None, None) => {}
+    }
+    if let Some(p) = &m.html_file {
+        c = c.html_body(read_text(p, "html file")?);
+    }
+    for path in &m.attach {
+        // Checked now, read while sending: a missing file costs no connection.
+        std::fs::File::open(path)
+            .with_context(|| format!("cannot read attachment {}", path.display()))?;
+        c = c.attach(Attachment::file(path));
+    }
+    for h in &m.header {
+        let (name, value) = h
+            .split_once(':')
+            .with_context(|| format!("invalid --header {h:?}: expected \"Name: value\""))?;
+        // Only the blank after the colon goes; the rest is checked and
+        // written exactly as given.
+        c = c.header(name, value.trim_start_matches([' ', '\t']));
+    }
+    Ok(c)
 }
 
-fn jobs(args: &SendArgs, setup: &Setup) -> Result<Vec<Job>> {
-    let d = draft(args, setup)?;
-    let sender = Address::new(&d.from)?;
-    if !args.raw.is_empty() {
-        let mut out = Vec::new();
-        for path in &args.raw {
-            let bytes = read_raw(path)?;
-            let rcpts = if d.to.is_empty() && d.cc.is_empty() && d.bcc.is_empty() {
-                crate::cmd::sendmail::header_recipients(&bytes)?
-            } else {
-                compose::recipients(&d)?
-            };
-            if rcpts.is_empty() {
-                bail!(
-                    "{}: no recipients: give --to, or put To/Cc in the message",
+fn read_text(path: &Path, what: &str) -> Result<String> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))?;
+    String::from_utf8(bytes).with_context(|| format!("{what} {} is not UTF-8", path.display()))
+}
+
+/// `--raw FILE|-`: recipients from `--to/--cc/--bcc`, else from the
+/// message's To/Cc/Bcc; Bcc never left in the content.
+async fn raw_jobs(args: &SendArgs, setup: &Setup) -> Result<Jobs> {
+    let m = &args.message;
+    let given: Vec<Address> = m
+        .to
+        .iter()
+        .chain(&m.cc)
+        .chain(&m.bcc)
+        .map(|a| Address::new(a))
+        .collect::<Result<_, _>>()?;
+    let options = RawOptions::default();
+    let mut jobs = Vec::new();
+    for path in &args.raw {
+        let raw = if path.as_os_str() == "-" {
+            RawMessage::read(tokio::io::stdin(), &options).await
+        } else {
+            RawMessage::from_file(path, &options).await
+        }
+        .with_context(|| format!("cannot read message {}", path.display()))?;
+        let rcpts = if given.is_empty() {
+            raw.recipients().to_vec()
+        } else {
+            given.clone()
+        };
+        if rcpts.is_empty() {
+            bail!(
+                "{}: no recipients: give --to, or put To/Cc/Bcc in the message",
+                path.display()
+            );
+        }
+        let from = match sender(m, setup) {
+            Some(f) => Address::new(&f)?,
+            None => raw.from().cloned().with_context(|| {
+                format!(
+                    "{}: no sender: give --from, set message.from, or put From in the message",
                     path.display()
-                );
-            }
-            out.push(Job {
-                label: path.display().to_string(),
-                envelope: Envelope::new(Some(sender.clone()), rcpts)?,
-                bytes,
-            });
-        }
-        return Ok(out);
+                )
+            })?,
+        };
+        let envelope = Envelope::new(Some(from), rcpts)?;
+        jobs.push(Ok(Job::new(path.display().to_string(), envelope, raw)));
     }
-    if let Some(list) = &args.to_file {
-        let text = std::fs::read_to_string(list)
-            .with_context(|| format!("cannot read {}", list.display()))?;
-        let contents = compose::Contents::load(&d)?;
-        let mut out = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            let rcpt = line.trim();
-            if rcpt.is_empty() || rcpt.starts_with('#') {
-                continue;
-            }
-            let address =
-                Address::new(rcpt).with_context(|| format!("{}:{}", list.display(), n + 1))?;
-            let one = Draft {
-                to: vec![rcpt.to_string()],
-                cc: vec![],
-                bcc: vec![],
-                ..d.clone()
-            };
-            out.push(Job {
-                label: rcpt.to_string(),
-                envelope: Envelope::new(Some(sender.clone()), vec![address])?,
-                bytes: compose::build_with(&one, &contents)?,
-            });
-        }
-        if out.is_empty() {
-            bail!("{}: no recipients", list.display());
-        }
-        return Ok(out);
-    }
-    let rcpts = compose::recipients(&d)?;
-    if rcpts.is_empty() {
-        bail!("no recipients: give --to (or --cc/--bcc)");
-    }
-    Ok(vec![Job {
-        label: d.subject.clone(),
-        envelope: Envelope::new(Some(sender), rcpts)?,
-        bytes: compose::build(&d)?,
-    }])
+    Ok(Box::new(jobs.into_iter()))
 }
 
-fn read_raw(path: &Path) -> Result<Vec<u8>> {
-    if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .context("reading the message from stdin")?;
-        return Ok(buf);
+/// `--to-file`: one message per address, read from the list as the
+/// senders need them, so a list of a million costs no more memory than
+/// one of ten. A bad line is reported (with its line number) and the
+/// others go.
+fn list_jobs(list: &Path, template: Composer) -> Result<Jobs> {
+    // Fails before connecting when the message itself is wrong.
+    template
+        .clone()
+        .to("check@example.com")
+        .build()
+        .context("the message cannot be composed")?;
+    let file =
+        std::fs::File::open(list).with_context(|| format!("cannot read {}", list.display()))?;
+    let name = list.display().to_string();
+    let mut lines = std::io::BufReader::new(file)
+        .lines()
+        .enumerate()
+        .filter_map(move |(n, line)| list_job(&name, n + 1, line, &template))
+        .peekable();
+    if lines.peek().is_none() {
+        bail!("{}: no recipients", list.display());
     }
-    std::fs::read(path).with_context(|| format!("cannot read message {}", path.display()))
+    Ok(Box::new(lines))
 }
 
-/// Prints outcomes and turns them into the exit code: 0 all sent, 75 if
-/// any is transient or unknown, else 1 if any failed.
-pub fn report(outcomes: &[Outcome], json: bool, outbox: bool) -> Result<()> {
-    if json {
-        // One write for the whole list, not one per line.
-        let mut lines = String::new();
-        for o in outcomes {
-            lines.push_str(&serde_json::to_string(o)?);
-            lines.push('\n');
-        }
-        if !lines.is_empty() {
-            out!("{}", lines.trim_end_matches('\n'));
-        }
-    }
-    for o in outcomes.iter().filter(|_| !json) {
-        match o.status {
-            "sent" if outbox => {
-                let path = o
-                    .reply
-                    .as_deref()
-                    .and_then(|r| r.split("written to ").nth(1))
-                    .unwrap_or("");
-                out!("saved to outbox: {path} (for {})", o.accepted.join(", "));
-            }
-            "sent" => {
-                for a in &o.accepted {
-                    out!("sent: {a}");
-                }
-                for r in &o.rejected {
-                    out!("rejected: {} ({})", r.recipient, r.reply);
-                }
-                if let Some(reply) = &o.reply {
-                    out!("  server: {reply}");
-                }
-            }
-            status => {
-                for r in &o.rejected {
-                    out!("rejected: {} ({})", r.recipient, r.reply);
-                }
-                eprintln!(
-                    "{status}: {}: {}",
-                    o.message,
-                    o.error.as_deref().unwrap_or("")
-                );
-                if let (Some(h), Some(code)) = (&o.hint, o.hint_code) {
-                    eprintln!("hint: {h} [{code}]");
-                }
-            }
-        }
-    }
-    if outcomes.len() > 1 && !json {
-        let count = |s: &str| outcomes.iter().filter(|o| o.status == s).count();
-        eprintln!(
-            "summary: {} sent, {} failed-permanent, {} failed-transient, {} unknown (of {})",
-            count("sent"),
-            count("failed-permanent"),
-            count("failed-transient"),
-            count("unknown"),
-            outcomes.len()
-        );
-    }
-    let code = if outcomes.iter().any(|o| o.exit == exit::TEMPFAIL) {
-        exit::TEMPFAIL
-    } else {
-        outcomes.iter().map(|o| o.exit).max().unwrap_or(exit::OK)
+fn list_job(
+    list: &str,
+    line_no: usize,
+    line: std::io::Result<String>,
+    template: &Composer,
+) -> Option<Result<Job, InvalidJob>> {
+    let invalid = |key: String, error| Some(Err(InvalidJob { key, error }));
+    let line = match line {
+        Ok(l) => l,
+        Err(e) => return invalid(format!("{list}:{line_no}"), Error::Message(e)),
     };
-    if code == exit::OK {
-        Ok(())
-    } else {
-        Err(Exit(code).into())
+    let rcpt = line.trim();
+    if rcpt.is_empty() || rcpt.starts_with('#') {
+        return None;
+    }
+    let key = rcpt.to_string();
+    if let Err(e) = Address::new(rcpt) {
+        return invalid(format!("{list}:{line_no}: {key}"), e);
+    }
+    match template.clone().to(rcpt).build() {
+        Ok(composed) => {
+            let envelope = composed.envelope().clone();
+            Some(Ok(Job::new(key, envelope, composed)))
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "composing for {rcpt}");
+            invalid(
+                format!("{list}:{line_no}: {key}"),
+                Error::InvalidInput {
+                    what: "recipient",
+                    value: key,
+                    reason: "the message cannot be composed for it",
+                },
+            )
+        }
     }
 }
