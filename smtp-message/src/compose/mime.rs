@@ -1,0 +1,146 @@
+//! The message layout, written by mail-builder: the header block, the MIME
+//! structure, the text bodies (encoded by mail-builder) and every part
+//! header. Attachment contents are left out: a unique placeholder marks
+//! each one, and the output is split there, so the attachments can be
+//! streamed between the fixed pieces.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use mail_builder::MessageBuilder;
+use mail_builder::headers::address::Address;
+use mail_builder::headers::content_type::ContentType;
+use mail_builder::headers::date::Date;
+use mail_builder::headers::message_id::MessageId;
+use mail_builder::headers::raw::Raw;
+use mail_builder::headers::text::Text;
+use mail_builder::headers::{Header, HeaderType};
+use mail_builder::mime::{BodyPart, MimePart};
+
+use super::{Checked, Composer};
+use crate::wire;
+
+/// The fixed pieces of a message: `pieces[i]` comes before attachment `i`,
+/// the last one after the last attachment. Each piece is CRLF-normalised,
+/// exactly the bytes sent.
+pub(crate) struct Layout {
+    pub(crate) pieces: Vec<Arc<[u8]>>,
+    pub(crate) message_id: String,
+}
+
+pub(crate) fn layout(c: &Composer, checked: &Checked) -> std::io::Result<Layout> {
+    let extra_id = c
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("Message-ID"));
+    let message_id = match &checked.own_id {
+        Some(id) => id.clone(),
+        None => generate_message_id(&c.from),
+    };
+
+    let mut headers: Vec<(&str, HeaderType<'_>)> = Vec::new();
+    let from: Address<'_> = match &c.from_name {
+        Some(name) => (name.as_str(), c.from.as_str()).into(),
+        None => c.from.as_str().into(),
+    };
+    headers.push(("From", from.into()));
+    for (name, list) in [("To", &c.to), ("Cc", &c.cc), ("Reply-To", &c.reply_to)] {
+        if !list.is_empty() {
+            let list: Vec<&str> = list.iter().map(String::as_str).collect();
+            headers.push((name, Address::from(list).into()));
+        }
+    }
+    if let Some(s) = &c.subject {
+        headers.push(("Subject", Text::new(s.as_str()).into()));
+    }
+    if !checked.own_date {
+        headers.push(("Date", Date::now().into()));
+    }
+    if !extra_id {
+        headers.push(("Message-ID", MessageId::new(message_id.as_str()).into()));
+    }
+    headers.push(("MIME-Version", Raw::new("1.0").into()));
+    for (name, value) in &c.headers {
+        headers.push((name.as_str(), Raw::new(value.as_str()).into()));
+    }
+
+    let mut out = Vec::with_capacity(1024);
+    for (name, value) in &headers {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        value.write_header(&mut out, name.len() + 2)?;
+    }
+
+    let nonce = generate_message_id("x@placeholder");
+    let tokens: Vec<String> = (0..c.attachments.len())
+        .map(|i| format!("\0smtp-message-attachment-{i}-{nonce}\0"))
+        .collect();
+    let mut body = MessageBuilder::new();
+    if let Some(t) = &c.text {
+        body = body.text_body(Cow::Borrowed(t.as_ref()));
+    }
+    if let Some(h) = &c.html {
+        body = body.html_body(Cow::Borrowed(h.as_ref()));
+    }
+    for (a, token) in c.attachments.iter().zip(&tokens) {
+        let part = MimePart::new(
+            ContentType::new(a.content_type.as_str()),
+            BodyPart::Binary(Cow::Borrowed(token.as_bytes())),
+        )
+        .attachment(a.name.as_str())
+        .transfer_encoding("base64");
+        body.attachments.get_or_insert_with(Vec::new).push(part);
+    }
+    body.write_body(&mut out)?;
+
+    let mut pieces = Vec::with_capacity(tokens.len() + 1);
+    let mut rest = out.as_slice();
+    for token in &tokens {
+        let at = find(rest, token.as_bytes())
+            .ok_or_else(|| std::io::Error::other("attachment placeholder missing"))?;
+        pieces.push(Arc::from(wire::normalize(&rest[..at], false)));
+        rest = &rest[at + token.len()..];
+    }
+    pieces.push(Arc::from(wire::normalize(rest, true)));
+    Ok(Layout { pieces, message_id })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A Message-ID in the sender's domain, as mail clients make them: the
+/// machine's host name (mail-builder's default) would tell every recipient
+/// an internal name, and costs a system call per message. An ID must be
+/// ASCII: a domain that is not gets `localhost` (the left part is what
+/// makes the ID unique).
+pub(crate) fn generate_message_id(from: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let domain = match from.rsplit_once('@').map_or("", |(_, d)| d) {
+        d if !d.is_empty() && d.is_ascii() => d,
+        _ => "localhost",
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let pid = PID.get_or_init(std::process::id);
+    format!("{nanos:x}.{n:x}.{pid:x}@{domain}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_are_unique_and_in_the_senders_domain() {
+        let ids: std::collections::HashSet<String> = (0..100)
+            .map(|_| generate_message_id("app@mail.example.test"))
+            .collect();
+        assert_eq!(ids.len(), 100);
+        assert!(ids.iter().all(|i| i.ends_with("@mail.example.test")));
+        assert!(generate_message_id("a@bücher.example").ends_with("@localhost"));
+    }
+}

@@ -1,0 +1,358 @@
+//! Composing new messages: [`Composer`] (a reusable template),
+//! [`Attachment`] and the built [`Composed`] message.
+
+mod mime;
+mod stream;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::io::AsyncRead;
+
+use crate::{Error, validate};
+
+pub use stream::Composed;
+
+/// A single-use reader behind a lock, shared by clones of its attachment.
+pub(crate) type SharedReader = Arc<Mutex<Option<Box<dyn AsyncRead + Send + Unpin>>>>;
+
+/// A message template: sender, recipients, subject, bodies, attachments and
+/// extra headers. [`Composer::build`] validates everything and returns a
+/// [`Composed`] message to send; it takes `&self`, so one template builds
+/// any number of messages (each with its own Date and Message-ID).
+///
+/// Cloning is cheap: bodies and attachment contents are shared (`Arc`).
+#[derive(Clone)]
+pub struct Composer {
+    from: String,
+    from_name: Option<String>,
+    to: Vec<String>,
+    cc: Vec<String>,
+    bcc: Vec<String>,
+    reply_to: Vec<String>,
+    subject: Option<String>,
+    text: Option<Arc<str>>,
+    html: Option<Arc<str>>,
+    attachments: Vec<Attachment>,
+    headers: Vec<(String, String)>,
+    message_id: Option<String>,
+}
+
+impl fmt::Debug for Composer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Composer")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .field("cc", &self.cc)
+            .field("bcc", &self.bcc)
+            .field("subject", &self.subject)
+            .field("attachments", &self.attachments)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Composer {
+    /// A message from `from`: the envelope sender and the `From` header.
+    pub fn new(from: impl Into<String>) -> Composer {
+        Composer {
+            from: from.into(),
+            from_name: None,
+            to: Vec::new(),
+            cc: Vec::new(),
+            bcc: Vec::new(),
+            reply_to: Vec::new(),
+            subject: None,
+            text: None,
+            html: None,
+            attachments: Vec::new(),
+            headers: Vec::new(),
+            message_id: None,
+        }
+    }
+
+    /// The display name in `From` (RFC 2047-encoded when not ASCII).
+    pub fn from_name(mut self, name: impl Into<String>) -> Self {
+        self.from_name = Some(name.into());
+        self
+    }
+
+    /// Adds a `To` recipient.
+    pub fn to(mut self, addr: impl Into<String>) -> Self {
+        self.to.push(addr.into());
+        self
+    }
+
+    /// Adds a `Cc` recipient.
+    pub fn cc(mut self, addr: impl Into<String>) -> Self {
+        self.cc.push(addr.into());
+        self
+    }
+
+    /// Adds a `Bcc` recipient: in the envelope only, never in the content.
+    pub fn bcc(mut self, addr: impl Into<String>) -> Self {
+        self.bcc.push(addr.into());
+        self
+    }
+
+    /// Adds a `Reply-To` address.
+    pub fn reply_to(mut self, addr: impl Into<String>) -> Self {
+        self.reply_to.push(addr.into());
+        self
+    }
+
+    /// Sets the subject (RFC 2047-encoded when not ASCII).
+    pub fn subject(mut self, s: impl Into<String>) -> Self {
+        self.subject = Some(s.into());
+        self
+    }
+
+    /// Sets the plain-text body.
+    pub fn text_body(mut self, s: impl Into<String>) -> Self {
+        self.text = Some(Arc::from(s.into()));
+        self
+    }
+
+    /// Sets the HTML body (with a text body: `multipart/alternative`).
+    pub fn html_body(mut self, s: impl Into<String>) -> Self {
+        self.html = Some(Arc::from(s.into()));
+        self
+    }
+
+    /// Adds an attachment (the message becomes `multipart/mixed`).
+    pub fn attach(mut self, a: Attachment) -> Self {
+        self.attachments.push(a);
+        self
+    }
+
+    /// Adds an extra header, written as given after the standard ones.
+    ///
+    /// A `Message-ID` or `Date` header replaces the generated one. Headers
+    /// this crate writes itself (`From`, `To`, `Cc`, `Reply-To`, `Subject`,
+    /// `MIME-Version`, `Content-*`) and `Bcc` are refused by
+    /// [`build`](Composer::build).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the Message-ID (with or without `<>`). Without it, one is
+    /// generated in the sender's domain for every [`build`](Composer::build).
+    pub fn message_id(mut self, id: impl Into<String>) -> Self {
+        self.message_id = Some(id.into());
+        self
+    }
+
+    /// How many recipients (To, Cc and Bcc) were added so far.
+    pub fn recipients(&self) -> usize {
+        self.to.len() + self.cc.len() + self.bcc.len()
+    }
+
+    /// Validates every value and lays out the message. Touches no network;
+    /// file attachments are only looked at (their size), not read.
+    pub fn build(&self) -> Result<Composed, Error> {
+        let checked = self.check()?;
+        stream::Composed::new(self, checked)
+    }
+
+    /// Every check, on the exact values that will be written.
+    fn check(&self) -> Result<Checked, Error> {
+        let from = validate::address("from", &self.from)?;
+        if let Some(name) = &self.from_name {
+            validate::check_header_value("from name", name)?;
+        }
+        let mut rcpts = Vec::new();
+        for (field, list) in [("to", &self.to), ("cc", &self.cc), ("bcc", &self.bcc)] {
+            for a in list {
+                let a = validate::address(field, a)?;
+                if !rcpts.contains(&a) {
+                    rcpts.push(a);
+                }
+            }
+        }
+        for a in &self.reply_to {
+            validate::address("reply-to", a)?;
+        }
+        if let Some(s) = &self.subject {
+            validate::check_header_value("subject", s)?;
+        }
+        let mut own_id = None;
+        let mut own_date = false;
+        for (name, value) in &self.headers {
+            validate::check_extra_header(name, value)?;
+            if name.eq_ignore_ascii_case("Message-ID") {
+                if own_id.is_some() || self.message_id.is_some() {
+                    return Err(Error::invalid(
+                        "header name",
+                        name,
+                        "a Message-ID is already given",
+                    ));
+                }
+                own_id = Some(message_id("header Message-ID", value)?);
+            } else if name.eq_ignore_ascii_case("Date") {
+                if own_date {
+                    return Err(Error::invalid("header name", name, "given twice"));
+                }
+                own_date = true;
+            }
+        }
+        if let Some(id) = &self.message_id {
+            own_id = Some(message_id("message id", id)?);
+        }
+        for a in &self.attachments {
+            a.check()?;
+        }
+        if rcpts.is_empty() {
+            return Err(Error::NoRecipients);
+        }
+        let envelope =
+            smtp_core::Envelope::new(Some(from), rcpts).map_err(|_| Error::NoRecipients)?;
+        Ok(Checked {
+            envelope,
+            own_id,
+            own_date,
+        })
+    }
+}
+
+/// What [`Composer::check`] found.
+pub(crate) struct Checked {
+    pub(crate) envelope: smtp_core::Envelope,
+    /// A Message-ID given by the caller, without `<>`.
+    pub(crate) own_id: Option<String>,
+    /// An extra `Date` header replaces the generated one.
+    pub(crate) own_date: bool,
+}
+
+/// Checks a given Message-ID and returns it without `<>`.
+fn message_id(field: &str, id: &str) -> Result<String, Error> {
+    validate::check_header_value(field, id)?;
+    let bare = id
+        .strip_prefix('<')
+        .and_then(|i| i.strip_suffix('>'))
+        .unwrap_or(id);
+    if bare.is_empty() || bare.contains(['<', '>', ' ', '\t']) {
+        return Err(Error::invalid(
+            field,
+            id,
+            "expected one id like <unique@example.com>",
+        ));
+    }
+    Ok(bare.to_string())
+}
+
+/// A file, bytes or a reader to attach. Base64-encoded while the message
+/// is read, so even a large file is never whole in memory.
+#[derive(Clone)]
+pub struct Attachment {
+    pub(crate) name: String,
+    pub(crate) content_type: String,
+    pub(crate) source: Source,
+}
+
+#[derive(Clone)]
+pub(crate) enum Source {
+    File(Arc<PathBuf>),
+    Bytes(Arc<[u8]>),
+    Reader(SharedReader),
+}
+
+impl fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let source = match &self.source {
+            Source::File(p) => format!("file {}", p.display()),
+            Source::Bytes(b) => format!("{} bytes", b.len()),
+            Source::Reader(_) => "reader".to_string(),
+        };
+        f.debug_struct("Attachment")
+            .field("name", &self.name)
+            .field("content_type", &self.content_type)
+            .field("source", &source)
+            .finish()
+    }
+}
+
+impl Attachment {
+    /// A file, streamed from disk each time the message is opened. The
+    /// name is the file name; the content type comes from the extension
+    /// (`application/octet-stream` when unknown).
+    pub fn file(path: impl Into<PathBuf>) -> Attachment {
+        let path = path.into();
+        Attachment {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "attachment".into()),
+            content_type: content_type(&path).to_string(),
+            source: Source::File(Arc::new(path)),
+        }
+    }
+
+    /// Bytes in memory (shared by every message built from the template).
+    pub fn bytes(
+        name: impl Into<String>,
+        content_type: impl Into<String>,
+        bytes: impl Into<Vec<u8>>,
+    ) -> Attachment {
+        Attachment {
+            name: name.into(),
+            content_type: content_type.into(),
+            source: Source::Bytes(Arc::from(bytes.into())),
+        }
+    }
+
+    /// Any reader. It can be read once: the first [`Composed::open`] of a
+    /// message with it takes it, a second open fails with
+    /// [`Error::Consumed`]. The message size is then unknown.
+    pub fn reader(
+        name: impl Into<String>,
+        content_type: impl Into<String>,
+        reader: impl AsyncRead + Send + Unpin + 'static,
+    ) -> Attachment {
+        Attachment {
+            name: name.into(),
+            content_type: content_type.into(),
+            source: Source::Reader(Arc::new(Mutex::new(Some(Box::new(reader))))),
+        }
+    }
+
+    /// Sets the file name shown to the recipient.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Sets the MIME type (`type/subtype`, no parameters).
+    pub fn content_type(mut self, ct: impl Into<String>) -> Self {
+        self.content_type = ct.into();
+        self
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        validate::check_header_value("attachment name", &self.name)?;
+        validate::content_type("attachment content type", &self.content_type)
+    }
+}
+
+/// The content type of a file, from its extension.
+fn content_type(path: &Path) -> &'static str {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "txt" | "log" => "text/plain",
+        "csv" => "text/csv",
+        "html" | "htm" => "text/html",
+        "pdf" => "application/pdf",
+        "json" => "application/json",
+        "zip" => "application/zip",
+        "gz" => "application/gzip",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "xml" => "application/xml",
+        _ => "application/octet-stream",
+    }
+}

@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod compose;
+mod error;
+mod raw;
+mod validate;
+mod wire;
+
+pub use compose::{Attachment, Composed, Composer};
+pub use error::Error;
+pub use raw::{RawMessage, RawOptions};
+pub use validate::{MAX_HEADER_LINE, check_header_name, check_header_value};
