@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 mod compose;
+mod core_message;
 mod error;
 mod raw;
 mod validate;
