@@ -92,11 +92,10 @@ pub fn check_header_value(field: &str, value: &str) -> Result<(), Error> {
 /// crate writes itself, and that the whole line fits 998 bytes.
 pub(crate) fn check_extra_header(name: &str, value: &str) -> Result<(), Error> {
     check_header_name(name)?;
-    if let Some((canonical, why)) = STRUCTURAL
+    if let Some((_, why)) = STRUCTURAL
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
     {
-        let _ = canonical;
         return Err(Error::invalid("header name", name, why));
     }
     let field = format!("header {name}");

@@ -42,14 +42,20 @@ async fn bcc_in_every_spelling_is_a_recipient_and_never_sent() {
         let lower = out.to_ascii_lowercase();
         assert!(!lower.contains("bcc"), "Bcc left in {out:?}");
         assert!(!lower.contains("h@x") && !lower.contains("r@x"), "{out:?}");
-        assert!(out.contains("To: a@x.test\r\n") && out.ends_with("\r\n\r\nbody\r\n") || out.ends_with("\r\n\r\nbody\n"), "{out:?}");
+        assert!(
+            out.contains("To: a@x.test\r\n") && out.ends_with("\r\n\r\nbody\r\n")
+                || out.ends_with("\r\n\r\nbody\n"),
+            "{out:?}"
+        );
     }
 }
 
 #[tokio::test]
 async fn bcc_is_kept_when_not_stripping() {
     let opts = RawOptions::default().strip_bcc(false);
-    let m = RawMessage::read(&b"To: a@x.test\r\nBcc: h@x.test\r\n\r\nb"[..], &opts).await.unwrap();
+    let m = RawMessage::read(&b"To: a@x.test\r\nBcc: h@x.test\r\n\r\nb"[..], &opts)
+        .await
+        .unwrap();
     assert!(m.has_bcc());
     assert!(sent(&m).await.contains("Bcc: h@x.test\r\n"));
 }
@@ -79,7 +85,9 @@ async fn recipients_from_groups_comments_encoded_words_and_folded_to() {
 
 #[tokio::test]
 async fn a_bad_address_is_an_error_naming_the_header() {
-    let err = read(b"To: ok@x.test, not an address\r\n\r\n").await.unwrap_err();
+    let err = read(b"To: ok@x.test, not an address\r\n\r\n")
+        .await
+        .unwrap_err();
     let text = err.to_string();
     assert!(text.starts_with("invalid header To address"), "{text}");
 }
@@ -93,7 +101,13 @@ async fn lone_cr_in_the_header_block_is_refused() {
     ] {
         let err = read(raw).await.unwrap_err();
         assert!(
-            matches!(err, Error::MalformedHeader { reason: "CR not followed by LF", .. }),
+            matches!(
+                err,
+                Error::MalformedHeader {
+                    reason: "CR not followed by LF",
+                    ..
+                }
+            ),
             "{raw:?}: {err}"
         );
     }
@@ -104,12 +118,23 @@ async fn lone_cr_in_the_header_block_is_refused() {
 #[tokio::test]
 async fn nul_in_the_header_block_is_refused() {
     let err = read(b"To: b@x.test\0\r\n\r\n").await.unwrap_err();
-    assert!(matches!(err, Error::MalformedHeader { reason: "NUL byte", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::MalformedHeader {
+                reason: "NUL byte",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn bare_lf_header_block_is_normalised_and_the_body_untouched() {
-    let m = read(b"To: b@x.test\nSubject: s\n  folded\n\nline\nline2\n").await.unwrap();
+    let m = read(b"To: b@x.test\nSubject: s\n  folded\n\nline\nline2\n")
+        .await
+        .unwrap();
     assert_eq!(rcpts(&m), ["b@x.test"]);
     assert_eq!(
         sent(&m).await,
@@ -128,14 +153,23 @@ async fn header_block_larger_than_the_limit_is_refused() {
         raw.extend_from_slice(format!("X-Filler-{i}: {}\r\n", "y".repeat(20)).as_bytes());
     }
     raw.extend_from_slice(b"\r\nbody\r\n");
-    let err = RawMessage::read(std::io::Cursor::new(raw.clone()), &opts).await.unwrap_err();
-    assert!(matches!(err, Error::HeaderTooLarge { limit: 1024 }), "{err}");
+    let err = RawMessage::read(std::io::Cursor::new(raw.clone()), &opts)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::HeaderTooLarge { limit: 1024 }),
+        "{err}"
+    );
     // No empty line at all: still bounded.
     let endless = vec![b'a'; 10_000];
-    let err = RawMessage::read(std::io::Cursor::new(endless), &opts).await.unwrap_err();
+    let err = RawMessage::read(std::io::Cursor::new(endless), &opts)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::HeaderTooLarge { .. }), "{err}");
     // Within the default limit it is fine.
-    RawMessage::read(std::io::Cursor::new(raw), &RawOptions::default()).await.unwrap();
+    RawMessage::read(std::io::Cursor::new(raw), &RawOptions::default())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -143,12 +177,17 @@ async fn a_stream_can_be_opened_once() {
     let m = read(b"To: b@x.test\r\n\r\nbody\r\n").await.unwrap();
     let s = m.open().await.unwrap();
     assert_eq!(s.size(), None);
-    assert!(matches!(m.open().await.unwrap_err(), Error::Consumed { .. }));
+    assert!(matches!(
+        m.open().await.unwrap_err(),
+        Error::Consumed { .. }
+    ));
 }
 
 #[tokio::test]
 async fn eight_bit_is_known_from_the_header_block_of_a_stream() {
-    let m = read("To: b@x.test\r\nSubject: Grüße\r\n\r\nb".as_bytes()).await.unwrap();
+    let m = read("To: b@x.test\r\nSubject: Grüße\r\n\r\nb".as_bytes())
+        .await
+        .unwrap();
     assert_eq!(m.open().await.unwrap().eight_bit(), Some(true));
     let m = read(b"To: b@x.test\r\n\r\nb").await.unwrap();
     assert_eq!(m.open().await.unwrap().eight_bit(), None);
@@ -170,7 +209,9 @@ async fn fifty_mib_file_opens_twice_with_identical_bytes() {
         }
         f.flush().unwrap();
     }
-    let m = RawMessage::from_file(&path, &RawOptions::default()).await.unwrap();
+    let m = RawMessage::from_file(&path, &RawOptions::default())
+        .await
+        .unwrap();
     assert_eq!(rcpts(&m), ["a@x.test", "h@x.test", "h2@x.test"]);
     let first = m.open().await.unwrap();
     let size = first.size().unwrap();
@@ -188,7 +229,10 @@ async fn fifty_mib_file_opens_twice_with_identical_bytes() {
         n += s.read(&mut head[n..]).await.unwrap();
     }
     let head = String::from_utf8_lossy(&head);
-    assert!(head.starts_with("From: s@x.test\r\nTo: a@x.test\r\nSubject: big\r\n\r\nQQQ"), "{head}");
+    assert!(
+        head.starts_with("From: s@x.test\r\nTo: a@x.test\r\nSubject: big\r\n\r\nQQQ"),
+        "{head}"
+    );
 }
 
 #[tokio::test]
@@ -196,7 +240,9 @@ async fn a_file_changed_since_reading_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.eml");
     std::fs::write(&path, "To: a@x.test\r\n\r\nbody\r\n").unwrap();
-    let m = RawMessage::from_file(&path, &RawOptions::default()).await.unwrap();
+    let m = RawMessage::from_file(&path, &RawOptions::default())
+        .await
+        .unwrap();
     std::fs::write(&path, "To: a@x.test\r\n\r\nlonger body\r\n").unwrap();
     assert!(matches!(m.open().await.unwrap_err(), Error::Changed { .. }));
 }

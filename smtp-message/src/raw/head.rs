@@ -203,3 +203,27 @@ pub(crate) fn cut(head: &[u8], ranges: &[Range<usize>]) -> Result<Vec<u8>, Error
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_block_ends_at_the_first_empty_line_in_any_line_end() {
+        assert_eq!(head_end(b"A: b\r\n\r\nbody", 0), Some(8));
+        assert_eq!(head_end(b"A: b\n\nbody", 0), Some(6));
+        assert_eq!(head_end(b"A: b\n\r\nbody", 0), Some(7));
+        assert_eq!(head_end(b"\r\nbody", 0), Some(2));
+        assert_eq!(head_end(b"A: b\r\n", 0), None);
+        assert_eq!(head_end(b"A: b\r\n\r", 0), None);
+    }
+
+    #[tokio::test]
+    async fn header_block_split_across_reads_is_found() {
+        let (head, body) = read_head(&mut &b"A: b\r\n\r\nrest"[..], 100).await.unwrap();
+        assert_eq!(
+            (head.as_slice(), body.as_slice()),
+            (&b"A: b\r\n\r\n"[..], &b"rest"[..])
+        );
+    }
+}
