@@ -94,8 +94,8 @@ pub fn run(url: &ProxyUrl, answer: &[u8]) -> Outcome {
 /// with neither the password nor `user:password` in base64 in its
 /// `Display`, `Debug` or hint.
 pub fn check_error(error: &BoxError) {
-    let proxy_error = error
-        .downcast_ref::<smtp_proxy::Error>()
+    let proxy_error = smtp_core::PluginError::find(error.as_ref())
+        .and_then(|p| p.downcast_ref::<smtp_proxy::Error>())
         .unwrap_or_else(|| panic!("not an smtp_proxy::Error: {error:?}"));
     let shown = error.to_string();
     assert!(crate::oracles::is_one_printable_line(&shown), "{shown:?}");

@@ -255,15 +255,17 @@ async fn builds_the_chosen_mechanism_with_the_secret() {
         m.initial_response().unwrap().expose_secret(),
         b"user=tester@example.test\x01auth=Bearer tok\x01\x01"
     );
-    // The engine's error wraps ours: downcast works.
+    // The engine gets ours classified, and reaches it by downcasting.
     let list = offered("NTLM");
     let e = a
         .mechanism(&AuthContext::new(&list, true, "h"))
         .await
         .err()
         .unwrap();
+    let plugin = smtp_core::PluginError::find(e.as_ref()).expect("classified");
+    assert_eq!(plugin.retry(), smtp_core::Retry::Permanent);
     assert!(matches!(
-        e.downcast_ref::<Error>(),
+        plugin.downcast_ref::<Error>(),
         Some(Error::NoCommonMechanism { .. })
     ));
 }

@@ -79,8 +79,11 @@ pub trait Classify: std::error::Error + Send + Sync + 'static {
 /// [`Error::Tls`](crate::Error::Tls) and
 /// [`Error::Sasl`](crate::Error::Sasl).
 ///
-/// Displays as the plugin's error; [`PluginError::downcast_ref`] reaches
-/// the plugin's own type.
+/// Displays as the plugin's error, which is also its
+/// [`source`](std::error::Error::source); [`PluginError::downcast_ref`]
+/// reaches the plugin's own type. A plugin trait method returns it boxed
+/// ([`PluginError::boxed`]), so callers of the plugin itself find the
+/// plugin's error with [`PluginError::find`] (or by walking `source()`).
 pub struct PluginError {
     inner: BoxError,
     retry: Retry,
@@ -117,6 +120,11 @@ impl PluginError {
         self.inner.as_ref()
     }
 
+    /// The plugin's own error, unwrapped (to `downcast` it by value).
+    pub fn into_inner(self) -> BoxError {
+        self.inner
+    }
+
     /// The plugin's own error as its concrete type.
     pub fn downcast_ref<T: std::error::Error + 'static>(&self) -> Option<&T> {
         self.inner.downcast_ref::<T>()
@@ -143,9 +151,9 @@ impl fmt::Display for PluginError {
 }
 
 impl std::error::Error for PluginError {
-    // Like `std::io::Error`: the wrapper is transparent, so the chain goes
-    // on with the plugin error's own source and no message is printed twice.
+    // The plugin's own error is next in the chain, so code that walks
+    // `source()` looking for a plugin's type finds it.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.inner.source()
+        Some(self.inner.as_ref())
     }
 }

@@ -21,7 +21,7 @@ pub enum Error {
         reason: &'static str,
     },
     /// An address is not a valid mailbox (`local@domain`).
-    #[error("invalid {field} address {value:?}: {reason}")]
+    #[error("invalid address {value:?} in {field}: {reason}")]
     InvalidAddress {
         /// Where the address came from ("to", "cc", "header Bcc", ...).
         field: String,

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use error::Error;
-pub use maildir::{wait_for_mail, wait_for_mail_async, wait_for_mail_count};
+pub use maildir::{remove_mail, wait_for_mail, wait_for_mail_async, wait_for_mail_count};
 pub use peers::{DEFAULT_PEERS_ENV, PEERS_ENV_VAR, Peers, peers, peers_env_path};
 #[cfg(feature = "tls")]
 pub use scripted::rig_tls_accept;

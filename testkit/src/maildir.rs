@@ -123,6 +123,26 @@ pub async fn wait_for_mail_async(
     }
 }
 
+/// Removes every message containing `needle` from `maildir` (a test that
+/// delivered tens of MiB cleans up, so other tests' searches stay fast).
+/// Returns how many were removed.
+pub fn remove_mail(maildir: &Path, needle: &str) -> usize {
+    let mut removed = 0;
+    for sub in ["new", "cur"] {
+        let Ok(entries) = std::fs::read_dir(maildir.join(sub)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let hit = std::fs::read(entry.path())
+                .is_ok_and(|bytes| contains(&bytes, needle.as_bytes()));
+            if hit && std::fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    removed
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -72,10 +72,16 @@ impl Attempt {
     pub fn expect_sasl_error(self) -> smtp_auth::Error {
         let text = self.text();
         match self.result {
-            Err(Error::Sasl { source }) => match source.downcast::<smtp_auth::Error>() {
-                Ok(e) => *e,
-                Err(other) => panic!("not an smtp_auth::Error: {other}"),
-            },
+            Err(Error::Sasl { source }) => {
+                let inner = match source.downcast::<smtp_core::PluginError>() {
+                    Ok(p) => p.into_inner(),
+                    Err(other) => other,
+                };
+                match inner.downcast::<smtp_auth::Error>() {
+                    Ok(e) => *e,
+                    Err(other) => panic!("not an smtp_auth::Error: {other}"),
+                }
+            }
             Err(e) => panic!("expected a local auth error, got: {e}\ntranscript:\n{text}"),
             Ok(_) => panic!(
                 "expected a local auth error, but authentication succeeded\ntranscript:\n{text}"

@@ -119,7 +119,11 @@ fn composer(m: &MessageArgs, setup: &Setup) -> Result<Composer> {
             .with_context(|| format!("invalid --header {h:?}: expected \"Name: value\""))?;
         // Only the blank after the colon goes; the rest is checked and
         // written exactly as given.
-        c = c.header(name, value.trim_start_matches([' ', '\t']));
+        let value = value.trim_start_matches([' ', '\t']);
+        smtp_message::check_header_name(name)
+            .and_then(|()| smtp_message::check_header_value(&format!("header {name}"), value))
+            .with_context(|| format!("invalid --header {h:?}"))?;
+        c = c.header(name, value);
     }
     Ok(c)
 }
@@ -187,6 +191,7 @@ fn list_jobs(list: &Path, template: Composer) -> Result<Jobs> {
         .to("check@example.com")
         .build()
         .context("the message cannot be composed")?;
+    check_list(list)?;
     let file =
         std::fs::File::open(list).with_context(|| format!("cannot read {}", list.display()))?;
     let name = list.display().to_string();
@@ -199,6 +204,22 @@ fn list_jobs(list: &Path, template: Composer) -> Result<Jobs> {
         bail!("{}: no recipients", list.display());
     }
     Ok(Box::new(lines))
+}
+
+/// Every address of the list, checked before anything connects (one
+/// streaming pass: a bad line is a usage error, not a failed message).
+fn check_list(list: &Path) -> Result<()> {
+    let file =
+        std::fs::File::open(list).with_context(|| format!("cannot read {}", list.display()))?;
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("cannot read {}", list.display()))?;
+        let rcpt = line.trim();
+        if rcpt.is_empty() || rcpt.starts_with('#') {
+            continue;
+        }
+        Address::new(rcpt).with_context(|| format!("{}:{}", list.display(), n + 1))?;
+    }
+    Ok(())
 }
 
 fn list_job(

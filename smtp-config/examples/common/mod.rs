@@ -132,5 +132,5 @@ pub fn print_error(e: &Error) {
 /// Prints the error and its hint, then exits 1 (or 75 when a retry may help).
 pub fn fail(e: &Error) -> ! {
     print_error(e);
-    std::process::exit(if smtp_config::is_transient(e) { 75 } else { 1 });
+    std::process::exit(if e.is_transient() { 75 } else { 1 });
 }
