@@ -89,7 +89,10 @@ async fn a_bad_address_is_an_error_naming_the_header() {
         .await
         .unwrap_err();
     let text = err.to_string();
-    assert!(text.starts_with("invalid header To address"), "{text}");
+    assert!(
+        text.starts_with("invalid address \"not an address\" in header To:"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
