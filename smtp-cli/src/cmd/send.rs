@@ -206,6 +206,14 @@ fn list_jobs(list: &Path, template: Composer) -> Result<Jobs> {
     Ok(Box::new(lines))
 }
 
+/// The address on a list line: blanks around it (and the CR of a CRLF
+/// file) go, nothing else (a vertical tab is not a blank but an error);
+/// `None` for empty and `#` comment lines.
+fn list_entry(line: &str) -> Option<&str> {
+    let rcpt = line.trim_matches([' ', '\t', '\r']);
+    (!rcpt.is_empty() && !rcpt.starts_with('#')).then_some(rcpt)
+}
+
 /// Every address of the list, checked before anything connects (one
 /// streaming pass: a bad line is a usage error, not a failed message).
 fn check_list(list: &Path) -> Result<()> {
@@ -213,10 +221,9 @@ fn check_list(list: &Path) -> Result<()> {
         std::fs::File::open(list).with_context(|| format!("cannot read {}", list.display()))?;
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line.with_context(|| format!("cannot read {}", list.display()))?;
-        let rcpt = line.trim();
-        if rcpt.is_empty() || rcpt.starts_with('#') {
+        let Some(rcpt) = list_entry(&line) else {
             continue;
-        }
+        };
         Address::new(rcpt).with_context(|| format!("{}:{}", list.display(), n + 1))?;
     }
     Ok(())
@@ -233,10 +240,7 @@ fn list_job(
         Ok(l) => l,
         Err(e) => return invalid(format!("{list}:{line_no}"), Error::Message(e)),
     };
-    let rcpt = line.trim();
-    if rcpt.is_empty() || rcpt.starts_with('#') {
-        return None;
-    }
+    let rcpt = list_entry(&line)?;
     let key = rcpt.to_string();
     if let Err(e) = Address::new(rcpt) {
         return invalid(format!("{list}:{line_no}: {key}"), e);

@@ -9,6 +9,43 @@ pub enum Bad {
     CrLf,
     Nul,
     Long,
+    /// `value\r\n\r\n`: ends a header block early if written raw.
+    CrLfTail,
+    /// ESC, BEL, VT: terminal escapes and other C0 controls (compose
+    /// inputs only; every one of them is refused in a header).
+    Esc,
+    Bel,
+    Vt,
+}
+
+impl Bad {
+    /// Every kind, in the order the test tries them.
+    pub const ALL: [Bad; 9] = [
+        Bad::Cr,
+        Bad::Lf,
+        Bad::CrLf,
+        Bad::Nul,
+        Bad::Long,
+        Bad::CrLfTail,
+        Bad::Esc,
+        Bad::Bel,
+        Bad::Vt,
+    ];
+
+    /// Only message inputs (addresses, names, subject, headers) must
+    /// refuse every C0 control; a password may hold any byte.
+    pub fn compose_only(self) -> bool {
+        matches!(self, Bad::Esc | Bad::Bel | Bad::Vt)
+    }
+}
+
+/// The inputs that end up in the message's headers or envelope.
+pub fn is_compose(row: &Row) -> bool {
+    [
+        "--from", "--to", "--cc", "--bcc", "--reply-to", "--subject", "--header", "message.",
+    ]
+    .iter()
+    .any(|p| row.input.starts_with(p))
 }
 
 /// How the value reaches the program.
