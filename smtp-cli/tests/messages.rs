@@ -96,7 +96,9 @@ fn check_bcc_delivery(tag: &str, hidden: &str) {
             .filter(|l| !l.starts_with("x-original-to:") && !l.starts_with("delivered-to:"))
             .collect();
         assert!(
-            !ours.iter().any(|l| l.starts_with("bcc") || l.contains(hidden)),
+            !ours
+                .iter()
+                .any(|l| l.starts_with("bcc") || l.contains(hidden)),
             "a recipient sees the Bcc:\n{text}"
         );
     }
@@ -122,7 +124,10 @@ fn bcc_is_sent_to_but_never_shown_in_any_spelling_by_send_raw() {
             .unwrap();
         let (code, text) = code_and_text(&out);
         assert_eq!(code, 0, "{spelling:?}: {text}");
-        assert!(text.contains(&format!("sent: {hidden}")), "{spelling:?}: {text}");
+        assert!(
+            text.contains(&format!("sent: {hidden}")),
+            "{spelling:?}: {text}"
+        );
         check_bcc_delivery(&tag, &hidden);
     }
 }
@@ -178,7 +183,13 @@ fn eight_bit_content_is_never_sent_raw_to_a_seven_bit_server() {
     // (unknown until read: refused at the first 8-bit byte).
     for from_stdin in [false, true] {
         let mut cmd = send(home.path(), "PEERS_SMTP_SINK_NOESMTP_PORT");
-        cmd.args(["--from", "app@example.test", "--to", "ops@example.test", "--raw"]);
+        cmd.args([
+            "--from",
+            "app@example.test",
+            "--to",
+            "ops@example.test",
+            "--raw",
+        ]);
         let out = if from_stdin {
             let mut child = cmd
                 .arg("-")

@@ -155,7 +155,11 @@ async fn every_job_gets_exactly_one_outcome_with_its_attempts() {
         };
         assert_eq!(o.result.is_ok(), ok, "{r}: {:?}", o.result);
         assert_eq!(o.attempts, attempts, "{r}");
-        assert_eq!(o.retry_at.is_some(), i % 10 == 4, "{r}: only transient failures get a retry time");
+        assert_eq!(
+            o.retry_at.is_some(),
+            i % 10 == 4,
+            "{r}: only transient failures get a retry time"
+        );
     }
     assert_eq!(summary.sent, 400);
     assert_eq!(summary.failed, 100);
@@ -225,7 +229,8 @@ async fn a_bad_job_is_reported_and_the_others_go() {
         error: Address::new("not an address").unwrap_err(),
     });
     let t = Arc::new(MemoryTransport::new());
-    let mut run = BulkSender::new(t.clone()).start(vec![job("a@example.test"), bad, job("b@example.test")]);
+    let mut run =
+        BulkSender::new(t.clone()).start(vec![job("a@example.test"), bad, job("b@example.test")]);
     let mut failed = vec![];
     while let Some(o) = run.next().await {
         if let Err(e) = &o.result {
@@ -263,7 +268,10 @@ async fn the_input_is_pulled_as_needed_not_all_at_once() {
         run.next().await.unwrap();
     }
     let taken = pulled.load(Ordering::SeqCst);
-    assert!(taken <= 1_000, "{taken} of a million pulled for ten outcomes");
+    assert!(
+        taken <= 1_000,
+        "{taken} of a million pulled for ten outcomes"
+    );
     run.stop_handle().stop();
     let summary = run.finish().await;
     assert!(summary.stopped);
@@ -294,7 +302,10 @@ async fn a_stopped_run_resumes_from_its_journal_without_sending_twice() {
     assert!(stopped.stopped);
     let after_stop = t.accepted.lock().unwrap().len();
     assert!((25..300).contains(&after_stop), "{after_stop}");
-    assert_eq!(stopped.sent as usize, after_stop, "every accepted message was reported");
+    assert_eq!(
+        stopped.sent as usize, after_stop,
+        "every accepted message was reported"
+    );
 
     let jobs: Vec<_> = list.iter().map(|r| job(r)).collect();
     let rerun = BulkSender::new(t.clone())
@@ -348,12 +359,12 @@ async fn a_slow_down_reply_pauses_every_sender_for_the_time_it_asks() {
     assert_eq!(summary.sent, 4);
     let times = t.times.lock().unwrap().clone();
     assert_eq!(times.len(), 5, "4 messages and one retry");
-    let late: Vec<_> = times[1..]
-        .iter()
-        .map(|t| t.duration_since(start))
-        .collect();
+    let late: Vec<_> = times[1..].iter().map(|t| t.duration_since(start)).collect();
     assert!(
-        late.iter().filter(|d| **d >= Duration::from_secs(30)).count() >= 3,
+        late.iter()
+            .filter(|d| **d >= Duration::from_secs(30))
+            .count()
+            >= 3,
         "after the reply, senders waited the 30 s it asked for: {late:?}"
     );
 }

@@ -55,7 +55,8 @@ fn every_input_with_control_characters_is_refused_at_build() {
             let err = set(base(), tail.to_string()).build().unwrap_err();
             let text = err.to_string();
             let named = text.starts_with(&format!("invalid {field} "))
-                || (text.starts_with("invalid address ") && text.contains(&format!(" in {field}: ")));
+                || (text.starts_with("invalid address ")
+                    && text.contains(&format!(" in {field}: ")));
             assert!(named, "{field} with {tail:?}: {text}");
             let escaped = format!("{tail:?}");
             assert!(

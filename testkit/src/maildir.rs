@@ -133,8 +133,8 @@ pub fn remove_mail(maildir: &Path, needle: &str) -> usize {
             continue;
         };
         for entry in entries.flatten() {
-            let hit = std::fs::read(entry.path())
-                .is_ok_and(|bytes| contains(&bytes, needle.as_bytes()));
+            let hit =
+                std::fs::read(entry.path()).is_ok_and(|bytes| contains(&bytes, needle.as_bytes()));
             if hit && std::fs::remove_file(entry.path()).is_ok() {
                 removed += 1;
             }

@@ -279,7 +279,11 @@ impl Printer {
                     let _ = writeln!(out, "rejected: {} ({})", r.recipient, r.reply);
                 }
                 // Failures go to stderr, as they happen.
-                eprintln!("{status}: {}: {}", l.message, l.error.as_deref().unwrap_or(""));
+                eprintln!(
+                    "{status}: {}: {}",
+                    l.message,
+                    l.error.as_deref().unwrap_or("")
+                );
                 if let (Some(h), Some(code)) = (l.hint, l.hint_code) {
                     eprintln!("hint: {h} [{code}]");
                 }

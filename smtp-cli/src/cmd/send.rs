@@ -93,7 +93,11 @@ fn composer(m: &MessageArgs, setup: &Setup) -> Result<Composer> {
         .or_else(|| setup.message.subject_prefix.clone())
         .unwrap_or_default();
     let mut c = Composer::new(from).subject(format!("{prefix}{}", m.subject));
-    if let Some(name) = m.from_name.clone().or_else(|| setup.message.from_name.clone()) {
+    if let Some(name) = m
+        .from_name
+        .clone()
+        .or_else(|| setup.message.from_name.clone())
+    {
         c = c.from_name(name);
     }
     if let Some(r) = &m.reply_to {
@@ -138,13 +142,12 @@ fn read_text(path: &Path, what: &str) -> Result<String> {
 /// message's To/Cc/Bcc; Bcc never left in the content.
 async fn raw_jobs(args: &SendArgs, setup: &Setup) -> Result<Jobs> {
     let m = &args.message;
-    let given: Vec<Address> = m
-        .to
-        .iter()
-        .chain(&m.cc)
-        .chain(&m.bcc)
-        .map(|a| Address::new(a))
-        .collect::<Result<_, _>>()?;
+    let given: Vec<Address> =
+        m.to.iter()
+            .chain(&m.cc)
+            .chain(&m.bcc)
+            .map(|a| Address::new(a))
+            .collect::<Result<_, _>>()?;
     let options = RawOptions::default();
     let mut jobs = Vec::new();
     for path in &args.raw {

@@ -34,10 +34,9 @@ pub async fn run(global: &GlobalArgs, args: SendmailArgs) -> Result<()> {
     }
     let from = match args.from.or_else(|| setup.message.from.clone()) {
         Some(f) => Address::new(&f)?,
-        None => raw
-            .from()
-            .cloned()
-            .context("no sender: give -f ADDR, set message.from in the config, or put From in the message")?,
+        None => raw.from().cloned().context(
+            "no sender: give -f ADDR, set message.from in the config, or put From in the message",
+        )?,
     };
     let envelope = Envelope::new(Some(from), rcpts)?;
     let job = Job::new("stdin", envelope, raw);

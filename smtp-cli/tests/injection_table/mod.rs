@@ -42,7 +42,14 @@ impl Bad {
 /// The inputs that end up in the message's headers or envelope.
 pub fn is_compose(row: &Row) -> bool {
     [
-        "--from", "--to", "--cc", "--bcc", "--reply-to", "--subject", "--header", "message.",
+        "--from",
+        "--to",
+        "--cc",
+        "--bcc",
+        "--reply-to",
+        "--subject",
+        "--header",
+        "message.",
     ]
     .iter()
     .any(|p| row.input.starts_with(p))

@@ -194,7 +194,10 @@ impl Pacing {
     /// A number in `[0, 1)` (xorshift: jitter needs no crypto).
     fn random(&self) -> f64 {
         let mut state = self.rng.lock().unwrap_or_else(|p| p.into_inner());
-        let mut x = *state ^ self.seed.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        let mut x = *state
+            ^ self
+                .seed
+                .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
@@ -222,7 +225,10 @@ mod tests {
             Some(Duration::from_secs(30))
         );
         assert_eq!(asked("Retry in 45s"), Some(Duration::from_secs(45)));
-        assert_eq!(asked("try again in 1 hour"), Some(Duration::from_secs(3600)));
+        assert_eq!(
+            asked("try again in 1 hour"),
+            Some(Duration::from_secs(3600))
+        );
         assert_eq!(asked("try again later"), None);
     }
 
@@ -244,7 +250,10 @@ mod tests {
     fn jitter_adds_at_most_a_fifth_of_our_own_wait() {
         let p = RetryPolicy::default().backoff(Duration::from_secs(10));
         assert_eq!(p.delay(1, None, 0.0), Duration::from_secs(10));
-        assert_eq!(p.delay(1, None, 0.999_999), Duration::from_secs(10).mul_f64(1.199_999_8));
+        assert_eq!(
+            p.delay(1, None, 0.999_999),
+            Duration::from_secs(10).mul_f64(1.199_999_8)
+        );
         let pacing = Pacing::new(None, p);
         let draws: Vec<f64> = (0..1000).map(|_| pacing.random()).collect();
         assert!(draws.iter().all(|r| (0.0..1.0).contains(r)));
@@ -257,7 +266,10 @@ mod tests {
         let p = RetryPolicy::default().attempts(3);
         assert!(p.may_retry(&rejected(451, "later"), 1));
         assert!(p.may_retry(&rejected(421, "closing"), 2));
-        assert!(!p.may_retry(&rejected(451, "later"), 3), "3 attempts in all");
+        assert!(
+            !p.may_retry(&rejected(451, "later"), 3),
+            "3 attempts in all"
+        );
         assert!(!p.may_retry(&rejected(550, "no"), 1));
         let garbage = Error::Protocol {
             phase: crate::error::Phase::Rcpt,

@@ -235,9 +235,9 @@ async fn retry(
 /// When a transient failure is worth another try, for whoever keeps the
 /// message (a queue).
 fn retry_at(shared: &Shared, error: &Error, attempt: u32) -> Option<SystemTime> {
-    error.is_transient().then(|| {
-        SystemTime::now() + shared.pacing.policy.delay(attempt, error.reply(), 0.0)
-    })
+    error
+        .is_transient()
+        .then(|| SystemTime::now() + shared.pacing.policy.delay(attempt, error.reply(), 0.0))
 }
 
 /// Writes the outcome down (journal) and hands it over, at once.

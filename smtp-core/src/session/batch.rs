@@ -226,8 +226,7 @@ impl Session {
     pub async fn send_data(&mut self, mut message: MessageSource) -> Result<Reply, Error> {
         self.begin(Phase::Data)?;
         let result = async {
-            let mut body =
-                BodyChunks::start(&mut message, true, self.caps.eight_bit_mime).await?;
+            let mut body = BodyChunks::start(&mut message, true, self.caps.eight_bit_mime).await?;
             let opening = Opening::after_raw_data();
             let mut unused = false;
             self.finish_data(&opening, &mut body, &mut message, None, &mut unused)
