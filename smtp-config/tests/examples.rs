@@ -82,6 +82,37 @@ fn starttls_example_sends() {
 }
 
 #[test]
+fn compose_bulk_example_sends_one_composed_copy_per_recipient() {
+    let dir = tempfile::tempdir().unwrap();
+    let attachment = dir.path().join("report.csv");
+    std::fs::write(&attachment, "week,mails\n49,1200\n").unwrap();
+    let mut cmd = Command::new(examples_dir().join("compose_bulk"));
+    cmd.env_clear()
+        .env("MAIL_CA_FILE", get("PEERS_CA_CERT"))
+        .env("TMPDIR", dir.path())
+        .env("MAIL_USER", get("PEERS_SMTP_USER"))
+        .env("MAIL_PASSWORD", get("PEERS_SMTP_PASS"))
+        .args([
+            get("PEERS_TLS_NAME"),
+            get("PEERS_POSTFIX_SUBMISSION_PORT"),
+            get("PEERS_SMTP_USER"),
+            get("PEERS_SMTP_USER"),
+            "5".into(),
+        ])
+        .arg(&attachment);
+    let out = cmd.output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let lines = text
+        .lines()
+        .filter(|l| l.starts_with("sent tester+"))
+        .count();
+    assert_eq!(lines, 5, "one outcome line per recipient: {text}");
+    assert!(text.contains("5 sent, 0 failed"), "{text}");
+}
+
+#[test]
 fn socks5_example_sends_through_dante() {
     let mut env = password();
     env.push((

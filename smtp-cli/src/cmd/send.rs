@@ -146,7 +146,7 @@ async fn raw_jobs(args: &SendArgs, setup: &Setup) -> Result<Jobs> {
         m.to.iter()
             .chain(&m.cc)
             .chain(&m.bcc)
-            .map(|a| Address::new(a))
+            .map(Address::new)
             .collect::<Result<_, _>>()?;
     let options = RawOptions::default();
     let mut jobs = Vec::new();

@@ -21,7 +21,7 @@ pub async fn run(global: &GlobalArgs, args: SendmailArgs) -> Result<()> {
     let mut rcpts: Vec<Address> = args
         .recipients
         .iter()
-        .map(|r| Address::new(r))
+        .map(Address::new)
         .collect::<Result<_, _>>()?;
     let raw = RawMessage::read(tokio::io::stdin(), &RawOptions::default())
         .await
