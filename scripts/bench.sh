@@ -5,8 +5,14 @@
 # every message counted on the server side. Prints one table of the targets
 # (issue 8) and the raw figures; method and results: docs/benchmarks.md.
 #
-#   scripts/bench.sh                          # one round, ~3 minutes
+#   scripts/bench.sh                          # one round, ~3 minutes (+ ~3 for bench-cli.sh)
 #   BENCH_ROUNDS=3 scripts/bench.sh           # medians of 3 rounds
+#   BENCH_CLI_ROWS=0 scripts/bench.sh         # without scripts/bench-cli.sh's rows
+#
+# Then runs scripts/bench-cli.sh (the smtp binary: a 50 MiB attachment,
+# 10 MiB messages, a 1,000,000-recipient --to-file, CPU per message, each
+# next to smtp-source on a loopback smtp-sink) with the same build, which
+# prints its own table in the same format.
 #
 # Starts its own servers and relays: an smtp-sink (Postfix's discarding
 # server, PIPELINING, no CHUNKING), smtp-chunk-sink (testkit: PIPELINING +
@@ -450,4 +456,10 @@ if [ "$ROUNDS" -gt 1 ]; then
   echo
   echo "raw values (per round):"
   awk '{ a[$1] = a[$1] " " $2 } END { for (k in a) print "  " k ":" a[k] }' "$RAW" | sort
+fi
+
+# (i)-(l): the smtp binary's streaming and bulk rows, same build, its own
+# sink (loopback); its exit status is the bench's.
+if [ "${BENCH_CLI_ROWS:-1}" != 0 ]; then
+  BENCH_CLI_NO_BUILD=1 BENCH_RENICED=1 "$ROOT/scripts/bench-cli.sh"
 fi

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use serde::Serialize;
-use smtp_core::{Address, Envelope, MessageSource, SessionEvent};
+use smtp_core::{Address, SessionEvent};
 
 use crate::cli::{GlobalArgs, TestArgs};
 use crate::codes::cli_hints;
@@ -162,14 +162,11 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
             .into());
         };
         let started = Instant::now();
-        let envelope = Envelope::new(Some(Address::new(&from)?), vec![Address::new(&to)?])?;
-        let message = test_message(&from, &to, &report.target);
+        let message = test_message(&from, &to, &report.target)?;
+        let source = message.open().await?;
         // The last use of this connection: QUIT rides with the end of data
         // (its 221 read with the final reply), so the timing barely moves.
-        match session
-            .send_and_quit(&envelope, MessageSource::from_bytes(message))
-            .await
-        {
+        match session.send_and_quit(message.envelope(), source).await {
             Ok(d) => report.stages.push(Stage {
                 name: "send",
                 ok: true,
@@ -194,46 +191,16 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
     finish(report, args.json)
 }
 
-fn test_message(from: &str, to: &str, target: &str) -> Vec<u8> {
-    let date = chrono_like_now();
-    format!(
-        "From: <{from}>\r\nTo: <{to}>\r\nSubject: smtp test message\r\nDate: {date}\r\n\
-         Message-ID: <{}.smtp-test@{}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
-         This is a test message sent by `smtp test` through {target}.\r\n",
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(),
-        from.rsplit('@').next().unwrap_or("localhost"),
-    )
-    .into_bytes()
-}
-
-/// RFC 5322 date without a date crate: UTC from the Unix clock.
-fn chrono_like_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs() as i64;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
-    let mon = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ][(month - 1) as usize];
-    format!(
-        "{weekday}, {day:02} {mon} {year} {:02}:{:02}:{:02} +0000",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+/// The test mail, composed by smtp-message like any other (Date and a
+/// Message-ID in the sender's domain set there).
+fn test_message(from: &str, to: &str, target: &str) -> Result<smtp_message::Composed> {
+    Ok(smtp_message::Composer::new(from)
+        .to(to)
+        .subject("smtp test message")
+        .text_body(format!(
+            "This is a test message sent by `smtp test` through {target}.\n"
+        ))
+        .build()?)
 }
 
 fn stages_from_events(events: &[SessionEvent], stages: &mut Vec<Stage>) {
