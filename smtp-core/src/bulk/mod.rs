@@ -9,20 +9,25 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use smtp_core::bulk::{BulkSender, Job};
-//! use smtp_core::{Address, Envelope, MemoryTransport};
+//! use smtp_core::bulk::{BulkSender, InvalidJob, Job};
+//! use smtp_core::{Address, Envelope, Error, MemoryTransport};
 //!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), smtp_core::Error> {
-//! let transport = Arc::new(MemoryTransport::new());
-//! let jobs = ["a@example.com", "b@example.com"].into_iter().map(|rcpt| {
+//! fn job(rcpt: &str) -> Result<Job, Error> {
 //!     let envelope = Envelope::new(
 //!         Some(Address::new("app@example.com")?),
 //!         vec![Address::new(rcpt)?],
 //!     )?;
 //!     let message = format!("To: {rcpt}\r\nSubject: hi\r\n\r\nHello.\r\n").into_bytes();
 //!     Ok(Job::new(rcpt, envelope, message))
-//! });
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let transport = Arc::new(MemoryTransport::new());
+//! // A job that cannot be built is reported as failed; the others go.
+//! let jobs = ["a@example.com", "b@example.com"]
+//!     .into_iter()
+//!     .map(|rcpt| job(rcpt).map_err(|e| InvalidJob::new(rcpt, e)));
 //! let mut run = BulkSender::new(transport.clone()).concurrency(2).start(jobs);
 //! while let Some(outcome) = run.next().await {
 //!     println!("{}: {}", outcome.key, if outcome.result.is_ok() { "sent" } else { "failed" });
@@ -30,7 +35,6 @@
 //! let summary = run.finish().await;
 //! assert_eq!(summary.sent, 2);
 //! assert_eq!(transport.messages().len(), 2);
-//! # Ok(())
 //! # }
 //! ```
 
@@ -127,6 +131,16 @@ pub struct InvalidJob {
     pub key: String,
     /// Why it could not be built.
     pub error: Error,
+}
+
+impl InvalidJob {
+    /// A job named `key` that failed with `error`.
+    pub fn new(key: impl Into<String>, error: Error) -> InvalidJob {
+        InvalidJob {
+            key: key.into(),
+            error,
+        }
+    }
 }
 
 /// Stops a running bulk send: no new job is taken, messages in flight
