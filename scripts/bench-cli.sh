@@ -13,7 +13,7 @@
 # end, BENCH_CLI_ROWS=0 there leaves it out); method and results:
 # docs/benchmarks.md, "The command line: streaming and bulk".
 #
-#   scripts/bench-cli.sh                        # ~4 minutes
+#   scripts/bench-cli.sh                        # ~4 minutes (1,000,000: ~2 of them)
 #   BENCH_CLI_BULK_RECIPIENTS=200000 scripts/bench-cli.sh
 #
 # Peak RSS is GNU time's %M (ru_maxrss of the smtp process; time forks and
@@ -29,7 +29,7 @@ fi
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HOST=127.0.0.1
-REPS="${BENCH_CLI_REPS:-3}"                        # (i), (j), (l): median of these
+REPS="${BENCH_CLI_REPS:-5}"                        # (i), (j), (l): median of these
 ATTACH_MIB="${BENCH_CLI_ATTACH_MIB:-50}"           # (i)
 N_BIG="${BENCH_CLI_BIG_MESSAGES:-20}"              # (j): messages of 10 MiB per run
 N_BULK="${BENCH_CLI_BULK_RECIPIENTS:-1000000}"     # (k)
@@ -195,6 +195,9 @@ for r in $(seq 1 "$REPS"); do
   expect_count "smtp-source 10 MiB x $N_BIG" $((base + N_BIG))
   record source_big_mb_s "$(calc "$N_BIG * $BIG / 1e6 / $(field wall "$out")" 1)"
   record source_big_cpu_s "$(calc "$(field cpu "$out")" 2)"
+  # The same round's pair (the load of a shared machine drifts between rounds).
+  record raw_ratio "$(calc "$(field wall "$out") / $(field wall "$WORK/raw-$r.txt")" 2)"
+  record att10_ratio "$(calc "$(field wall "$out") / $(field wall "$WORK/att10-$r.txt")" 2)"
 
   # (l) CPU per message, 1 KiB, one connection each: whole process, and
   # marginal (N messages less 1 message, / N-1).
@@ -261,7 +264,7 @@ echo "Figures (medians; per run in brackets): (i) peak RSS $(v attach_rss_mib) M
   "$(v attach_mb_s) MB/s on the wire"
 echo "  (j) MB/s, $N_BIG x 10 MiB: --raw $(v raw_mb_s) ($(vals raw_mb_s)), --attach $(v att10_mb_s) ($(vals att10_mb_s))," \
   "smtp-source $(v source_big_mb_s) ($(vals source_big_mb_s)); CPU s: --raw $(v raw_cpu_s), --attach $(v att10_cpu_s)," \
-  "smtp-source $(v source_big_cpu_s)"
+  "smtp-source $(v source_big_cpu_s); ratio per round: --raw $(vals raw_ratio), --attach $(vals att10_ratio)"
 echo "  (k) $N_BULK: peak RSS $(v bulk_rss_mib) MiB, $(v bulk_msgs_s) msgs/s, CPU $(v bulk_cpu_us) µs/message," \
   "sink counted $(v bulk_counted), JSON 'sent' lines $bulk_sent"
 echo "  (l) $N_CPU x $SIZE B: CPU µs/message whole process (marginal): ours $(v cli_cpu_us) ($(v cli_marginal_cpu_us))," \
