@@ -32,6 +32,9 @@ pub struct GlobalArgs {
     /// Provider preset (gmail, office365, amazon-ses, ...); see `smtp presets`.
     #[arg(long, value_name = "NAME", global = true)]
     pub preset: Option<String>,
+    /// Append one line per delivery attempt to this file (log.file).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub log_file: Option<PathBuf>,
 }
 
 /// The subcommands.
@@ -55,6 +58,9 @@ pub enum Command {
     Shell(ShellArgs),
     /// sendmail-compatible mode: read a message on stdin (for cron, scripts).
     Sendmail(SendmailArgs),
+    /// The local queue: mail kept for later delivery (and the outbox).
+    #[command(subcommand)]
+    Queue(QueueCommand),
     /// Print shell completions or the man page.
     Generate {
         /// bash, zsh, fish, elvish, powershell, or man.
@@ -81,6 +87,71 @@ pub enum ConfigCommand {
         #[command(flatten)]
         conn: ConnectionArgs,
     },
+}
+
+/// `smtp queue ...`
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// List queued messages.
+    List {
+        /// One JSON document per message, one per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one message: its state, attempts, last error and headers.
+    Show {
+        /// The queue id (from `smtp queue list`).
+        id: String,
+    },
+    /// Send every queued message now, due or not (not held, failed or
+    /// unknown ones).
+    Flush {
+        #[command(flatten)]
+        run: QueueRunArgs,
+    },
+    /// Send queued messages as they fall due; with --watch, keep running
+    /// (for a systemd unit) until SIGTERM.
+    Run {
+        /// Keep running, checking at least every --interval.
+        #[arg(long)]
+        watch: bool,
+        /// Longest sleep between two looks at the queue.
+        #[arg(long, value_name = "DURATION", default_value = "60s")]
+        interval: String,
+        #[command(flatten)]
+        run: QueueRunArgs,
+    },
+    /// Delete a queued message.
+    Remove {
+        /// The queue id.
+        id: String,
+    },
+    /// Keep a message back until released.
+    Hold {
+        /// The queue id.
+        id: String,
+    },
+    /// Make a held, failed or unknown message due now.
+    Release {
+        /// The queue id.
+        id: String,
+    },
+}
+
+/// Settings of a queue flush or run.
+#[derive(Debug, Args, Clone, Default)]
+pub struct QueueRunArgs {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    /// Also send messages whose outcome is unknown (they may arrive twice).
+    #[arg(long)]
+    pub retry_unknown: bool,
+    /// Connections at once.
+    #[arg(long, default_value_t = 1)]
+    pub concurrency: usize,
+    /// Outcomes as JSON lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Server, TLS, auth and proxy settings; each overrides the config.
@@ -227,6 +298,10 @@ pub struct SendArgs {
     /// (retry.unknown_outcome).
     #[arg(long, help_heading = "Bulk")]
     pub retry_unknown_outcome: bool,
+    /// If a message cannot go now (server down, 4xx), keep it in the queue
+    /// for `smtp queue run`/`flush` and exit 0 (queue.on_failure = "queue").
+    #[arg(long, help_heading = "Bulk")]
+    pub queue: bool,
     /// Record every accepted message here; the same command run again
     /// (after an interrupt, say) sends only what is not in it.
     #[arg(long, value_name = "FILE", help_heading = "Bulk")]

@@ -11,11 +11,21 @@ use smtp_core::{Direction, MemoryTranscript, SessionEvent, Transcript};
 /// Lines arrive already redacted by the engine.
 #[derive(Debug)]
 pub struct Recorder {
-    memory: MemoryTranscript,
+    /// Kept for commands that read the events back (`smtp test`); a bulk
+    /// send keeps none, or its memory would grow with every message.
+    memory: Option<MemoryTranscript>,
     file: Option<Mutex<std::fs::File>>,
 }
 
 impl Recorder {
+    /// Writes to `path` only (for `smtp send`): nothing is kept in memory.
+    pub fn file_only(path: &Path) -> anyhow::Result<Recorder> {
+        let mut r = Recorder::new(Some(path))?;
+        r.memory = None;
+        Ok(r)
+    }
+
+    /// Keeps the session in memory, and writes it to `path` if given.
     pub fn new(path: Option<&Path>) -> anyhow::Result<Recorder> {
         let file = match path {
             Some(p) => Some(Mutex::new(std::fs::File::create(p).map_err(|e| {
@@ -24,13 +34,16 @@ impl Recorder {
             None => None,
         };
         Ok(Recorder {
-            memory: MemoryTranscript::new(),
+            memory: Some(MemoryTranscript::new()),
             file,
         })
     }
 
     pub fn events(&self) -> Vec<SessionEvent> {
-        self.memory.events()
+        self.memory
+            .as_ref()
+            .map(MemoryTranscript::events)
+            .unwrap_or_default()
     }
 
     fn write(&self, text: &str) {
@@ -44,7 +57,9 @@ impl Recorder {
 
 impl Transcript for Recorder {
     fn line(&self, direction: Direction, line: &str) {
-        self.memory.line(direction, line);
+        if let Some(m) = &self.memory {
+            m.line(direction, line);
+        }
         let t = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default();
@@ -57,7 +72,9 @@ impl Transcript for Recorder {
         ));
     }
     fn event(&self, event: &SessionEvent) {
-        self.memory.event(event);
+        if let Some(m) = &self.memory {
+            m.event(event);
+        }
         let summary = match event {
             SessionEvent::Connected { target, elapsed } => {
                 format!("connected to {target} in {elapsed:?}")

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use smtp_config::OnFailure;
 use smtp_config::{BuiltTransport, CliOverrides, Config, LoadOptions, Loaded};
 use smtp_core::bulk::RetryPolicy;
-use smtp_core::{FileTransport, PoolConfig, SmtpTransport, Transcript, Transport};
+use smtp_core::{PoolConfig, SmtpTransport, Transcript, Transport};
+use smtp_queue::{ActivityLog, Queue, QueueTransport};
 
 use crate::cli::{ConnectionArgs, GlobalArgs};
 
@@ -16,8 +18,8 @@ use crate::cli::{ConnectionArgs, GlobalArgs};
 pub enum Dest {
     /// A real server.
     Smtp(SmtpTransport),
-    /// No host configured: the local outbox directory.
-    Outbox(FileTransport),
+    /// No host configured: the outbox, which is the local queue.
+    Outbox(QueueTransport),
 }
 
 /// Message defaults from the config.
@@ -38,6 +40,30 @@ pub struct Setup {
     pub rate_limit: Option<Duration>,
     /// `retry.*`.
     pub retry: RetryPolicy,
+    /// `queue.dir` (the outbox unless set apart).
+    pub queue_dir: std::path::PathBuf,
+    /// `queue.on_failure`.
+    pub on_failure: OnFailure,
+    /// `queue.max_age`.
+    pub max_age: Duration,
+    /// `log.file` / `--log-file`.
+    pub activity: Option<ActivityLog>,
+}
+
+impl Setup {
+    /// `host:port`, or `outbox`: the server named in the activity log.
+    pub fn server(&self) -> String {
+        match &self.dest {
+            Dest::Smtp(t) => t.target().to_string(),
+            Dest::Outbox(_) => "outbox".into(),
+        }
+    }
+
+    /// The queue, created on first use.
+    pub fn queue(&self) -> Result<Queue> {
+        Queue::open(&self.queue_dir)
+            .with_context(|| format!("cannot use the queue {}", self.queue_dir.display()))
+    }
 }
 
 impl Dest {
@@ -143,6 +169,9 @@ pub fn load_with(
     extra: &[(&str, &str)],
 ) -> Result<Loaded> {
     let mut o = overrides(conn)?;
+    if let Some(log) = &global.log_file {
+        o.push("log.file", log.display().to_string());
+    }
     for (key, value) in extra {
         o.push(*key, *value);
     }
@@ -199,6 +228,10 @@ pub fn build(
         proxy_redacted: c.proxy.url_redacted(),
         rate_limit: c.rate_limit.min_interval(),
         retry: c.retry.policy(),
+        queue_dir: loaded.queue_dir(),
+        on_failure: c.queue.on_failure,
+        max_age: c.queue.max_age,
+        activity: c.log.file.clone().map(ActivityLog::new),
     })
 }
 

@@ -18,6 +18,7 @@ fn sample(kind: KeyKind) -> Value {
         KeyKind::Port | KeyKind::Count | KeyKind::Window => 25.into(),
         KeyKind::Duration => "1s".into(),
         KeyKind::Security => "starttls".into(),
+        KeyKind::OnFailure => "queue".into(),
         KeyKind::TlsVersion => "1.2".into(),
         KeyKind::Path | KeyKind::PathList => "/p".into(),
         KeyKind::TextList => "a".into(),

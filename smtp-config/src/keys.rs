@@ -49,6 +49,8 @@ pub enum KeyKind {
     Preset,
     /// A cloud region name, e.g. `eu-west-1`.
     Region,
+    /// What to do with a message that cannot go now: `fail` or `queue`.
+    OnFailure,
 }
 
 impl KeyKind {
@@ -63,7 +65,7 @@ impl KeyKind {
             KeyKind::Count => "integer",
             KeyKind::Window => "window",
             KeyKind::Duration => "duration",
-            KeyKind::Security => "enum",
+            KeyKind::Security | KeyKind::OnFailure => "enum",
             KeyKind::TlsVersion => "TLS version",
             KeyKind::Path => "path",
             KeyKind::PathList => "path or list of paths",
@@ -155,6 +157,8 @@ pub(crate) const SECRET_SOURCES: &[&str] = &[
 
 /// Sections (tables) of the configuration.
 pub(crate) const TABLES: &[&str] = &[
+    "queue",
+    "log",
     "timeouts",
     "tls",
     "auth",
@@ -219,7 +223,11 @@ keys! {
     "message.from_name": Text, None, "Display name for the From header";
     "message.subject_prefix": Text, None, "Text put before every subject, e.g. \"[monitoring] \"";
     "message.test_recipient": Address, None, "Recipient of `smtp test` messages";
-    "outbox": Path, Some("$XDG_DATA_HOME/smtp/outbox (~/.local/share/smtp/outbox)"), "Directory where messages are written as .eml files when no host is set";
+    "outbox": Path, Some("$XDG_DATA_HOME/smtp/outbox (~/.local/share/smtp/outbox)"), "Older name of queue.dir: where messages are queued as .eml files when no host is set";
+    "queue.dir": Path, Some("outbox, else $XDG_DATA_HOME/smtp/outbox (~/.local/share/smtp/outbox)"), "The queue directory (mode 0700, files 0600): mail kept for later delivery, and the outbox when no host is set";
+    "queue.on_failure": OnFailure, Some("fail"), "fail: report a transient failure and exit 75; queue: keep the message in the queue for `smtp queue run`/`flush` and exit 0";
+    "queue.max_age": Duration, Some("5d"), "A queued message older than this is not sent any more: it fails as expired";
+    "log.file": Path, None, "Append one line per delivery attempt to this file (time, id, envelope, server, outcome, reply); never a secret";
     "pool.max_connections": Count, Some("4"), "Most connections open at once to the server";
     "pool.idle_timeout": Duration, Some("60s"), "Close a pooled connection unused for this long";
     "pool.max_messages_per_connection": Count, Some("100"), "Reconnect after this many messages on one connection";
@@ -257,6 +265,8 @@ pub(crate) const BUILTIN_DEFAULTS: &[(&str, &str)] = &[
     ("retry.attempts", "3"),
     ("retry.backoff", "1s"),
     ("retry.unknown_outcome", "false"),
+    ("queue.on_failure", "fail"),
+    ("queue.max_age", "5d"),
 ];
 
 #[cfg(test)]

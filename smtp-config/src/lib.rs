@@ -28,8 +28,8 @@ pub use error::Error;
 pub use load::SYSTEM_CONFIG_FILE;
 pub use loaded::{Loaded, Warning};
 pub use model::{
-    AuthConfig, Config, MessageConfig, OAuth2Config, PoolConfig, ProxyConfig, RateLimitConfig,
-    RetryConfig, TimeoutsConfig, TlsConfig, TlsVersion,
+    AuthConfig, Config, LogConfig, MessageConfig, OAuth2Config, OnFailure, PoolConfig, ProxyConfig,
+    QueueConfig, RateLimitConfig, RetryConfig, TimeoutsConfig, TlsConfig, TlsVersion,
 };
 pub use options::{CliOverrides, LoadOptions};
 pub use origin::Origin;

@@ -104,6 +104,17 @@ impl Loaded {
             .unwrap_or_else(|| self.dirs.outbox.clone())
     }
 
+    /// The queue directory: `queue.dir`, else the outbox directory (the
+    /// outbox is the queue: what `smtp send` keeps there with no host set
+    /// is delivered by `smtp queue flush` once one is).
+    pub fn queue_dir(&self) -> PathBuf {
+        self.config
+            .queue
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.outbox_dir())
+    }
+
     pub(crate) fn origin_or_default(&self, key: &str) -> Origin {
         self.origins.get(key).cloned().unwrap_or(Origin::Default)
     }

@@ -52,6 +52,45 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     /// Retries of transient failures.
     pub retry: RetryConfig,
+    /// The local queue.
+    pub queue: QueueConfig,
+    /// The activity log.
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+/// `[queue]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct QueueConfig {
+    /// Directory as set; see [`Loaded::queue_dir`](crate::Loaded::queue_dir).
+    pub dir: Option<PathBuf>,
+    /// What to do with a message that cannot go now.
+    pub on_failure: OnFailure,
+    /// Older queued messages expire.
+    #[serde(deserialize_with = "de::duration")]
+    pub max_age: Duration,
+}
+
+/// `queue.on_failure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum OnFailure {
+    /// Report the failure (exit 75 for a transient one).
+    Fail,
+    /// Keep the message in the queue for a later flush.
+    Queue,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct LogConfig {
+    /// The activity log file.
+    pub file: Option<PathBuf>,
 }
 
 impl Config {

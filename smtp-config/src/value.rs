@@ -29,6 +29,7 @@ pub(crate) fn normalize(kind: KeyKind, value: &Value) -> Result<Value, String> {
             duration(value).map(|d| Value::from(humantime::format_duration(d).to_string()))
         }
         KeyKind::Security => security(value).map(Value::from),
+        KeyKind::OnFailure => on_failure(value).map(Value::from),
         KeyKind::TlsVersion => tls_version(value).map(Value::from),
         KeyKind::Path | KeyKind::Command => non_empty(value).map(Value::from),
         KeyKind::PathList => list(value, false)?
@@ -240,6 +241,22 @@ fn security(value: &Value) -> Result<&'static str, String> {
             did_you_mean(&s, SECURITY_VALUES.iter().copied())
         )),
     }
+}
+
+const ON_FAILURE_VALUES: &[&str] = &["fail", "queue"];
+
+fn on_failure(value: &Value) -> Result<&'static str, String> {
+    let s = string(value)?;
+    ON_FAILURE_VALUES
+        .iter()
+        .find(|v| v.eq_ignore_ascii_case(&s))
+        .copied()
+        .ok_or_else(|| {
+            format!(
+                "expected fail or queue{}",
+                did_you_mean(&s, ON_FAILURE_VALUES.iter().copied())
+            )
+        })
 }
 
 fn tls_version(value: &Value) -> Result<&'static str, String> {

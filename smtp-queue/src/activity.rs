@@ -25,11 +25,19 @@ pub struct Attempt<'a> {
     pub code: Option<u16>,
     /// The reply text, or the error.
     pub text: &'a str,
+    /// Attempts this line covers (a send with retries logs its last).
+    pub attempts: u32,
 }
 
 impl<'a> Attempt<'a> {
     /// An attempt with its message's key, envelope and outcome.
-    pub fn new(id: &'a str, from: &'a str, to: Vec<&'a str>, server: &'a str, outcome: &'a str) -> Attempt<'a> {
+    pub fn new(
+        id: &'a str,
+        from: &'a str,
+        to: Vec<&'a str>,
+        server: &'a str,
+        outcome: &'a str,
+    ) -> Attempt<'a> {
         Attempt {
             id,
             from,
@@ -38,7 +46,14 @@ impl<'a> Attempt<'a> {
             outcome,
             code: None,
             text: "",
+            attempts: 1,
         }
+    }
+
+    /// Sets how many attempts the line covers.
+    pub fn attempts(mut self, attempts: u32) -> Attempt<'a> {
+        self.attempts = attempts;
+        self
     }
 
     /// Adds the reply code and text (or an error's text).
@@ -61,9 +76,18 @@ impl<'a> Attempt<'a> {
         };
         field("id", self.id);
         field("from", &format!("<{}>", self.from));
-        field("to", &self.to.iter().map(|t| format!("<{t}>")).collect::<Vec<_>>().join(","));
+        field(
+            "to",
+            &self
+                .to
+                .iter()
+                .map(|t| format!("<{t}>"))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         field("server", self.server);
         field("outcome", self.outcome);
+        field("attempts", &self.attempts.to_string());
         if let Some(code) = self.code {
             field("code", &code.to_string());
         }
@@ -127,7 +151,8 @@ impl ActivityLog {
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(&self.path).map_err(Error::io(&self.path))?;
         // One write per line: lines of concurrent writers never mix.
-        file.write_all(line.as_bytes()).map_err(Error::io(&self.path))
+        file.write_all(line.as_bytes())
+            .map_err(Error::io(&self.path))
     }
 }
 
@@ -137,12 +162,18 @@ mod tests {
 
     #[test]
     fn one_attempt_is_one_line_with_every_field() {
-        let a = Attempt::new("1733.000001-1f-0", "app@example.test", vec!["a@x.test", "b@x.test"], "mail.example.test:587", "deferred")
-            .reply(Some(451), "4.7.1 try again\r\nlater \"soon\"");
+        let a = Attempt::new(
+            "1733.000001-1f-0",
+            "app@example.test",
+            vec!["a@x.test", "b@x.test"],
+            "mail.example.test:587",
+            "deferred",
+        )
+        .reply(Some(451), "4.7.1 try again\r\nlater \"soon\"");
         let line = a.line(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_763_200));
         assert_eq!(
             line,
-            "2025-12-03T12:00:00Z id=1733.000001-1f-0 from=<app@example.test> to=<a@x.test>,<b@x.test> server=mail.example.test:587 outcome=deferred code=451 reply=\"4.7.1 try again\\r\\nlater \\\"soon\\\"\""
+            "2025-12-03T12:00:00Z id=1733.000001-1f-0 from=<app@example.test> to=<a@x.test>,<b@x.test> server=mail.example.test:587 outcome=deferred attempts=1 code=451 reply=\"4.7.1 try again\\r\\nlater \\\"soon\\\"\""
         );
     }
 
@@ -155,7 +186,12 @@ mod tests {
         log.record(&a).unwrap();
         std::fs::rename(log.path(), dir.path().join("smtp.log.1")).unwrap();
         log.record(&a).unwrap();
-        let lines = |p: &str| std::fs::read_to_string(dir.path().join(p)).unwrap().lines().count();
+        let lines = |p: &str| {
+            std::fs::read_to_string(dir.path().join(p))
+                .unwrap()
+                .lines()
+                .count()
+        };
         assert_eq!((lines("smtp.log.1"), lines("smtp.log")), (2, 1));
     }
 }

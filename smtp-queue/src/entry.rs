@@ -68,6 +68,11 @@ pub struct Entry {
     pub last_error: Option<String>,
 }
 
+/// Unix seconds now.
+pub fn now_unix() -> u64 {
+    now()
+}
+
 pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -79,7 +84,12 @@ pub(crate) fn unix(t: SystemTime) -> u64 {
 }
 
 impl Entry {
-    pub(crate) fn new(id: String, envelope: &Envelope, size: u64, message_id: Option<String>) -> Entry {
+    pub(crate) fn new(
+        id: String,
+        envelope: &Envelope,
+        size: u64,
+        message_id: Option<String>,
+    ) -> Entry {
         let created = now();
         Entry {
             id,

@@ -34,7 +34,7 @@ pub struct FlushOptions {
     /// At most one message per this interval.
     pub rate_limit: Option<Duration>,
     /// Only these ids (all when `None`).
-    pub only: Option<Vec<String>>,
+    pub only: Option<std::collections::HashSet<String>>,
 }
 
 impl Default for FlushOptions {
@@ -169,7 +169,11 @@ impl Queue {
         let mut jobs = Vec::new();
         let mut claimed: HashMap<String, Arc<Queued>> = HashMap::new();
         for entry in listing.entries {
-            if options.only.as_ref().is_some_and(|ids| !ids.contains(&entry.id)) {
+            if options
+                .only
+                .as_ref()
+                .is_some_and(|ids| !ids.contains(&entry.id))
+            {
                 continue;
             }
             let wanted = match entry.state {
@@ -189,7 +193,9 @@ impl Queue {
             if e.state == State::Sending {
                 self.update(&mut claim, |e| {
                     e.state = State::Unknown;
-                    e.last_error = Some("the sender stopped during an attempt: it may have been delivered".into());
+                    e.last_error = Some(
+                        "the sender stopped during an attempt: it may have been delivered".into(),
+                    );
                 })?;
                 report.unknown += 1;
                 on_event(Event::Unknown {
@@ -202,10 +208,14 @@ impl Queue {
                 let max_age = humantime::format_duration(options.max_age).to_string();
                 self.update(&mut claim, |e| {
                     e.state = State::Failed;
-                    e.last_error = Some(format!("expired: queued longer than {max_age} (queue.max_age)"));
+                    e.last_error = Some(format!(
+                        "expired: queued longer than {max_age} (queue.max_age)"
+                    ));
                 })?;
                 report.failed += 1;
-                on_event(Event::Expired { entry: claim.entry.clone() });
+                on_event(Event::Expired {
+                    entry: claim.entry.clone(),
+                });
                 continue;
             }
             let envelope = match e.envelope() {
@@ -216,7 +226,10 @@ impl Queue {
                         e.last_error = Some(err.to_string());
                     })?;
                     report.failed += 1;
-                    on_event(Event::Failed { entry: claim.entry.clone(), error: err });
+                    on_event(Event::Failed {
+                        entry: claim.entry.clone(),
+                        error: err,
+                    });
                     continue;
                 }
             };
@@ -272,14 +285,21 @@ impl Queue {
                 }
                 Err(error) if error.is_transient() => {
                     let wait = policy.delay(claim.entry.attempts.max(1), error.reply(), 0.0);
-                    let retry_at = outcome.retry_at.map(unix).unwrap_or(0).max(now() + wait.as_secs());
+                    let retry_at = outcome
+                        .retry_at
+                        .map(unix)
+                        .unwrap_or(0)
+                        .max(now() + wait.as_secs());
                     self.update(&mut claim, |e| {
                         e.state = State::Queued;
                         e.next_attempt = retry_at;
                         e.last_error = Some(error.to_string());
                     })?;
                     report.deferred += 1;
-                    on_event(Event::Deferred { entry: claim.entry.clone(), error });
+                    on_event(Event::Deferred {
+                        entry: claim.entry.clone(),
+                        error,
+                    });
                 }
                 Err(error) => {
                     self.update(&mut claim, |e| {
@@ -287,7 +307,10 @@ impl Queue {
                         e.last_error = Some(error.to_string());
                     })?;
                     report.failed += 1;
-                    on_event(Event::Failed { entry: claim.entry.clone(), error });
+                    on_event(Event::Failed {
+                        entry: claim.entry.clone(),
+                        error,
+                    });
                 }
             }
         }

@@ -10,7 +10,7 @@ mod spool;
 mod transport;
 
 pub use activity::{ActivityLog, Attempt};
-pub use entry::{Entry, State, rfc3339};
+pub use entry::{Entry, State, now_unix, rfc3339};
 pub use error::Error;
 pub use flush::{Event, FlushOptions, FlushReport};
 pub use spool::{Claim, Listing, Queue};

@@ -243,7 +243,11 @@ impl Queue {
     }
 
     /// Updates a claimed entry.
-    pub(crate) fn update(&self, claim: &mut Claim, change: impl FnOnce(&mut Entry)) -> Result<(), Error> {
+    pub(crate) fn update(
+        &self,
+        claim: &mut Claim,
+        change: impl FnOnce(&mut Entry),
+    ) -> Result<(), Error> {
         change(&mut claim.entry);
         self.write_entry(&claim.entry)
     }

@@ -25,9 +25,13 @@ async fn queue_of(n: usize) -> (tempfile::TempDir, Queue) {
     let q = Queue::open(dir.path().join("q")).unwrap();
     for i in 0..n {
         let body = format!("Subject: m{i}\r\n\r\nbody {i}\r\n");
-        q.enqueue(&envelope(&format!("r{i}@example.test")), MessageSource::from_bytes(body), None)
-            .await
-            .unwrap();
+        q.enqueue(
+            &envelope(&format!("r{i}@example.test")),
+            MessageSource::from_bytes(body),
+            None,
+        )
+        .await
+        .unwrap();
     }
     (dir, q)
 }
@@ -53,7 +57,11 @@ async fn a_flush_delivers_everything_due_and_empties_the_queue() {
         .unwrap();
     assert_eq!((report.sent, report.remaining, sent), (25, 0, 25));
     assert_eq!(t.messages().len(), 25);
-    assert_eq!(std::fs::read_dir(q.dir()).unwrap().count(), 0, "no file left");
+    assert_eq!(
+        std::fs::read_dir(q.dir()).unwrap().count(),
+        0,
+        "no file left"
+    );
 }
 
 #[cfg(unix)]
@@ -84,17 +92,28 @@ impl Transport for Busy {
 #[tokio::test]
 async fn a_transient_failure_is_deferred_until_its_time_and_kept() {
     let (_d, q) = queue_of(1).await;
-    let report = q.flush(Arc::new(Busy), &FlushOptions::default(), None, |_| {}).await.unwrap();
+    let report = q
+        .flush(Arc::new(Busy), &FlushOptions::default(), None, |_| {})
+        .await
+        .unwrap();
     assert_eq!((report.deferred, report.remaining), (1, 1));
     let entry = q.list().unwrap().entries.remove(0);
     assert_eq!(entry.state, State::Queued);
     assert_eq!(entry.attempts, 1);
-    let wait = entry.next_attempt.saturating_sub(entry.last_attempt.unwrap());
-    assert!(wait >= 600, "the server asked for 10 minutes, waited {wait} s");
+    let wait = entry
+        .next_attempt
+        .saturating_sub(entry.last_attempt.unwrap());
+    assert!(
+        wait >= 600,
+        "the server asked for 10 minutes, waited {wait} s"
+    );
     assert!(entry.last_error.unwrap().contains("451"));
     // Not due: a runner leaves it; a forced flush sends it.
     let t = Arc::new(MemoryTransport::new());
-    let report = q.flush(t.clone(), &FlushOptions::default(), None, |_| {}).await.unwrap();
+    let report = q
+        .flush(t.clone(), &FlushOptions::default(), None, |_| {})
+        .await
+        .unwrap();
     assert_eq!(report.sent, 0);
     let report = q.flush(t.clone(), &forced(), None, |_| {}).await.unwrap();
     assert_eq!(report.sent, 1);
@@ -128,7 +147,9 @@ async fn a_message_left_sending_by_a_dead_sender_is_unknown_not_resent() {
     let id = q.list().unwrap().entries[0].id.clone();
     // What a runner killed during its attempt leaves behind.
     let meta = q.dir().join(format!("{id}.json"));
-    let text = std::fs::read_to_string(&meta).unwrap().replace("\"queued\"", "\"sending\"");
+    let text = std::fs::read_to_string(&meta)
+        .unwrap()
+        .replace("\"queued\"", "\"sending\"");
     std::fs::write(&meta, text).unwrap();
     let t = Arc::new(MemoryTransport::new());
     let report = q.flush(t.clone(), &forced(), None, |_| {}).await.unwrap();
@@ -194,13 +215,28 @@ async fn a_message_older_than_max_age_expires_with_a_report() {
 #[tokio::test]
 async fn held_messages_wait_for_release_and_remove_deletes() {
     let (_d, q) = queue_of(2).await;
-    let ids: Vec<String> = q.list().unwrap().entries.iter().map(|e| e.id.clone()).collect();
+    let ids: Vec<String> = q
+        .list()
+        .unwrap()
+        .entries
+        .iter()
+        .map(|e| e.id.clone())
+        .collect();
     q.hold(&ids[0]).unwrap();
     let t = Arc::new(MemoryTransport::new());
-    assert_eq!(q.flush(t.clone(), &forced(), None, |_| {}).await.unwrap().sent, 1);
+    assert_eq!(
+        q.flush(t.clone(), &forced(), None, |_| {})
+            .await
+            .unwrap()
+            .sent,
+        1
+    );
     assert_eq!(q.get(&ids[0]).unwrap().state, State::Held);
     q.release(&ids[0]).unwrap();
     q.remove(&ids[0]).unwrap();
     assert!(q.get(&ids[0]).is_err());
-    assert!(q.get("../../etc/passwd").is_err(), "ids never leave the directory");
+    assert!(
+        q.get("../../etc/passwd").is_err(),
+        "ids never leave the directory"
+    );
 }

@@ -5,6 +5,8 @@ mod config;
 mod deliver;
 mod generate;
 mod presets;
+mod queue;
+mod report;
 mod send;
 mod sendmail;
 mod shell;
@@ -25,6 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Presets { name } => presets::run(name.as_deref()),
         Command::Shell(args) => shell::run(&global, args).await,
         Command::Sendmail(args) => sendmail::run(&global, args).await,
+        Command::Queue(command) => queue::run(&global, command).await,
         Command::Generate { what } => generate::run(&what),
     }
 }

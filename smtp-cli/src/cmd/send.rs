@@ -20,7 +20,12 @@ use crate::setup::{self, Dest, Setup};
 type Jobs = Box<dyn Iterator<Item = Result<Job, InvalidJob>> + Send>;
 
 pub async fn run(global: &GlobalArgs, args: SendArgs) -> Result<()> {
-    let recorder = Arc::new(Recorder::new(args.transcript.as_deref())?);
+    let recorder = args
+        .transcript
+        .as_deref()
+        .map(Recorder::file_only)
+        .transpose()?
+        .map(Arc::new);
     let retry_unknown = [("retry.unknown_outcome", "true")];
     let extra: &[(&str, &str)] = if args.retry_unknown_outcome {
         &retry_unknown
@@ -29,19 +34,20 @@ pub async fn run(global: &GlobalArgs, args: SendArgs) -> Result<()> {
     };
     let loaded = setup::load_with(global, &args.conn, extra)?;
     let concurrency = args.concurrency.max(1);
-    let setup = setup::build(&loaded, Some(recorder), Some(concurrency))?;
+    let setup = setup::build(&loaded, recorder, Some(concurrency))?;
     let jobs = jobs(&args, &setup).await?;
     let opts = Options {
         concurrency,
         json: args.json,
         journal: args.journal.as_deref(),
         quiet_success: false,
+        queue: args.queue,
     };
     let result = deliver(&setup, jobs, &opts).await;
     if let Dest::Outbox(outbox) = &setup.dest {
         eprintln!(
-            "no server configured: wrote to the local outbox {} (set host, SMTP_HOST or --host to send for real)",
-            outbox.dir().display()
+            "no server configured: queued in the local outbox {} (set host, SMTP_HOST or --host, then `smtp queue flush` delivers it)",
+            outbox.queue().dir().display()
         );
     }
     result

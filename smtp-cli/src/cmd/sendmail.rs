@@ -45,6 +45,7 @@ pub async fn run(global: &GlobalArgs, args: SendmailArgs) -> Result<()> {
         json: false,
         journal: None,
         quiet_success: true,
+        queue: false,
     };
     deliver(&setup, std::iter::once(Ok(job)), &opts).await
 }

@@ -7,8 +7,7 @@ mod tls;
 
 use async_trait::async_trait;
 use smtp_core::{
-    Delivery, Envelope, FileTransport, MessageSource, SmtpTransport, SmtpTransportBuilder,
-    Transport,
+    Delivery, Envelope, MessageSource, SmtpTransport, SmtpTransportBuilder, Transport,
 };
 
 use crate::error::Error;
@@ -21,8 +20,9 @@ use crate::model::{MessageConfig, PoolConfig, RateLimitConfig, RetryConfig};
 pub enum BuiltTransport {
     /// An SMTP server (pooled).
     Smtp(SmtpTransport),
-    /// No host is configured: `.eml` files in the outbox directory.
-    Outbox(FileTransport),
+    /// No host is configured: messages are queued in the queue directory
+    /// (the outbox), for `smtp queue flush` once a host is set.
+    Outbox(smtp_queue::QueueTransport),
 }
 
 #[async_trait]
@@ -125,9 +125,15 @@ impl Loaded {
         let c = &self.config;
         let transport = match &c.host {
             None => {
-                let dir = self.outbox_dir();
-                tracing::info!(dir = %dir.display(), "no host configured: writing messages to the outbox");
-                BuiltTransport::Outbox(FileTransport::new(dir))
+                let dir = self.queue_dir();
+                tracing::info!(dir = %dir.display(), "no host configured: queueing messages in the outbox");
+                let queue = smtp_queue::Queue::open(&dir).map_err(|e| {
+                    Error::Transport(smtp_core::Error::Outbox {
+                        path: dir.display().to_string(),
+                        source: std::io::Error::other(e.to_string()),
+                    })
+                })?;
+                BuiltTransport::Outbox(smtp_queue::QueueTransport::new(queue))
             }
             Some(host) => BuiltTransport::Smtp(
                 customize(self.smtp_builder(host)?)

@@ -97,6 +97,8 @@ pub struct Outcome {
     pub index: u64,
     /// The job's key.
     pub key: String,
+    /// The job's envelope (`None` when the job could not be built).
+    pub envelope: Option<Envelope>,
     /// Attempts made (0 when the job could not even be built).
     pub attempts: u32,
     /// What happened on the last attempt.

@@ -97,7 +97,16 @@ pub(super) async fn run(shared: Arc<Shared>) {
             match item {
                 Ok(job) => ready.push((index, job)),
                 Err(invalid) => {
-                    emit(&shared, index, invalid.key, 0, Err(invalid.error), None).await;
+                    emit(
+                        &shared,
+                        index,
+                        invalid.key,
+                        None,
+                        0,
+                        Err(invalid.error),
+                        None,
+                    )
+                    .await;
                 }
             }
         }
@@ -107,7 +116,16 @@ pub(super) async fn run(shared: Arc<Shared>) {
         };
         if permit.is_none() {
             for (index, job) in ready {
-                emit(&shared, index, job.key, 0, Err(stopped_error()), None).await;
+                emit(
+                    &shared,
+                    index,
+                    job.key,
+                    Some(job.envelope),
+                    0,
+                    Err(stopped_error()),
+                    None,
+                )
+                .await;
             }
             return;
         }
@@ -120,7 +138,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
                     items.push((job.envelope.clone(), source));
                     jobs.push((index, job));
                 }
-                Err(e) => emit(&shared, index, job.key, 1, Err(e), None).await,
+                Err(e) => emit(&shared, index, job.key, Some(job.envelope), 1, Err(e), None).await,
             }
         }
         let results = if share.alone && items.len() == 1 {
@@ -156,12 +174,32 @@ async fn settle(
     alone: bool,
 ) {
     let error = match result {
-        Ok(d) => return emit(shared, index, job.key, attempt, Ok(d), None).await,
+        Ok(d) => {
+            return emit(
+                shared,
+                index,
+                job.key,
+                Some(job.envelope),
+                attempt,
+                Ok(d),
+                None,
+            )
+            .await;
+        }
         Err(e) => e,
     };
     if shared.is_stopped() && !error.is_not_started() {
         let retry_at = retry_at(shared, &error, attempt);
-        return emit(shared, index, job.key, attempt, Err(error), retry_at).await;
+        return emit(
+            shared,
+            index,
+            job.key,
+            Some(job.envelope),
+            attempt,
+            Err(error),
+            retry_at,
+        )
+        .await;
     }
     let wait = if error.is_not_started() {
         // Nothing of it was accepted: again at once, and it does not
@@ -173,7 +211,16 @@ async fn settle(
         shared.pacing.hold(attempt, error.reply()).await
     } else {
         let retry_at = retry_at(shared, &error, attempt);
-        return emit(shared, index, job.key, attempt, Err(error), retry_at).await;
+        return emit(
+            shared,
+            index,
+            job.key,
+            Some(job.envelope),
+            attempt,
+            Err(error),
+            retry_at,
+        )
+        .await;
     };
     let shared = shared.clone();
     tokio::spawn(async move {
@@ -203,7 +250,16 @@ async fn retry(
         let Some(permit) = permit else {
             let at = SystemTime::now() + wait;
             let retry_at = error.is_transient().then_some(at);
-            return emit(&shared, index, job.key, attempt, Err(error), retry_at).await;
+            return emit(
+                &shared,
+                index,
+                job.key,
+                Some(job.envelope),
+                attempt,
+                Err(error),
+                retry_at,
+            )
+            .await;
         };
         if !error.is_not_started() {
             attempt += 1;
@@ -215,14 +271,34 @@ async fn retry(
         };
         drop(permit);
         error = match result {
-            Ok(d) => return emit(&shared, index, job.key, attempt, Ok(d), None).await,
+            Ok(d) => {
+                return emit(
+                    &shared,
+                    index,
+                    job.key,
+                    Some(job.envelope),
+                    attempt,
+                    Ok(d),
+                    None,
+                )
+                .await;
+            }
             Err(e) => e,
         };
         let again = !shared.is_stopped()
             && (error.is_not_started() || shared.pacing.policy.may_retry(&error, attempt));
         if !again {
             let retry_at = retry_at(&shared, &error, attempt);
-            return emit(&shared, index, job.key, attempt, Err(error), retry_at).await;
+            return emit(
+                &shared,
+                index,
+                job.key,
+                Some(job.envelope),
+                attempt,
+                Err(error),
+                retry_at,
+            )
+            .await;
         }
         wait = if error.is_not_started() {
             Duration::ZERO
@@ -245,6 +321,7 @@ async fn emit(
     shared: &Shared,
     index: u64,
     key: String,
+    envelope: Option<crate::address::Envelope>,
     attempts: u32,
     result: Result<Delivery, Error>,
     retry_at: Option<SystemTime>,
@@ -270,6 +347,7 @@ async fn emit(
         .send(Outcome {
             index,
             key,
+            envelope,
             attempts,
             result,
             retry_at,
