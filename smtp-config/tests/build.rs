@@ -29,7 +29,7 @@ async fn no_host_builds_the_outbox() {
     let BuiltTransport::Outbox(outbox) = &built.transport else {
         panic!("{built:?}")
     };
-    assert_eq!(outbox.dir(), rig.path("xdg-data/smtp/outbox"));
+    assert_eq!(outbox.queue().dir(), rig.path("xdg-data/smtp/outbox"));
 
     let tag = smtp_testkit::unique_tag("outbox");
     let msg = format!("Subject: {tag}\r\n\r\nbody\r\n");
@@ -38,7 +38,7 @@ async fn no_host_builds_the_outbox() {
         .send(&envelope(), MessageSource::from_bytes(msg))
         .await
         .unwrap();
-    let emls: Vec<_> = std::fs::read_dir(outbox.dir())
+    let emls: Vec<_> = std::fs::read_dir(outbox.queue().dir())
         .unwrap()
         .flatten()
         .map(|e| e.path())

@@ -109,11 +109,7 @@ impl Entry {
     /// The envelope to send it with.
     pub fn envelope(&self) -> Result<Envelope, smtp_core::Error> {
         let from = self.from.as_deref().map(Address::new).transpose()?;
-        let to = self
-            .to
-            .iter()
-            .map(|a| Address::new(a))
-            .collect::<Result<_, _>>()?;
+        let to = self.to.iter().map(Address::new).collect::<Result<_, _>>()?;
         Envelope::new(from, to)
     }
 
