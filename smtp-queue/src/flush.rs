@@ -161,7 +161,24 @@ impl Queue {
         mut on_event: impl FnMut(Event),
     ) -> Result<FlushReport, Error> {
         let mut report = FlushReport::default();
-        let listing = self.list()?;
+        // Named messages are read alone: a send through the decorator
+        // does not read the whole queue.
+        let listing = match &options.only {
+            Some(ids) => {
+                let mut l = crate::spool::Listing::default();
+                for id in ids {
+                    match self.get(id) {
+                        Ok(e) => l.entries.push(e),
+                        Err(Error::NotFound { .. }) => {}
+                        Err(e) => l.corrupt.push(e),
+                    }
+                }
+                l.entries
+                    .sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+                l
+            }
+            None => self.list()?,
+        };
         for error in listing.corrupt {
             report.corrupt += 1;
             on_event(Event::Corrupt { error });

@@ -2,12 +2,18 @@
 //! once; a runner ([`Queue::flush`]) delivers it later. What the CLI uses
 //! as its outbox when no server is configured.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use smtp_core::{Delivery, Envelope, Error, MessageSource, RecipientOutcome, Reply, Transport};
 
+use crate::flush::{Event, FlushOptions};
 use crate::spool::Queue;
 
-/// Stores every message in a [`Queue`] instead of sending it.
+/// Stores every message in a [`Queue`]: only that (an outbox), or that
+/// and then an attempt through an inner transport ([`QueueTransport::
+/// delivering`]), msmtpq's way: the message is on disk before anything is
+/// tried, so a dead server or a crash loses nothing.
 ///
 /// ```
 /// use smtp_core::{Address, Envelope, MessageSource, Transport};
@@ -29,15 +35,56 @@ use crate::spool::Queue;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct QueueTransport {
     queue: Queue,
+    inner: Option<Arc<dyn Transport>>,
+    options: FlushOptions,
+}
+
+impl std::fmt::Debug for QueueTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueTransport")
+            .field("queue", &self.queue)
+            .field("delivering", &self.inner.is_some())
+            .finish()
+    }
 }
 
 impl QueueTransport {
-    /// A transport that queues into `queue`.
+    /// A transport that only queues into `queue` (an outbox).
     pub fn new(queue: Queue) -> QueueTransport {
-        QueueTransport { queue }
+        QueueTransport {
+            queue,
+            inner: None,
+            options: FlushOptions::default(),
+        }
+    }
+
+    /// A decorator: each message is queued, then sent at once through
+    /// `inner`. Sent: it leaves the queue and `send` returns the server's
+    /// answer. Refused for good: it leaves the queue and `send` returns the
+    /// error. Anything else (server unreachable, 4xx, unknown outcome): it
+    /// stays queued for a runner ([`Queue::flush`]) and `send` succeeds
+    /// with a reply saying so ([`QueueTransport::queued_id`] reads it).
+    pub fn delivering(
+        queue: Queue,
+        inner: Arc<dyn Transport>,
+        options: FlushOptions,
+    ) -> QueueTransport {
+        QueueTransport {
+            queue,
+            inner: Some(inner),
+            options,
+        }
+    }
+
+    /// The queue id when `delivery` is this transport's "kept for later"
+    /// answer, `None` when the server took the message.
+    pub fn queued_id(delivery: &Delivery) -> Option<String> {
+        let text = delivery.reply.text();
+        let rest = text.strip_prefix("queued as ")?;
+        rest.split_whitespace().next().map(str::to_string)
     }
 
     /// The queue it writes to.
@@ -61,21 +108,62 @@ impl Transport for QueueTransport {
                 },
             })?;
         let path = self.queue.message_path(&entry.id);
-        let queued = Reply::new(250, "2.0.0 queued");
-        Ok(Delivery {
-            accepted: envelope
-                .to()
-                .iter()
-                .map(|r| RecipientOutcome {
-                    recipient: r.clone(),
-                    reply: queued.clone(),
-                })
-                .collect(),
-            rejected: vec![],
-            reply: Reply::new(
-                250,
-                &format!("2.0.0 queued as {} written to {}", entry.id, path.display()),
-            ),
-        })
+        let Some(inner) = &self.inner else {
+            let why = format!("written to {}", path.display());
+            return Ok(kept(envelope, &entry.id, &why));
+        };
+        let mut options = self.options.clone();
+        options.ignore_schedule = true;
+        options.only = Some([entry.id.clone()].into_iter().collect());
+        let mut result = None;
+        self.queue
+            .flush(inner.clone(), &options, None, |event| {
+                result = Some(match event {
+                    Event::Sent { delivery, .. } => Ok(delivery),
+                    Event::Failed { error, .. } => Err(error),
+                    Event::Deferred { entry, error } => Ok(kept(
+                        envelope,
+                        &entry.id,
+                        &format!("for later delivery: {error}"),
+                    )),
+                    Event::Unknown { entry, detail } => Ok(kept(
+                        envelope,
+                        &entry.id,
+                        &format!("outcome unknown: {detail}"),
+                    )),
+                    other => Ok(kept(envelope, &entry.id, &format!("{other:?}"))),
+                });
+            })
+            .await
+            .map_err(|e| Error::Outbox {
+                path: self.queue.dir().display().to_string(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        match result {
+            Some(Err(error)) => {
+                let _ = self.queue.remove(&entry.id);
+                Err(error)
+            }
+            Some(Ok(delivery)) => Ok(delivery),
+            // Claimed by another runner meanwhile: it is in good hands.
+            None => Ok(kept(envelope, &entry.id, "a queue runner is sending it")),
+        }
+    }
+}
+
+/// The answer for a message that is safe in the queue but not delivered.
+fn kept(envelope: &Envelope, id: &str, why: &str) -> Delivery {
+    let queued = Reply::new(250, "2.0.0 queued");
+    Delivery {
+        accepted: envelope
+            .to()
+            .iter()
+            .map(|r| RecipientOutcome {
+                recipient: r.clone(),
+                reply: queued.clone(),
+            })
+            .collect(),
+        rejected: vec![],
+        reply: Reply::new(250, &format!("2.0.0 queued as {id} {why}")),
     }
 }

@@ -240,3 +240,33 @@ async fn held_messages_wait_for_release_and_remove_deletes() {
         "ids never leave the directory"
     );
 }
+
+#[tokio::test]
+async fn the_delivering_decorator_keeps_what_cannot_go_and_passes_the_rest() {
+    use smtp_queue::QueueTransport;
+    let dir = tempfile::tempdir().unwrap();
+    let q = Queue::open(dir.path()).unwrap();
+    let message = || MessageSource::from_bytes("Subject: x\r\n\r\ny\r\n");
+    // Server busy: kept, and `send` says so.
+    let busy = QueueTransport::delivering(q.clone(), Arc::new(Busy), FlushOptions::default());
+    let d = busy
+        .send(&envelope("a@example.test"), message())
+        .await
+        .unwrap();
+    let id = QueueTransport::queued_id(&d).expect("kept for later");
+    assert_eq!(q.get(&id).unwrap().state, State::Queued);
+    // Server up: delivered, nothing kept.
+    let up = Arc::new(MemoryTransport::new());
+    let ok = QueueTransport::delivering(q.clone(), up.clone(), FlushOptions::default());
+    let d = ok
+        .send(&envelope("b@example.test"), message())
+        .await
+        .unwrap();
+    assert_eq!(QueueTransport::queued_id(&d), None);
+    assert_eq!(up.messages().len(), 1);
+    assert_eq!(
+        q.list().unwrap().entries.len(),
+        1,
+        "only the busy one waits"
+    );
+}
