@@ -156,11 +156,7 @@ impl Error {
 /// everything else about credentials and mechanisms is permanent.
 impl smtp_core::Classify for Error {
     fn retry(&self) -> smtp_core::Retry {
-        if self.is_transient() {
-            smtp_core::Retry::Transient
-        } else {
-            smtp_core::Retry::Permanent
-        }
+        smtp_core::Retry::transient_if(self.is_transient())
     }
 
     fn hint(&self) -> Option<Hint> {

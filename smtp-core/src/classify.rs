@@ -30,6 +30,15 @@ pub enum Retry {
 }
 
 impl Retry {
+    /// `Transient` when `transient`, else `Permanent`.
+    pub fn transient_if(transient: bool) -> Retry {
+        if transient {
+            Retry::Transient
+        } else {
+            Retry::Permanent
+        }
+    }
+
     /// `transient`, `permanent` or `unknown-outcome`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -24,6 +24,24 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// Every recipient of `envelope` accepted with `each`, and `reply` to
+    /// the message (what a transport that cannot refuse anyone answers:
+    /// an outbox, a queue, a test double).
+    pub fn to_all(envelope: &crate::address::Envelope, each: Reply, reply: Reply) -> Delivery {
+        Delivery {
+            accepted: envelope
+                .to()
+                .iter()
+                .map(|r| RecipientOutcome {
+                    recipient: r.clone(),
+                    reply: each.clone(),
+                })
+                .collect(),
+            rejected: Vec::new(),
+            reply,
+        }
+    }
+
     /// True when every recipient was accepted.
     pub fn is_complete(&self) -> bool {
         self.rejected.is_empty()

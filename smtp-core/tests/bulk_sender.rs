@@ -13,8 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use smtp_core::bulk::{BulkSender, InvalidJob, Job, Journal, RetryPolicy};
 use smtp_core::{
-    Address, Delivery, Envelope, Error, MemoryTransport, MessageSource, Phase, RecipientOutcome,
-    Reply, Transport,
+    Address, Delivery, Envelope, Error, MemoryTransport, MessageSource, Phase, Reply, Transport,
 };
 
 fn job(rcpt: &str) -> Result<Job, InvalidJob> {
@@ -42,18 +41,11 @@ fn fast_retries(attempts: u32) -> RetryPolicy {
 }
 
 fn delivered(envelope: &Envelope) -> Delivery {
-    Delivery {
-        accepted: envelope
-            .to()
-            .iter()
-            .map(|r| RecipientOutcome {
-                recipient: r.clone(),
-                reply: Reply::new(250, "ok"),
-            })
-            .collect(),
-        rejected: vec![],
-        reply: Reply::new(250, "2.0.0 queued"),
-    }
+    Delivery::to_all(
+        envelope,
+        Reply::new(250, "ok"),
+        Reply::new(250, "2.0.0 queued"),
+    )
 }
 
 /// Answers each recipient from a script of replies (then 250), counting

@@ -145,11 +145,7 @@ fn http_hint(status: u16, authenticate: &[String]) -> Hint {
 /// though it fails while connecting.
 impl smtp_core::Classify for Error {
     fn retry(&self) -> smtp_core::Retry {
-        if self.is_transient() {
-            smtp_core::Retry::Transient
-        } else {
-            smtp_core::Retry::Permanent
-        }
+        smtp_core::Retry::transient_if(self.is_transient())
     }
 
     fn hint(&self) -> Option<Hint> {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use smtp_core::{Delivery, Envelope, Error, MessageSource, RecipientOutcome, Reply, Transport};
+use smtp_core::{Delivery, Envelope, Error, MessageSource, Reply, Transport};
 
 use crate::flush::{Event, FlushOptions};
 use crate::spool::Queue;
@@ -153,17 +153,9 @@ impl Transport for QueueTransport {
 
 /// The answer for a message that is safe in the queue but not delivered.
 fn kept(envelope: &Envelope, id: &str, why: &str) -> Delivery {
-    let queued = Reply::new(250, "2.0.0 queued");
-    Delivery {
-        accepted: envelope
-            .to()
-            .iter()
-            .map(|r| RecipientOutcome {
-                recipient: r.clone(),
-                reply: queued.clone(),
-            })
-            .collect(),
-        rejected: vec![],
-        reply: Reply::new(250, &format!("2.0.0 queued as {id} {why}")),
-    }
+    Delivery::to_all(
+        envelope,
+        Reply::new(250, "2.0.0 queued"),
+        Reply::new(250, &format!("2.0.0 queued as {id} {why}")),
+    )
 }

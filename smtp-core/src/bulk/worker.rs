@@ -116,16 +116,8 @@ pub(super) async fn run(shared: Arc<Shared>) {
         };
         if permit.is_none() {
             for (index, job) in ready {
-                emit(
-                    &shared,
-                    index,
-                    job.key,
-                    Some(job.envelope),
-                    0,
-                    Err(stopped_error()),
-                    None,
-                )
-                .await;
+                let pending = Pending { index, job };
+                pending.report(&shared, 0, Err(stopped_error())).await;
             }
             return;
         }
@@ -138,7 +130,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
                     items.push((job.envelope.clone(), source));
                     jobs.push((index, job));
                 }
-                Err(e) => emit(&shared, index, job.key, Some(job.envelope), 1, Err(e), None).await,
+                Err(e) => Pending { index, job }.report(&shared, 1, Err(e)).await,
             }
         }
         let results = if share.alone && items.len() == 1 {
@@ -159,80 +151,82 @@ pub(super) async fn run(shared: Arc<Shared>) {
                     cause: "the transport returned fewer results than messages".into(),
                 })
             });
-            settle(&shared, index, job, result, 1, share.alone).await;
+            settle(&shared, Pending { index, job }, result, 1, share.alone).await;
         }
     }
+}
+
+/// A job taken from the feed, on its way to its one outcome.
+struct Pending {
+    index: u64,
+    job: Job,
+}
+
+impl Pending {
+    /// Reports the job's outcome (with a retry time for a transient failure).
+    async fn report(self, shared: &Shared, attempts: u32, result: Result<Delivery, Error>) {
+        let retry_at = result
+            .as_ref()
+            .err()
+            .and_then(|e| retry_at(shared, e, attempts));
+        let Job { key, envelope, .. } = self.job;
+        emit(
+            shared,
+            self.index,
+            key,
+            Some(envelope),
+            attempts,
+            result,
+            retry_at,
+        )
+        .await;
+    }
+}
+
+/// The wait before a failed message goes again, or `None` to report it.
+/// A message that never had its turn goes again at once, without counting
+/// an attempt; a retry allowed by the policy waits its backoff, recorded
+/// now so that a "slow down" holds back every sender, not only the retry.
+async fn again(shared: &Shared, error: &Error, attempt: u32) -> Option<Duration> {
+    if shared.is_stopped() {
+        return None;
+    }
+    if error.is_not_started() {
+        return Some(Duration::ZERO);
+    }
+    if shared.pacing.policy.may_retry(error, attempt) {
+        return Some(shared.pacing.hold(attempt, error.reply()).await);
+    }
+    None
 }
 
 /// Reports a result, or hands the job to a retry task.
 async fn settle(
     shared: &Arc<Shared>,
-    index: u64,
-    job: Job,
+    pending: Pending,
     result: Result<Delivery, Error>,
     attempt: u32,
     alone: bool,
 ) {
     let error = match result {
-        Ok(d) => {
-            return emit(
-                shared,
-                index,
-                job.key,
-                Some(job.envelope),
-                attempt,
-                Ok(d),
-                None,
-            )
-            .await;
-        }
+        Ok(d) => return pending.report(shared, attempt, Ok(d)).await,
         Err(e) => e,
     };
-    if shared.is_stopped() && !error.is_not_started() {
-        let retry_at = retry_at(shared, &error, attempt);
-        return emit(
-            shared,
-            index,
-            job.key,
-            Some(job.envelope),
-            attempt,
-            Err(error),
-            retry_at,
-        )
-        .await;
+    match again(shared, &error, attempt).await {
+        None => pending.report(shared, attempt, Err(error)).await,
+        Some(wait) => {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                retry(shared, pending, error, attempt, wait, alone).await;
+            });
+        }
     }
-    let wait = if error.is_not_started() {
-        // Nothing of it was accepted: again at once, and it does not
-        // count as an attempt.
-        Duration::ZERO
-    } else if shared.pacing.policy.may_retry(&error, attempt) {
-        // Recorded now: a "slow down" reply holds back this sender's
-        // next batch too, not only the retry.
-        shared.pacing.hold(attempt, error.reply()).await
-    } else {
-        let retry_at = retry_at(shared, &error, attempt);
-        return emit(
-            shared,
-            index,
-            job.key,
-            Some(job.envelope),
-            attempt,
-            Err(error),
-            retry_at,
-        )
-        .await;
-    };
-    let shared = shared.clone();
-    tokio::spawn(async move {
-        retry(shared, index, job, error, attempt, wait, alone).await;
-    });
 }
 
 /// Waits, sends again, and repeats while the policy allows.
 async fn retry(
     shared: Arc<Shared>,
-    index: u64,
-    job: Job,
+    pending: Pending,
     mut error: Error,
     mut attempt: u32,
     mut wait: Duration,
@@ -248,63 +242,25 @@ async fn retry(
             } => p.ok(),
         };
         let Some(permit) = permit else {
-            let at = SystemTime::now() + wait;
-            let retry_at = error.is_transient().then_some(at);
-            return emit(
-                &shared,
-                index,
-                job.key,
-                Some(job.envelope),
-                attempt,
-                Err(error),
-                retry_at,
-            )
-            .await;
+            return pending.report(&shared, attempt, Err(error)).await;
         };
         if !error.is_not_started() {
             attempt += 1;
         }
         shared.pacing.wait().await;
-        let result = match job.message.open().await {
-            Ok(source) => shared.send_once(alone, &job, source).await,
+        let result = match pending.job.message.open().await {
+            Ok(source) => shared.send_once(alone, &pending.job, source).await,
             Err(e) => Err(e),
         };
         drop(permit);
         error = match result {
-            Ok(d) => {
-                return emit(
-                    &shared,
-                    index,
-                    job.key,
-                    Some(job.envelope),
-                    attempt,
-                    Ok(d),
-                    None,
-                )
-                .await;
-            }
+            Ok(d) => return pending.report(&shared, attempt, Ok(d)).await,
             Err(e) => e,
         };
-        let again = !shared.is_stopped()
-            && (error.is_not_started() || shared.pacing.policy.may_retry(&error, attempt));
-        if !again {
-            let retry_at = retry_at(&shared, &error, attempt);
-            return emit(
-                &shared,
-                index,
-                job.key,
-                Some(job.envelope),
-                attempt,
-                Err(error),
-                retry_at,
-            )
-            .await;
+        match again(&shared, &error, attempt).await {
+            Some(w) => wait = w,
+            None => return pending.report(&shared, attempt, Err(error)).await,
         }
-        wait = if error.is_not_started() {
-            Duration::ZERO
-        } else {
-            shared.pacing.hold(attempt, error.reply()).await
-        };
     }
 }
 

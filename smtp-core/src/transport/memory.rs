@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::Transport;
 use crate::address::Envelope;
-use crate::delivery::{Delivery, RecipientOutcome};
+use crate::delivery::Delivery;
 use crate::error::Error;
 use crate::message::MessageSource;
 use crate::reply::Reply;
@@ -55,16 +55,5 @@ impl Transport for MemoryTransport {
 }
 
 pub(crate) fn accept_all(envelope: &Envelope, reply: Reply) -> Delivery {
-    Delivery {
-        accepted: envelope
-            .to()
-            .iter()
-            .map(|r| RecipientOutcome {
-                recipient: r.clone(),
-                reply: Reply::new(250, "2.1.5 Ok"),
-            })
-            .collect(),
-        rejected: Vec::new(),
-        reply,
-    }
+    Delivery::to_all(envelope, Reply::new(250, "2.1.5 Ok"), reply)
 }
