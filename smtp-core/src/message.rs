@@ -157,29 +157,49 @@ impl MessageSource {
 }
 
 /// The size a message has on the wire once bare LF and bare CR become CRLF
-/// and a final line end is added (what the engine sends), so the `SIZE`
-/// check before sending agrees with what the server counts.
+/// and a final line end is added (what the engine sends), so a `SIZE` check before sending agrees with
+/// what the server counts. Streaming: feed chunks as they come.
 #[derive(Debug, Default)]
-struct WireSize {
+pub struct WireSize {
     size: u64,
+    /// The last byte fed, if any (a CR there is decided by the next one).
     prev: Option<u8>,
 }
 
 impl WireSize {
-    fn feed(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.size += 1;
-            match (self.prev, b) {
-                (Some(b'\r'), b'\n') => {}
-                (_, b'\n') => self.size += 1,
-                (Some(b'\r'), _) => self.size += 1,
-                _ => {}
-            }
-            self.prev = Some(b);
+    /// Counts `bytes`: one each, plus one for every bare LF and bare CR.
+    /// Only line-end bytes are looked at (found with `memchr`).
+    pub fn feed(&mut self, bytes: &[u8]) {
+        let Some(&last) = bytes.last() else {
+            return;
+        };
+        let mut extra = 0u64;
+        // A CR that ended the previous chunk is bare unless this one
+        // starts with its LF.
+        if self.prev == Some(b'\r') && bytes[0] != b'\n' {
+            extra += 1;
         }
+        for p in memchr::memchr2_iter(b'\r', b'\n', bytes) {
+            let bare = if bytes[p] == b'\n' {
+                let before = if p == 0 {
+                    self.prev
+                } else {
+                    Some(bytes[p - 1])
+                };
+                before != Some(b'\r')
+            } else {
+                // A CR in the last position waits for the next chunk (or
+                // for `finish`).
+                matches!(bytes.get(p + 1), Some(&b) if b != b'\n')
+            };
+            extra += u64::from(bare);
+        }
+        self.size += bytes.len() as u64 + extra;
+        self.prev = Some(last);
     }
 
-    fn finish(&self) -> u64 {
+    /// The size of everything fed, with the final line end the engine adds.
+    pub fn finish(&self) -> u64 {
         match self.prev {
             None | Some(b'\n') => self.size,
             Some(b'\r') => self.size + 1,

@@ -32,55 +32,7 @@ pub(crate) fn normalize(bytes: &[u8], final_eol: bool) -> Vec<u8> {
     out
 }
 
-/// The size a message has on the wire once bare LF and bare CR become CRLF
-/// and a final line end is added (as `smtp_core::MessageSource` counts it).
-#[derive(Debug, Default)]
-pub(crate) struct WireSize {
-    size: u64,
-    /// The last byte fed, if any (a CR there is decided by the next one).
-    prev: Option<u8>,
-}
-
-impl WireSize {
-    /// Counts `bytes`: one each, plus one for every bare LF and bare CR.
-    /// Only line-end bytes are looked at (found with `memchr`).
-    pub(crate) fn feed(&mut self, bytes: &[u8]) {
-        let Some(&last) = bytes.last() else {
-            return;
-        };
-        let mut extra = 0u64;
-        // A CR that ended the previous chunk is bare unless this one
-        // starts with its LF.
-        if self.prev == Some(b'\r') && bytes[0] != b'\n' {
-            extra += 1;
-        }
-        for p in memchr::memchr2_iter(b'\r', b'\n', bytes) {
-            let bare = if bytes[p] == b'\n' {
-                let before = if p == 0 {
-                    self.prev
-                } else {
-                    Some(bytes[p - 1])
-                };
-                before != Some(b'\r')
-            } else {
-                // A CR in the last position waits for the next chunk (or
-                // for `finish`).
-                matches!(bytes.get(p + 1), Some(&b) if b != b'\n')
-            };
-            extra += u64::from(bare);
-        }
-        self.size += bytes.len() as u64 + extra;
-        self.prev = Some(last);
-    }
-
-    pub(crate) fn finish(&self) -> u64 {
-        match self.prev {
-            None | Some(b'\n') => self.size,
-            Some(b'\r') => self.size + 1,
-            Some(_) => self.size + 2,
-        }
-    }
-}
+pub(crate) use smtp_core::message::WireSize;
 
 /// Length of `n` bytes base64-encoded in 76-character lines, each ending
 /// in CRLF (57 input bytes per line).
