@@ -368,3 +368,36 @@ fn the_outbox_written_without_a_server_is_delivered_by_queue_flush() {
     assert!(text.contains("sent: you@example.test"), "{text}");
     smtp_testkit::wait_for_mail(&maildir(), &tag, Duration::from_secs(30));
 }
+
+#[test]
+fn a_watching_runner_delivers_what_falls_due_and_stops_on_sigterm() {
+    let rig = Rig::new();
+    let tag = smtp_testkit::unique_tag("queue-watch");
+    rig.queue_bulk(&tag, 3);
+    let runner = rig
+        .flush_cmd(&["run", "--watch", "--interval", "1s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Deferred a minute by the failed attempt: nothing is due yet.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(delivered(&tag).is_empty(), "sent before it was due");
+    for e in rig.listed() {
+        let id = e["id"].as_str().unwrap();
+        let out = rig.smtp().args(["queue", "release", id]).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    let got = wait_delivered(&tag, 3);
+    assert!(got.values().all(|&n| n == 1), "{got:?}");
+    let status = Command::new("kill")
+        .args(["-TERM", &runner.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = runner.wait_with_output().unwrap();
+    let (code, text) = code_and_text(&out);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("queue runner: stopping"), "{text}");
+    assert!(rig.listed().is_empty());
+}
