@@ -166,6 +166,7 @@ impl Printer {
     fn text(&self, l: &Line<'_>, out: &mut String) {
         use std::fmt::Write as _;
         match l.status {
+            "sent" if self.outbox && self.quiet_success => {}
             "sent" if self.outbox => {
                 let path = l
                     .reply
