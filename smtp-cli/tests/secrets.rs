@@ -176,3 +176,27 @@ fn config_show_leaks_no_secret() {
     }
     check(run_all(cases, root.path()));
 }
+
+#[test]
+fn a_proxy_url_with_the_host_forgotten_never_shows_its_password() {
+    let home = tempfile::tempdir().unwrap();
+    for command in [
+        &["config", "check"][..],
+        &["send", "--to", "a@example.test"][..],
+    ] {
+        let out = smtp(home.path())
+            .args(command)
+            .args([
+                "--proxy",
+                "socks5h://alice:hunter2-S3cret",
+                "--host",
+                "127.0.0.1",
+            ])
+            .output()
+            .unwrap();
+        let (code, text) = code_and_text(&out);
+        assert_eq!(code, 2, "{text}");
+        assert!(!text.contains("hunter2"), "the password leaks: {text}");
+        assert!(text.contains("@host:port"), "{text}");
+    }
+}

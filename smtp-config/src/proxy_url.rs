@@ -63,15 +63,16 @@ pub(crate) fn parse(url: &str) -> Result<ProxyParts<'_>, String> {
     if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("proxy host contains a space or control character".into());
     }
-    let port = match port {
-        Some(p) => p
-            .parse::<u16>()
-            .ok()
-            .filter(|p| *p != 0)
-            .ok_or_else(|| format!("bad proxy port {p:?}: expected 1-65535"))?,
-        None if scheme == "http" => 8080,
-        None => 1080,
-    };
+    let port =
+        match port {
+            // Never echoed: with the `@host` forgotten, `user:password` reads
+            // as `host:port`, and the "port" is the password.
+            Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or(
+                "bad proxy port: expected 1-65535 (user:password needs @host:port after it)",
+            )?,
+            None if scheme == "http" => 8080,
+            None => 1080,
+        };
     Ok(ProxyParts {
         scheme,
         user,
@@ -96,7 +97,20 @@ pub(crate) fn redact(url: &str) -> String {
             Some((user, _)) => format!("{scheme}://{user}:<redacted>@{hostport}"),
             None => url.to_string(),
         },
-        None => url.to_string(),
+        // No `@`: `user:password` with the host forgotten looks like
+        // `host:port`; anything after the colon that is not a port is
+        // hidden.
+        None => match rest.rsplit_once(':') {
+            Some((host, port))
+                if !port
+                    .trim_end_matches('/')
+                    .bytes()
+                    .all(|b| b.is_ascii_digit()) =>
+            {
+                format!("{scheme}://{host}:<redacted>")
+            }
+            _ => url.to_string(),
+        },
     }
 }
 
@@ -145,5 +159,17 @@ mod tests {
         );
         assert_eq!(redact("socks5://h:1"), "socks5://h:1");
         assert_eq!(redact("u:pw@h"), "<redacted>");
+        assert_eq!(redact("socks5h://h:1080/"), "socks5h://h:1080/");
+        assert_eq!(redact("[::1]:1"), "[::1]:1");
+    }
+
+    #[test]
+    fn a_forgotten_host_never_shows_the_password() {
+        let url = "socks5h://alice:hunter2";
+        let e = parse(url).unwrap_err();
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(e.contains("@host:port"), "{e}");
+        assert_eq!(redact(url), "socks5h://alice:<redacted>");
+        assert!(!redact("http://alice:p%40ss").contains("p%40ss"));
     }
 }
