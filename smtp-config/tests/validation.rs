@@ -219,7 +219,7 @@ fn malformed_proxy_url_is_redacted() {
     rig.cli("proxy.url", "socks5h://u:pw@127.0.0.1:99999");
     let e = rig.err();
     assert!(
-        e.contains("bad proxy port \"99999\"") && !e.contains("pw@"),
+        e.contains("bad proxy port") && e.contains(":99999") && !e.contains("pw@"),
         "{e}"
     );
 }

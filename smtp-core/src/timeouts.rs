@@ -47,7 +47,11 @@ impl Timeouts {
     /// `limit` and 4 x `limit` capped at the RFC's 10 minutes, since servers
     /// scan mail before answering.
     pub fn uniform(limit: Duration) -> Timeouts {
-        let end = (limit * 4).min(Duration::from_secs(600)).max(limit);
+        // Saturating: a limit of centuries is silly, not a reason to panic.
+        let end = limit
+            .saturating_mul(4)
+            .min(Duration::from_secs(600))
+            .max(limit);
         Timeouts {
             connect: limit,
             tls: limit,

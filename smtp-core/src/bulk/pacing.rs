@@ -98,6 +98,9 @@ impl RetryPolicy {
         if reply.is_some_and(is_rate_limited) {
             ours = ours.saturating_mul(4);
         }
+        // Capped first: the jitter's multiplication must not overflow a
+        // backoff of centuries.
+        ours = ours.min(self.max_delay);
         if self.jitter {
             ours = ours.mul_f64(1.0 + random.clamp(0.0, 1.0) / 5.0);
         }
@@ -244,6 +247,12 @@ mod tests {
         assert_eq!(secs(1, Some(asks)), 30);
         let greedy = Reply::new(451, "retry after 90000 seconds");
         assert_eq!(secs(1, Some(greedy)), 3600);
+    }
+
+    #[test]
+    fn a_huge_backoff_is_capped_never_a_panic() {
+        let p = RetryPolicy::default().backoff(Duration::MAX);
+        assert_eq!(p.delay(40, None, 0.99), p.max_delay);
     }
 
     #[test]
