@@ -35,6 +35,10 @@ pub struct GlobalArgs {
     /// Append one line per delivery attempt to this file (log.file).
     #[arg(long, value_name = "FILE", global = true)]
     pub log_file: Option<PathBuf>,
+    /// Refuse SMTP_* variables that name no config key (by default they
+    /// are skipped with a warning; `smtp config check` is always strict).
+    #[arg(long, global = true)]
+    pub strict_env: bool,
 }
 
 /// The subcommands.
@@ -163,9 +167,13 @@ pub struct ConnectionArgs {
     /// Port (default from --security: 25, 587 or 465).
     #[arg(long, help_heading = "Connection")]
     pub port: Option<u16>,
-    /// none | starttls | starttls-opportunistic | implicit.
+    /// none | starttls | starttls-opportunistic | implicit (also the
+    /// products' words: explicit/STARTTLS = starttls, SSL/SMTPS = implicit).
     #[arg(long, value_name = "MODE", help_heading = "Connection")]
     pub security: Option<String>,
+    /// AWS region for --preset amazon-ses, e.g. eu-west-1 (aws_region).
+    #[arg(long, value_name = "REGION", help_heading = "Connection")]
+    pub aws_region: Option<String>,
     /// Name sent in EHLO.
     #[arg(long, value_name = "NAME", help_heading = "Connection")]
     pub ehlo_name: Option<String>,
@@ -175,6 +183,17 @@ pub struct ConnectionArgs {
     /// Proxy URL: socks5h://user:pass@host:port, socks4a://, http://.
     #[arg(long, value_name = "URL", help_heading = "Connection")]
     pub proxy: Option<String>,
+    /// Read the proxy password from this environment variable (the user
+    /// is the one in --proxy's URL).
+    #[arg(long, value_name = "VAR", help_heading = "Connection")]
+    pub proxy_password_env: Option<String>,
+    /// Read the proxy password from this file (proxy.password_file).
+    #[arg(long, value_name = "FILE", help_heading = "Connection")]
+    pub proxy_password_file: Option<PathBuf>,
+    /// Run this command and use its output as the proxy password
+    /// (proxy.password_command).
+    #[arg(long, value_name = "CMD", help_heading = "Connection")]
+    pub proxy_password_command: Option<String>,
 
     /// Minimum TLS version: 1.2 or 1.3.
     #[arg(long, value_name = "VERSION", help_heading = "TLS")]
@@ -182,7 +201,8 @@ pub struct ConnectionArgs {
     /// Maximum TLS version: 1.2 or 1.3.
     #[arg(long, value_name = "VERSION", help_heading = "TLS")]
     pub tls_max_version: Option<String>,
-    /// Trust the CA certificates in this PEM file (instead of the built-in roots).
+    /// Trust only the CA certificates in this PEM file (instead of the OS
+    /// trust store and the built-in roots).
     #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub ca_file: Option<PathBuf>,
     /// Client certificate (PEM) for mutual TLS.
@@ -201,6 +221,10 @@ pub struct ConnectionArgs {
     #[arg(long, help_heading = "TLS")]
     pub dangerous_accept_invalid_certs: bool,
 
+    /// Send without logging in, whatever user the config file or profile
+    /// sets (auth.enabled = false).
+    #[arg(long, conflicts_with_all = ["user", "password_env", "password_file", "password_command", "oauth2_token_env", "oauth2_token_command"], help_heading = "Authentication")]
+    pub no_auth: bool,
     /// Username for AUTH.
     #[arg(long, value_name = "USER", help_heading = "Authentication")]
     pub user: Option<String>,

@@ -88,8 +88,24 @@ pub fn overrides(conn: &ConnectionArgs) -> Result<CliOverrides> {
     set("port", conn.port.map(|p| p.to_string()));
     set("security", conn.security.clone());
     set("ehlo_name", conn.ehlo_name.clone());
+    set("aws_region", conn.aws_region.clone());
     set("timeout", conn.timeout.clone());
     set("proxy.url", conn.proxy.clone());
+    set(
+        "proxy.password_file",
+        conn.proxy_password_file
+            .as_ref()
+            .map(|p| p.display().to_string()),
+    );
+    set(
+        "proxy.password_command",
+        conn.proxy_password_command.clone(),
+    );
+    if let Some(var) = &conn.proxy_password_env {
+        let value = std::env::var(var)
+            .with_context(|| format!("--proxy-password-env {var}: the variable is not set"))?;
+        set("proxy.password", Some(value));
+    }
     set("tls.min_version", conn.tls_min_version.clone());
     set("tls.max_version", conn.tls_max_version.clone());
     set(
@@ -110,6 +126,9 @@ pub fn overrides(conn: &ConnectionArgs) -> Result<CliOverrides> {
     }
     if conn.dangerous_accept_invalid_certs {
         set("tls.dangerous_accept_invalid_certs", Some("true".into()));
+    }
+    if conn.no_auth {
+        set("auth.enabled", Some("false".into()));
     }
     set("auth.username", conn.user.clone());
     set(
@@ -140,9 +159,23 @@ pub fn overrides(conn: &ConnectionArgs) -> Result<CliOverrides> {
     Ok(o)
 }
 
-fn options(global: &GlobalArgs, overrides: CliOverrides) -> LoadOptions {
+fn options(global: &GlobalArgs, conn: &ConnectionArgs, overrides: CliOverrides) -> LoadOptions {
     // `load` below prints warnings itself; no second copy through tracing.
-    let mut opts = LoadOptions::new().overrides(overrides).log_warnings(false);
+    let mut opts = LoadOptions::new()
+        .overrides(overrides)
+        .log_warnings(false)
+        .strict_env(global.strict_env);
+    // A variable named to hold a secret is that secret, never a key.
+    for var in [
+        &conn.password_env,
+        &conn.oauth2_token_env,
+        &conn.proxy_password_env,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        opts = opts.ignore_env_var(var);
+    }
     if let Some(c) = &global.config {
         opts = opts.config_file(c);
     }
@@ -175,7 +208,7 @@ pub fn load_with(
     for (key, value) in extra {
         o.push(*key, *value);
     }
-    let loaded = Config::load(&options(global, o.clone()))?;
+    let loaded = Config::load(&options(global, conn, o.clone()))?;
     for w in loaded.warnings() {
         eprintln!("warning: {w}");
     }
@@ -189,7 +222,7 @@ pub fn load_with(
         let password = rpassword::prompt_password(format!("password for {user}: "))
             .context("reading the password from the terminal")?;
         o.push("auth.password", password);
-        return Ok(Config::load(&options(global, o))?);
+        return Ok(Config::load(&options(global, conn, o))?);
     }
     Ok(loaded)
 }

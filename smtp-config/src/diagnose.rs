@@ -30,6 +30,8 @@ smtp_core::hint_table! {
         TLS_VERSION_ORDER = "config-tls-version-order":
             "make tls.min_version (--tls-min-version) lower than or equal to tls.max_version (--tls-max-version)";
         MISSING = "config-missing": "set the key the message names";
+        AMBIGUOUS_SECURITY = "config-ambiguous-security":
+            "write security = \"implicit\" for TLS from the first byte (port 465, also called SSL or SMTPS) or \"starttls\" for TLS after STARTTLS (ports 587 and 25, also called explicit); see docs/security-modes.md";
         UNKNOWN_PROFILE = "config-unknown-profile":
             "define it as a [profiles.NAME] table in a config file";
         FEATURE_DISABLED = "config-feature-disabled":
@@ -63,6 +65,7 @@ impl Error {
             Error::CleartextAuth { .. } => hints::CLEARTEXT_AUTH,
             Error::TlsVersionOrder { .. } => hints::TLS_VERSION_ORDER,
             Error::Missing { .. } => hints::MISSING,
+            Error::AmbiguousSecurity { .. } => hints::AMBIGUOUS_SECURITY,
             Error::UnknownProfile { .. } => hints::UNKNOWN_PROFILE,
             Error::FeatureDisabled { .. } => hints::FEATURE_DISABLED,
             Error::SecretSource { .. } => hints::SECRET_SOURCE,

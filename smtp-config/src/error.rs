@@ -98,6 +98,25 @@ pub enum Error {
         /// Where it came from.
         max_origin: Box<Origin>,
     },
+    /// `security = "TLS"`: products use the word for implicit TLS and for
+    /// STARTTLS alike.
+    #[error(
+        "security {value:?} (from {origin}) is ambiguous: products say TLS for implicit TLS and for STARTTLS alike{}",
+        match port {
+            Some(465) => "; port 465 means implicit".to_string(),
+            Some(p @ (587 | 25)) => format!("; port {p} means starttls"),
+            Some(p) => format!("; port {p} says neither"),
+            None => String::new(),
+        }
+    )]
+    AmbiguousSecurity {
+        /// The word as written.
+        value: String,
+        /// Where it came from.
+        origin: Box<Origin>,
+        /// The port configured in any layer, when one is.
+        port: Option<u16>,
+    },
     /// A value needed by another one is missing.
     #[error("missing `{key}`: {reason}")]
     Missing {

@@ -186,7 +186,7 @@ keys! {
     "aws_region": Region, None, "AWS region for the amazon-ses preset (host email-smtp.REGION.amazonaws.com)";
     "host": HostName, None, "SMTP server host name or IP; unset means write messages to the outbox directory instead";
     "port": Port, Some("from security: none 25, starttls 587, starttls-opportunistic 587, implicit 465"), "SMTP server port";
-    "security": Security, Some("starttls"), "none, starttls (required), starttls-opportunistic or implicit (TLS from the first byte)";
+    "security": Security, Some("starttls"), "none, starttls (required; also explicit), starttls-opportunistic or implicit (TLS from the first byte; also SSL, SMTPS); TLS alone is refused as ambiguous";
     "ehlo_name": HostName, Some("smtp-core's default"), "Name sent in EHLO/HELO; use a fully qualified name";
     "timeout": Duration, None, "One limit for every phase (connect, TLS, each command); end of data gets up to 4x, at most 10m";
     "timeouts.connect": Duration, Some("timeout, else 30s"), "Reaching the server (TCP or proxy tunnel)";
@@ -199,13 +199,15 @@ keys! {
     "timeouts.total": Duration, None, "A cap on one whole send, connect to final reply";
     "tls.min_version": TlsVersion, Some("1.2"), "Lowest TLS version: 1.2 or 1.3 (1.0 and 1.1 are not supported)";
     "tls.max_version": TlsVersion, Some("1.3"), "Highest TLS version: 1.2 or 1.3";
-    "tls.ca_file": PathList, Some("Mozilla's roots (webpki-roots)"), "PEM file(s) of CA certificates to trust instead of the built-in Mozilla roots";
+    "tls.ca_file": PathList, Some("the OS trust store and Mozilla's roots (webpki-roots)"), "PEM file(s) of CA certificates to trust instead of the OS trust store and the built-in Mozilla roots";
+    "tls.platform_roots": Bool, Some("true"), "Also trust the operating system's trust store (SSL_CERT_FILE/SSL_CERT_DIR replace it when set), beside the built-in Mozilla roots; unused when tls.ca_file is set";
     "tls.client_cert": Path, None, "PEM client certificate chain for TLS client authentication (needs tls.client_key)";
     "tls.client_key": Path, None, "PEM private key of tls.client_cert";
     "tls.pin_sha256": TextList, None, "Accept only these server keys: base64 SHA-256 of the SubjectPublicKeyInfo";
     "tls.server_name": HostName, Some("host"), "Name sent as SNI and checked against the certificate";
     "tls.dangerous_accept_invalid_certs": Bool, Some("false"), "DANGEROUS: accept any certificate (expired, self-signed, wrong issuer)";
     "tls.dangerous_accept_invalid_hostnames": Bool, Some("false"), "DANGEROUS: accept a valid certificate issued for another name";
+    "auth.enabled": Bool, Some("true"), "false turns authentication off (send anonymously) even when a file, profile or preset sets a user name or password";
     "auth.username": Text, None, "SASL user name; setting it turns authentication on";
     "auth.password": Secret, None, "Password (prefer SMTP_AUTH__PASSWORD, password_file or password_command)";
     "auth.password_file": Path, None, "File whose content (trailing newline removed) is the password";
@@ -219,6 +221,9 @@ keys! {
     "auth.oauth2.client_secret": Secret, None, "OAuth2 client secret for the refresh-token flow";
     "auth.oauth2.refresh_token": Secret, None, "OAuth2 refresh token for the refresh-token flow";
     "proxy.url": ProxyUrl, None, "Proxy to connect through: socks5://, socks5h://, socks4://, socks4a:// or http:// (CONNECT), with optional user:pass@";
+    "proxy.password": Secret, None, "Proxy password, replacing any in proxy.url (prefer SMTP_PROXY__PASSWORD, password_file or password_command); proxy.url names the user";
+    "proxy.password_file": Path, None, "File whose content (trailing newline removed) is the proxy password";
+    "proxy.password_command": Command, None, "Shell command whose standard output is the proxy password";
     "message.from": Address, None, "Default sender address (envelope and From header)";
     "message.from_name": Text, None, "Display name for the From header";
     "message.subject_prefix": Text, None, "Text put before every subject, e.g. \"[monitoring] \"";
@@ -255,9 +260,11 @@ pub(crate) const BUILTIN_DEFAULTS: &[(&str, &str)] = &[
     ("security", "starttls"),
     ("tls.min_version", "1.2"),
     ("tls.max_version", "1.3"),
+    ("tls.platform_roots", "true"),
     ("tls.dangerous_accept_invalid_certs", "false"),
     ("tls.dangerous_accept_invalid_hostnames", "false"),
     ("auth.allow_cleartext", "false"),
+    ("auth.enabled", "true"),
     ("pool.max_connections", "4"),
     ("pool.idle_timeout", "60s"),
     ("pool.max_messages_per_connection", "100"),

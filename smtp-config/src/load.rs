@@ -84,6 +84,13 @@ pub(crate) fn load(options: &LoadOptions) -> Result<Loaded, Error> {
         _ => (None, ""),
     };
 
+    let mut file_warnings = Vec::new();
+    for file in &files {
+        let layers = std::iter::once(&file.top).chain(file.profiles.values());
+        if let Some(w) = layers.filter_map(readable_secret).next() {
+            file_warnings.push(w);
+        }
+    }
     let mut stack: Vec<Layer> = Vec::new();
     let mut profile_descriptions = BTreeMap::new();
     for mut file in files {
@@ -105,7 +112,8 @@ pub(crate) fn load(options: &LoadOptions) -> Result<Loaded, Error> {
             });
         }
     }
-    stack.push(layers::env_layer(&env)?);
+    let (env_layer, mut more) = layers::env_layer(&env, options.strict_env, &options.ignore_env)?;
+    stack.push(env_layer);
     let mut cli = options.overrides.values().to_vec();
     if let Some(preset) = &options.preset {
         cli.retain(|(k, _)| k != "preset");
@@ -113,10 +121,24 @@ pub(crate) fn load(options: &LoadOptions) -> Result<Loaded, Error> {
     }
     stack.push(layers::cli_layer(&cli)?);
 
+    // For the advice on an ambiguous security word: the port as written.
+    let raw_port = top_value(&stack, "port").and_then(|(v, _)| {
+        v.to_u128()
+            .and_then(|n| u16::try_from(n).ok())
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+    });
     let mut stack = stack
         .into_iter()
         .map(|l| layers::check(l, &ctx))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| match e {
+            Error::AmbiguousSecurity { value, origin, .. } => Error::AmbiguousSecurity {
+                value,
+                origin,
+                port: raw_port,
+            },
+            other => other,
+        })?;
 
     let preset = select_preset(&stack)?;
     let mut all = vec![defaults_layer(&ctx)?];
@@ -127,7 +149,16 @@ pub(crate) fn load(options: &LoadOptions) -> Result<Loaded, Error> {
     strip_shadowed_secret_sources(&mut all);
 
     let figment = all.iter().fold(Figment::new(), |f, layer| f.merge(layer));
-    let config: Config = figment.extract().map_err(|e| Error::Model(e.to_string()))?;
+    let mut config: Config = figment.extract().map_err(|e| Error::Model(e.to_string()))?;
+    if !config.auth.enabled {
+        // Anonymous: what lower layers set for logging in no longer counts.
+        let a = &mut config.auth;
+        a.username = None;
+        a.password = None;
+        a.password_file = None;
+        a.password_command = None;
+        a.oauth2 = Default::default();
+    }
 
     let by_name: HashMap<String, usize> =
         all.iter().enumerate().map(|(i, l)| (l.name(), i)).collect();
@@ -147,7 +178,11 @@ pub(crate) fn load(options: &LoadOptions) -> Result<Loaded, Error> {
     }
 
     let preset = preset.map(|(p, _)| p);
-    let warnings = validate::validate(&config, &origins, preset)?;
+    let mut warnings = validate::validate(&config, &origins, preset)?;
+    let mut env_warnings = file_warnings;
+    env_warnings.append(&mut more);
+    env_warnings.append(&mut warnings);
+    let warnings = env_warnings;
     let provenance = provenance::compute(&config, &values, &origins, &dirs.outbox);
     let loaded = Loaded {
         config,
@@ -207,6 +242,53 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// A warning when a file layer holds a secret (a password, a token, a
+/// proxy URL with a password) and every user of the machine may read it.
+fn readable_secret(layer: &Layer) -> Option<crate::loaded::Warning> {
+    let LayerKind::File { path, .. } = &layer.kind else {
+        return None;
+    };
+    let key = KEYS
+        .iter()
+        .map(|k| k.key)
+        .find(|key| match layers::find(&layer.dict, key) {
+            None => false,
+            Some(v) => match keys::find(key).map(|d| d.kind) {
+                Some(keys::KeyKind::Secret) => true,
+                Some(keys::KeyKind::ProxyUrl) => v
+                    .as_str()
+                    .and_then(|u| crate::proxy_url::parse(u).ok())
+                    .is_some_and(|p| p.has_password),
+                _ => false,
+            },
+        })?;
+    let mode = world_readable(path)?;
+    Some(crate::loaded::Warning {
+        key: key.to_string(),
+        origin: layer.origin(key),
+        message: format!(
+            "{} holds a secret and every user of this machine can read it (mode {mode:04o}): \
+             chmod 600 it, or move the secret to a password_file or password_command",
+            path.display()
+        ),
+    })
+}
+
+/// The permission bits of a file others may read (Unix only).
+fn world_readable(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+        (mode & 0o004 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 /// The highest layer's `preset`, and the preset it names.
 fn select_preset(stack: &[Layer]) -> Result<Option<(&'static Preset, Origin)>, Error> {
     let Some((value, origin)) = top_value(stack, "preset") else {
@@ -224,7 +306,7 @@ fn select_preset(stack: &[Layer]) -> Result<Option<(&'static Preset, Origin)>, E
             key: "aws_region".into(),
             reason: format!(
                 "preset {} (from {origin}) builds its host from it: set aws_region = \"eu-west-1\" \
-                 (or SMTP_AWS_REGION), or set host",
+                 (or SMTP_AWS_REGION, --aws-region), or set host",
                 preset.name
             ),
         });
@@ -253,7 +335,13 @@ fn preset_layer(preset: &Preset, stack: &[Layer]) -> Layer {
     if let Some(host) = preset.host_for(region) {
         layers::insert(&mut dict, "host", Value::from(host));
     }
-    layers::insert(&mut dict, "port", Value::from(preset.port));
+    // The port follows the mode: a layer that picks another mode than the
+    // preset's (gmail with security = "implicit") gets that mode's port
+    // (465), unless a port is set explicitly.
+    let security = top_value(stack, "security").and_then(|(v, _)| v.as_str());
+    if security.is_none_or(|s| s == preset.security.as_str()) {
+        layers::insert(&mut dict, "port", Value::from(preset.port));
+    }
     layers::insert(&mut dict, "security", Value::from(preset.security.as_str()));
     if let Some(v) = preset.min_tls {
         layers::insert(&mut dict, "tls.min_version", Value::from(v));

@@ -201,6 +201,9 @@ pub struct TlsConfig {
     pub pin_sha256: Vec<String>,
     /// SNI / certificate name.
     pub server_name: Option<String>,
+    /// Also trust the operating system's trust store.
+    #[serde(default = "de::yes")]
+    pub platform_roots: bool,
     /// Accept any certificate.
     pub dangerous_accept_invalid_certs: bool,
     /// Accept a certificate for another name.
@@ -212,6 +215,11 @@ pub struct TlsConfig {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct AuthConfig {
+    /// `false` turns authentication off, whatever user name or secret a
+    /// lower layer (a file, a profile, a preset) sets: the loader clears
+    /// them.
+    #[serde(default = "de::yes")]
+    pub enabled: bool,
     /// SASL user name.
     pub username: Option<String>,
     /// Password.
@@ -283,6 +291,13 @@ pub struct ProxyConfig {
     /// The proxy URL; secret because it may hold a password.
     #[serde(default, deserialize_with = "de::opt_secret")]
     pub url: Option<SecretString>,
+    /// The proxy password, replacing any in the URL.
+    #[serde(default, deserialize_with = "de::opt_secret")]
+    pub password: Option<SecretString>,
+    /// File holding the proxy password.
+    pub password_file: Option<PathBuf>,
+    /// Command printing the proxy password.
+    pub password_command: Option<String>,
 }
 
 impl ProxyConfig {
@@ -398,6 +413,10 @@ mod de {
 
     // The secret passes through one plain `String` on its way in; from here
     // on it lives only inside `SecretString`.
+    pub(super) fn yes() -> bool {
+        true
+    }
+
     pub(super) fn opt_secret<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<Option<SecretString>, D::Error> {

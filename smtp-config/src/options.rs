@@ -34,6 +34,13 @@ pub struct LoadOptions {
     /// true). A program that prints [`Loaded::warnings`](crate::Loaded::warnings)
     /// itself turns this off to avoid saying everything twice.
     pub log_warnings: bool,
+    /// Refuse an `SMTP_*` variable that names no key (default false: it is
+    /// skipped with a [`Warning`](crate::Warning), since other programs on
+    /// the same machine use names like `SMTP_USER` and `SMTP_PASS`).
+    pub strict_env: bool,
+    /// Variables the environment layer skips: one the program reads a
+    /// password from by name is a secret, never a key.
+    pub ignore_env: Vec<String>,
 }
 
 impl Default for LoadOptions {
@@ -47,6 +54,8 @@ impl Default for LoadOptions {
             env: None,
             system_file: None,
             log_warnings: true,
+            strict_env: false,
+            ignore_env: Vec::new(),
         }
     }
 }
@@ -112,6 +121,18 @@ impl LoadOptions {
         self
     }
 
+    /// Sets [`LoadOptions::strict_env`].
+    pub fn strict_env(mut self, strict: bool) -> LoadOptions {
+        self.strict_env = strict;
+        self
+    }
+
+    /// Adds a variable to [`LoadOptions::ignore_env`].
+    pub fn ignore_env_var(mut self, name: impl Into<String>) -> LoadOptions {
+        self.ignore_env.push(name.into());
+        self
+    }
+
     /// The environment in effect: the injected map, or the process's
     /// (variables that are not UTF-8 are skipped).
     pub(crate) fn env_map(&self) -> BTreeMap<String, String> {
@@ -139,6 +160,8 @@ impl fmt::Debug for LoadOptions {
             )
             .field("system_file", &self.system_file)
             .field("log_warnings", &self.log_warnings)
+            .field("strict_env", &self.strict_env)
+            .field("ignore_env", &self.ignore_env)
             .finish()
     }
 }

@@ -84,6 +84,22 @@ pub(crate) fn validate(
     }
 
     auth(config, &cx)?;
+    if config.proxy.url.is_none() {
+        let sources = [
+            "proxy.password",
+            "proxy.password_file",
+            "proxy.password_command",
+        ];
+        if let Some(key) = cx.first_set(&sources) {
+            return Err(Error::Missing {
+                key: "proxy.url".into(),
+                reason: format!(
+                    "{key} is set (from {}) but no proxy to use it for",
+                    cx.origin(key)
+                ),
+            });
+        }
+    }
     tls(config, &cx, &mut warn)?;
 
     let port = config.effective_port();
@@ -119,6 +135,10 @@ pub(crate) fn validate(
 
 fn auth(config: &Config, cx: &Ctx<'_>) -> Result<(), Error> {
     let a = &config.auth;
+    if !a.enabled {
+        // Anonymous: the loader cleared whatever lower layers set.
+        return Ok(());
+    }
     let secret_key = cx
         .first_set(SECRET_KEYS)
         .or(cx.first_set(&["auth.oauth2.client_id", "auth.oauth2.client_secret"]));

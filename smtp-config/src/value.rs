@@ -231,16 +231,34 @@ fn duration(value: &Value) -> Result<Duration, String> {
 
 const SECURITY_VALUES: &[&str] = &["none", "starttls", "starttls-opportunistic", "implicit"];
 
+/// The reason [`normalize`] gives for the bare word "TLS", which products
+/// use for both modes; the loader turns it into
+/// [`Error::AmbiguousSecurity`](crate::Error::AmbiguousSecurity).
+pub(crate) const AMBIGUOUS_TLS: &str = "ambiguous security word \"TLS\"";
+
+/// The words product manuals and settings screens use, mapped onto the
+/// four modes. "TLS" alone is refused: some products mean implicit TLS by
+/// it (Thunderbird's "SSL/TLS"), others STARTTLS (Outlook's "TLS").
 fn security(value: &Value) -> Result<&'static str, String> {
     let s = string(value)?;
-    match s.parse::<smtp_core::Security>() {
-        Ok(sec) => Ok(sec.as_str()),
-        Err(_) => Err(format!(
-            "expected one of {}{}",
-            SECURITY_VALUES.join(", "),
-            did_you_mean(&s, SECURITY_VALUES.iter().copied())
-        )),
-    }
+    let word = s.trim().to_ascii_lowercase().replace(['_', ' '], "-");
+    let mode = match word.as_str() {
+        "none" | "plain" | "plaintext" | "off" => "none",
+        "starttls" | "starttls-required" | "explicit" | "explicit-tls" | "explicit-ssl" => {
+            "starttls"
+        }
+        "starttls-opportunistic" | "opportunistic" => "starttls-opportunistic",
+        "implicit" | "implicit-tls" | "implicit-ssl" | "ssl" | "smtps" | "ssl/tls" => "implicit",
+        "tls" => return Err(AMBIGUOUS_TLS.into()),
+        _ => {
+            return Err(format!(
+                "expected one of {} (or a product's word: explicit, SSL, SMTPS){}",
+                SECURITY_VALUES.join(", "),
+                did_you_mean(&word, SECURITY_VALUES.iter().copied())
+            ));
+        }
+    };
+    Ok(mode)
 }
 
 const ON_FAILURE_VALUES: &[&str] = &["fail", "queue"];
@@ -450,6 +468,22 @@ mod tests {
             n(KeyKind::Security, "SSL").unwrap(),
             Value::from("implicit")
         );
+        for (word, mode) in [
+            ("explicit", "starttls"),
+            ("STARTTLS", "starttls"),
+            ("Explicit TLS", "starttls"),
+            ("Implicit", "implicit"),
+            ("SMTPS", "implicit"),
+            ("SSL/TLS", "implicit"),
+            ("none", "none"),
+        ] {
+            assert_eq!(
+                n(KeyKind::Security, word).unwrap(),
+                Value::from(mode),
+                "{word}"
+            );
+        }
+        assert_eq!(n(KeyKind::Security, "TLS").unwrap_err(), AMBIGUOUS_TLS);
         let e = n(KeyKind::Security, "startls").unwrap_err();
         assert!(e.contains("did you mean \"starttls\""), "{e}");
         assert_eq!(

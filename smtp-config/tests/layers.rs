@@ -151,19 +151,52 @@ fn env_nesting_and_types() {
 }
 
 #[test]
-fn unknown_env_var_is_rejected_with_suggestion() {
+fn unknown_env_var_is_rejected_with_suggestion_when_strict() {
     let mut rig = Rig::new();
+    rig.strict_env = true;
     rig.env("SMTP_TLS__MIN_VERISON", "1.3");
     assert_eq!(
         rig.err(),
         "unknown key `tls.min_verison` in env SMTP_TLS__MIN_VERISON; did you mean `tls.min_version`?"
     );
     let mut rig = Rig::new();
+    rig.strict_env = true;
     rig.env("SMTP_PASSWORD", "x");
     assert_eq!(
         rig.err(),
         "unknown key `password` in env SMTP_PASSWORD; did you mean `auth.password`?"
     );
+}
+
+#[test]
+fn unrelated_smtp_env_vars_are_warnings_by_default() {
+    let mut rig = Rig::new();
+    rig.env("SMTP_USER", "someone")
+        .env("SMTP_PASS", "other-programs-secret")
+        .env("SMTP_SERVER", "mail.other.example")
+        .env("SMTP_HOST", "h.example")
+        .env("SMTP_PORT", "2525");
+    let l = rig.ok();
+    assert_eq!(l.config().port, Some(2525));
+    let warnings: Vec<String> = l.warnings().iter().map(|w| w.to_string()).collect();
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("server (from env SMTP_SERVER): not a configuration key, ignored (did you mean SMTP_HOST?)")),
+        "{warnings:?}"
+    );
+    assert!(!warnings.iter().any(|w| w.contains("other-programs-secret")));
+}
+
+#[test]
+fn variable_named_as_password_source_is_not_read_as_a_key() {
+    let mut rig = Rig::new();
+    rig.strict_env = true;
+    rig.env("SMTP_PASS", "x");
+    let opts = rig.options().ignore_env_var("SMTP_PASS");
+    let l = smtp_config::Config::load(&opts).unwrap();
+    assert!(l.warnings().is_empty());
 }
 
 const PROFILES: &str = r#"
@@ -347,4 +380,55 @@ fn default_outbox_is_under_xdg_data_home() {
             "default".into()
         )
     );
+}
+
+#[test]
+fn preset_port_follows_a_different_security_mode() {
+    let mut rig = Rig::new();
+    rig.preset = Some("gmail".into());
+    rig.cli("security", "implicit");
+    let l = rig.ok();
+    assert_eq!(l.config().effective_port(), 465);
+    assert!(l.warnings().is_empty(), "{:?}", l.warnings());
+
+    // An explicit port still wins (and the mismatch is warned about).
+    let mut rig = Rig::new();
+    rig.preset = Some("gmail".into());
+    rig.cli("security", "implicit").cli("port", "587");
+    let l = rig.ok();
+    assert_eq!(l.config().effective_port(), 587);
+    assert_eq!(l.warnings().len(), 1, "{:?}", l.warnings());
+
+    // The preset's own mode keeps the preset's port.
+    let mut rig = Rig::new();
+    rig.preset = Some("gmail".into());
+    rig.cli("security", "STARTTLS");
+    assert_eq!(rig.ok().config().effective_port(), 587);
+}
+
+#[test]
+fn auth_enabled_false_goes_anonymous_over_a_file_and_profile_login() {
+    let mut rig = Rig::new();
+    rig.user(
+        "[auth]\nusername = \"me@example.com\"\npassword_command = \"pass show smtp\"\n\
+         [profiles.work.auth]\nusername = \"work@example.com\"\n",
+    );
+    rig.profile = Some("work".into());
+    rig.env("SMTP_HOST", "h.example");
+    rig.cli("auth.enabled", "false");
+    let l = rig.ok();
+    assert!(l.config().auth.username.is_none());
+    assert!(!l.config().auth.has_secret());
+    let Ok(built) = l.build() else {
+        panic!("build failed")
+    };
+    drop(built);
+}
+
+#[test]
+fn empty_user_name_points_at_auth_enabled() {
+    let mut rig = Rig::new();
+    rig.cli("auth.username", "");
+    let e = rig.err();
+    assert!(e.contains("set auth.enabled = false"), "{e}");
 }

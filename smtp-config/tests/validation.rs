@@ -4,6 +4,7 @@
 mod common;
 
 use common::Rig;
+use smtp_core::Security;
 
 fn file_err(content: &str) -> (String, String) {
     let mut rig = Rig::new();
@@ -67,7 +68,7 @@ fn bad_enum_values() {
         e,
         format!(
             "invalid value \"startls\" for `security` in {path}:1: expected one of none, starttls, \
-             starttls-opportunistic, implicit; did you mean \"starttls\"?"
+             starttls-opportunistic, implicit (or a product's word: explicit, SSL, SMTPS); did you mean \"starttls\"?"
         )
     );
     let mut rig = Rig::new();
@@ -396,6 +397,7 @@ fn other_warnings() {
 #[test]
 fn errors_have_hints_where_needed() {
     let mut rig = Rig::new();
+    rig.strict_env = true;
     rig.env("SMTP_SERVER", "x");
     let e = rig.load().unwrap_err();
     assert_eq!(
@@ -403,4 +405,69 @@ fn errors_have_hints_where_needed() {
         "unknown key `server` in env SMTP_SERVER; did you mean `host`?"
     );
     assert!(e.hint().unwrap().contains("SMTP_TLS__MIN_VERSION"));
+}
+
+#[test]
+fn product_security_words_map_to_modes() {
+    for (word, mode) in [
+        ("explicit", Security::StartTlsRequired),
+        ("STARTTLS", Security::StartTlsRequired),
+        ("Implicit", Security::ImplicitTls),
+        ("SSL", Security::ImplicitTls),
+        ("SMTPS", Security::ImplicitTls),
+    ] {
+        let mut rig = Rig::new();
+        rig.cli("host", "h.example").cli("security", word);
+        assert_eq!(rig.ok().config().security, mode, "{word}");
+    }
+}
+
+#[test]
+fn bare_tls_is_refused_naming_the_mode_the_port_implies() {
+    for (port, says) in [
+        (Some("465"), "; port 465 means implicit"),
+        (Some("587"), "; port 587 means starttls"),
+        (Some("25"), "; port 25 means starttls"),
+        (None, ""),
+    ] {
+        let mut rig = Rig::new();
+        rig.env("SMTP_SECURITY", "TLS");
+        if let Some(p) = port {
+            rig.cli("port", p);
+        }
+        let e = rig.load().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "security \"TLS\" (from env SMTP_SECURITY) is ambiguous: products say TLS for implicit TLS \
+                 and for STARTTLS alike{says}"
+            )
+        );
+        assert_eq!(e.coded_hint().unwrap().code, "config-ambiguous-security");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn world_readable_file_with_a_password_is_warned() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut rig = Rig::new();
+    rig.config("host = \"h.example\"\n[auth]\nusername = \"u\"\npassword = \"file-secret-1\"\n");
+    let path = rig.config_file.clone().unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let w = warnings(&rig);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].starts_with("auth.password (from "), "{w:?}");
+    assert!(w[0].contains("(mode 0644): chmod 600 it"), "{w:?}");
+    assert!(!w[0].contains("file-secret-1"), "{w:?}");
+
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(warnings(&rig).is_empty());
+
+    // No secret in it: readable is fine.
+    let mut rig = Rig::new();
+    rig.config("host = \"h.example\"\n[auth]\nusername = \"u\"\npassword_file = \"/p\"\n");
+    let path = rig.config_file.clone().unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(warnings(&rig).is_empty());
 }

@@ -101,16 +101,26 @@ impl TlsConfig {
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         }
         if self.platform_roots {
+            // Honours SSL_CERT_FILE and SSL_CERT_DIR, like OpenSSL.
             let found = rustls_native_certs::load_native_certs();
+            for e in &found.errors {
+                tracing::debug!(error = %e, "part of the platform trust store could not be read");
+            }
             if found.certs.is_empty() {
                 let reason = match found.errors.first() {
                     Some(e) => e.to_string(),
                     None => "the platform's trust store is empty".to_string(),
                 };
-                return Err(Error::PlatformRoots { reason });
+                // Only an error when nothing else is trusted: a container
+                // without a system store still has the bundled roots.
+                if !self.webpki_roots && self.ca.is_empty() {
+                    return Err(Error::PlatformRoots { reason });
+                }
+                tracing::debug!(%reason, "no platform trust anchors; using the others");
+            } else {
+                let (added, ignored) = roots.add_parsable_certificates(found.certs);
+                tracing::debug!(added, ignored, "loaded platform trust anchors");
             }
-            let (added, ignored) = roots.add_parsable_certificates(found.certs);
-            tracing::debug!(added, ignored, "loaded platform trust anchors");
         }
         for source in &self.ca {
             load::add_ca(&mut roots, source)?;
@@ -216,7 +226,9 @@ impl TlsConfigBuilder {
     }
 
     /// Also trust the operating system's store (default off): where a
-    /// company CA is installed system-wide.
+    /// company CA is installed system-wide. `SSL_CERT_FILE` and
+    /// `SSL_CERT_DIR` replace the system store when set. An empty or
+    /// unreadable store is an error only when nothing else is trusted.
     pub fn platform_roots(mut self, on: bool) -> Self {
         self.config.platform_roots = on;
         self

@@ -36,7 +36,12 @@ pub fn show(global: &GlobalArgs, conn: &ConnectionArgs, origin: bool, json: bool
 }
 
 pub fn check(global: &GlobalArgs, conn: &ConnectionArgs) -> Result<()> {
-    let loaded = setup::load(global, conn)?;
+    // A check is where a misspelt SMTP_* variable must not pass unnoticed.
+    let strict = GlobalArgs {
+        strict_env: true,
+        ..global.clone()
+    };
+    let loaded = setup::load(&strict, conn)?;
     setup::build(
         &loaded,
         None::<std::sync::Arc<smtp_core::MemoryTranscript>>,

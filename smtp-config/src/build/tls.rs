@@ -34,6 +34,9 @@ pub(super) fn upgrade(loaded: &Loaded) -> Result<Arc<dyn TlsUpgrade>, Error> {
         for file in &t.ca_file {
             b = b.add_ca_file(file);
         }
+    } else {
+        // A company CA installed on the machine works with no setting.
+        b = b.platform_roots(t.platform_roots);
     }
     if let (Some(cert), Some(key)) = (&t.client_cert, &t.client_key) {
         b = b.client_auth(cert, key);

@@ -36,11 +36,25 @@ fn check_table(
     for (k, v) in dict {
         let path = join(prefix, k);
         if let Some(doc) = keys::find(&path) {
-            let mut norm = normalize(doc.kind, v).map_err(|reason| Error::InvalidValue {
-                key: path.clone(),
-                value: shown(doc.kind, v),
-                origin: Box::new(layer.origin(&path)),
-                reason,
+            let mut norm = normalize(doc.kind, v).map_err(|reason| {
+                if reason == crate::value::AMBIGUOUS_TLS {
+                    return Error::AmbiguousSecurity {
+                        value: v.as_str().unwrap_or_default().to_string(),
+                        origin: Box::new(layer.origin(&path)),
+                        port: None,
+                    };
+                }
+                let reason = if path == "auth.username" && reason == "must not be empty" {
+                    format!("{reason}; to send without logging in set auth.enabled = false")
+                } else {
+                    reason
+                };
+                Error::InvalidValue {
+                    key: path.clone(),
+                    value: shown(doc.kind, v),
+                    origin: Box::new(layer.origin(&path)),
+                    reason,
+                }
             })?;
             if matches!(doc.kind, KeyKind::Path | KeyKind::PathList) {
                 norm = resolve_paths(layer, norm, ctx);

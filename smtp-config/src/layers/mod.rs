@@ -15,6 +15,7 @@ pub(crate) use file::{FileData, read_file};
 
 use crate::error::Error;
 use crate::keys;
+use crate::loaded::Warning;
 use crate::origin::Origin;
 use crate::suggest;
 
@@ -181,28 +182,54 @@ pub(crate) fn join(prefix: &str, key: &str) -> String {
 }
 
 /// The environment layer: every `SMTP_*` variable except the loader's own
-/// (`SMTP_CONFIG`, `SMTP_PROFILE`). Empty variables count as unset.
-pub(crate) fn env_layer(env: &BTreeMap<String, String>) -> Result<Layer, Error> {
+/// (`SMTP_CONFIG`, `SMTP_PROFILE`) and those in `ignore` (a variable the
+/// program reads a password from by name). Empty variables count as unset.
+///
+/// A variable that names no key is an error when `strict` is set, else
+/// it is skipped with a warning: deployments often set `SMTP_USER`,
+/// `SMTP_PASS` or `SMTP_SERVER` for other programs.
+pub(crate) fn env_layer(
+    env: &BTreeMap<String, String>,
+    strict: bool,
+    ignore: &[String],
+) -> Result<(Layer, Vec<Warning>), Error> {
     let mut layer = Layer::new(LayerKind::Env, Dict::new());
+    let mut warnings = Vec::new();
     for (var, value) in env {
         let Some(rest) = var.strip_prefix(keys::ENV_PREFIX) else {
             continue;
         };
-        if matches!(rest, "CONFIG" | "PROFILE") || value.is_empty() {
+        if matches!(rest, "CONFIG" | "PROFILE") || value.is_empty() || ignore.contains(var) {
             continue;
         }
         let key = rest.to_ascii_lowercase().replace("__", ".");
         if keys::find(&key).is_none() {
-            return Err(Error::UnknownKey {
-                suggestion: suggest::suggest_key(&key),
+            let suggestion = suggest::suggest_key(&key);
+            let origin = Origin::Env { var: var.clone() };
+            if strict {
+                return Err(Error::UnknownKey {
+                    suggestion,
+                    key,
+                    origin: Box::new(origin),
+                });
+            }
+            let did_you_mean = suggestion
+                .map(|s| format!(" (did you mean {}?)", keys::env_var_for(s)))
+                .unwrap_or_default();
+            warnings.push(Warning {
                 key,
-                origin: Box::new(Origin::Env { var: var.clone() }),
+                origin,
+                message: format!(
+                    "not a configuration key, ignored{did_you_mean}; strict checking of the \
+                     environment refuses it"
+                ),
             });
+            continue;
         }
         insert(&mut layer.dict, &key, Value::from(value.clone()));
         layer.vars.insert(key, var.clone());
     }
-    Ok(layer)
+    Ok((layer, warnings))
 }
 
 /// The command-line layer: flags a program translated into keys. A secret
@@ -239,7 +266,11 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let layer = check(env_layer(&env).unwrap(), &CheckContext::default()).unwrap();
+        let layer = check(
+            env_layer(&env, true, &[]).unwrap().0,
+            &CheckContext::default(),
+        )
+        .unwrap();
         assert_eq!(layer.get("tls.min_version"), Some(&Value::from("1.3")));
         assert_eq!(layer.get("port"), Some(&Value::from(2525u16)));
         assert!(layer.get("host").is_none());
@@ -247,6 +278,42 @@ mod tests {
             layer.origin("tls.min_version").to_string(),
             "env SMTP_TLS__MIN_VERSION"
         );
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn unknown_env_variable_is_a_warning_unless_strict() {
+        let env = vars(&[("SMTP_PASS", "secret-value"), ("SMTP_PORT", "2525")]);
+        let (layer, warnings) = env_layer(&env, false, &[]).unwrap();
+        assert!(layer.contains("port"));
+        assert_eq!(warnings.len(), 1);
+        let text = warnings[0].to_string();
+        assert!(
+            text.starts_with("pass (from env SMTP_PASS): not a configuration key, ignored"),
+            "{text}"
+        );
+        assert!(!text.contains("secret-value"), "{text}");
+        let e = env_layer(&env, true, &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown key `pass` in env SMTP_PASS; did you mean `auth.password`?"
+        );
+        assert_eq!(e.coded_hint().unwrap().code, "config-unknown-env-key");
+    }
+
+    #[test]
+    fn env_variable_named_for_a_password_is_never_a_key() {
+        let env = vars(&[("SMTP_PASS", "x"), ("SMTP_AUTH__PASSWORD", "y")]);
+        let ignore = ["SMTP_PASS".to_string(), "SMTP_AUTH__PASSWORD".to_string()];
+        let (layer, warnings) = env_layer(&env, true, &ignore).unwrap();
+        assert!(warnings.is_empty());
+        assert!(!layer.contains("auth.password"));
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub struct Rig {
     pub profile: Option<String>,
     pub preset: Option<String>,
     pub cli: CliOverrides,
+    pub strict_env: bool,
 }
 
 impl Rig {
@@ -38,6 +39,7 @@ impl Rig {
             profile: None,
             preset: None,
             cli: CliOverrides::new(),
+            strict_env: false,
         }
     }
 
@@ -90,7 +92,8 @@ impl Rig {
         let mut o = LoadOptions::new()
             .env(self.env.clone())
             .system_file(self.system_path())
-            .overrides(self.cli.clone());
+            .overrides(self.cli.clone())
+            .strict_env(self.strict_env);
         if let Some(f) = &self.config_file {
             o = o.config_file(f);
         }
