@@ -121,19 +121,33 @@ impl fmt::Display for Reply {
 }
 
 /// Server text as it may be shown to a person: control characters (bare
-/// CR, ESC sequences, NUL) become U+FFFD, so a hostile server cannot
-/// drive a terminal or forge lines through error messages and
-/// transcripts. Tab stays.
+/// CR, ESC sequences, NUL) and the invisible bidirectional controls
+/// (U+202E RIGHT-TO-LEFT OVERRIDE and its kin, which make text read
+/// differently from what it is) are written as `\u{202e}`, so a hostile
+/// server cannot drive a terminal, forge lines or disguise a message
+/// through error messages and transcripts. Tab stays.
 pub(crate) fn printable(text: &str) -> Cow<'_, str> {
-    let bad = |c: char| c.is_control() && c != '\t';
-    if !text.contains(bad) {
+    if !text.contains(hidden) {
         return Cow::Borrowed(text);
     }
-    Cow::Owned(
-        text.chars()
-            .map(|c| if bad(c) { '\u{fffd}' } else { c })
-            .collect(),
-    )
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Characters [`printable`] escapes.
+fn hidden(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 /// What went wrong while parsing a reply.
@@ -399,9 +413,19 @@ mod tests {
         );
         assert_eq!(
             r.lines,
-            vec!["\u{fffd}]0;owned\u{fffd} no\u{fffd}fake 250 ok\u{fffd}\tx"]
+            vec![r"\u{1b}]0;owned\u{7} no\u{d}fake 250 ok\u{0}".to_string() + "\tx"]
         );
-        assert_eq!(printable("a\u{9b}b\x7f"), "a\u{fffd}b\u{fffd}");
+        assert_eq!(printable("a\u{9b}b\x7f"), r"a\u{9b}b\u{7f}");
+    }
+
+    #[test]
+    fn bidi_overrides_in_server_text_are_shown_escaped() {
+        let r = one("535 5.7.8 bad \u{202e}gnp.exe\u{202c} \u{2067}x\u{2069}\r\n".as_bytes());
+        let shown = r.to_string();
+        assert_eq!(
+            shown,
+            r"535 5.7.8 bad \u{202e}gnp.exe\u{202c} \u{2067}x\u{2069}"
+        );
     }
 
     #[test]

@@ -102,3 +102,37 @@ async fn wrong_password_is_a_535_in_the_auth_phase() {
     assert!(err.hint().unwrap().contains("app password"));
     assert!(!transcript.text().contains("wrong-password"));
 }
+
+#[tokio::test]
+async fn rejected_auth_reply_echoing_the_blob_or_password_is_redacted() {
+    use smtp_testkit::{ScriptedServer, Step};
+    let pass = "Echoed-Secret-77";
+    let user = smtp_testkit::peers()
+        .get("PEERS_SMTP_USER")
+        .unwrap()
+        .to_string();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let blob = b64.encode(format!("\0{user}\0{pass}"));
+    let pass_b64 = b64.encode(pass);
+    let reply = format!("535-5.7.8 bad login {blob}\r\n535 5.7.8 password {pass} ({pass_b64})\r\n");
+    let server = ScriptedServer::scripted(
+        vec![
+            Step::send("220 scripted ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::send("250-scripted\r\n250 AUTH PLAIN\r\n"),
+            Step::Expect("AUTH PLAIN"),
+            Step::send(reply),
+            Step::Drain,
+        ],
+        "250 scripted\r\n",
+    );
+    let (builder, transcript) = plain(server.port());
+    let t = builder.authenticator(creds(pass, true)).build().unwrap();
+    let err = t.connect().await.unwrap_err();
+    assert_eq!(err.phase(), Phase::Auth);
+    let shown = format!("{err} {:?} {}", err.reply(), transcript.text());
+    for secret in [pass, blob.as_str(), pass_b64.as_str()] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(err.to_string().contains("bad login <redacted>"), "{err}");
+}

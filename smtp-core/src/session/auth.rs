@@ -26,6 +26,38 @@ impl Session {
     /// Authenticates when an authenticator is configured; retries once when
     /// the authenticator asks to (OAuth2 token refresh).
     pub(super) async fn authenticate(&mut self) -> Result<(), Error> {
+        let result = self.authenticate_inner().await;
+        self.scrub.clear();
+        result
+    }
+
+    /// Remembers a response just sent, in the forms a server could echo:
+    /// the base64 line itself and, for the last field (the password of
+    /// PLAIN and LOGIN, the token of XOAUTH2), the field and its base64.
+    fn remember_sent(&mut self, response: &[u8]) {
+        let mut forms = vec![STANDARD.encode(response)];
+        let last = response
+            .split(|b| *b == 0 || *b == 1)
+            .rev()
+            .find(|f| !f.is_empty());
+        if let Some(field) = last {
+            let field = field.strip_prefix(b"auth=Bearer ").unwrap_or(field);
+            forms.push(STANDARD.encode(field));
+            forms.push(STANDARD.encode(field).trim_end_matches('=').to_string());
+            if let Ok(text) = std::str::from_utf8(field) {
+                forms.push(text.to_string());
+            }
+        }
+        // Short strings would redact ordinary words of the reply.
+        for form in forms.into_iter().filter(|f| f.len() >= 4) {
+            self.scrub.push(secrecy::SecretString::from(form));
+        }
+        // Longest first, so a blob is redacted whole, not around a part.
+        self.scrub
+            .sort_by_key(|s| std::cmp::Reverse(s.expose_secret().len()));
+    }
+
+    async fn authenticate_inner(&mut self) -> Result<(), Error> {
         let Some(authenticator) = self.config.authenticator.clone() else {
             return Ok(());
         };
@@ -92,7 +124,10 @@ impl Session {
         let command = match mechanism.initial_response() {
             None => format!("AUTH {name}"),
             Some(ir) if ir.expose_secret().is_empty() => format!("AUTH {name} ="),
-            Some(ir) => format!("AUTH {name} {}", STANDARD.encode(ir.expose_secret())),
+            Some(ir) => {
+                self.remember_sent(ir.expose_secret());
+                format!("AUTH {name} {}", STANDARD.encode(ir.expose_secret()))
+            }
         };
         // A `235` sent ahead of AUTH would pass for a successful login.
         self.ensure_no_surplus(Phase::Auth).await?;
@@ -141,6 +176,7 @@ impl Session {
                     };
                     match mechanism.respond(&challenge) {
                         Ok(response) => {
+                            self.remember_sent(response.expose_secret());
                             let line = STANDARD.encode(response.expose_secret());
                             self.log(Direction::Client, "<redacted>");
                             self.write_all(format!("{line}\r\n").as_bytes(), Phase::Auth, timeout)
@@ -152,7 +188,15 @@ impl Session {
                         }
                     }
                 }
-                _ => return Ok(Outcome::Rejected(reply)),
+                _ => {
+                    let mut reply = reply;
+                    for line in &mut reply.lines {
+                        if let std::borrow::Cow::Owned(clean) = self.scrubbed(line) {
+                            *line = clean;
+                        }
+                    }
+                    return Ok(Outcome::Rejected(reply));
+                }
             }
         }
     }

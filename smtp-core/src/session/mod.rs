@@ -58,6 +58,10 @@ pub struct Session {
     /// The last raw [`Session::command`] got `334`: the next line typed is
     /// a SASL response and must not reach the transcript.
     auth_pending: bool,
+    /// During AUTH: what was sent (the base64 blobs, the password), so a
+    /// server that echoes it in a reply cannot put it on screen or in the
+    /// transcript.
+    scrub: Vec<secrecy::SecretString>,
     last_used: Instant,
 }
 
@@ -104,6 +108,7 @@ impl Session {
             broken: false,
             in_flight: false,
             auth_pending: false,
+            scrub: Vec::new(),
             last_used: Instant::now(),
         };
         let span = tracing::debug_span!("smtp.connection", server = %s.config.target, security = %s.config.security);
@@ -354,10 +359,27 @@ impl Session {
     }
 
     fn log(&self, direction: Direction, line: &str) {
+        let line = match direction {
+            Direction::Server => self.scrubbed(line),
+            _ => std::borrow::Cow::Borrowed(line),
+        };
         if let Some(t) = &self.config.transcript {
-            t.line(direction, line);
+            t.line(direction, &line);
         }
         tracing::trace!(target: "smtp::wire", "{}: {}", direction.tag(), line);
+    }
+
+    /// `text` with every secret sent during AUTH replaced by `<redacted>`.
+    fn scrubbed<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        use secrecy::ExposeSecret;
+        let mut out = std::borrow::Cow::Borrowed(text);
+        for secret in &self.scrub {
+            let s = secret.expose_secret();
+            if out.contains(s) {
+                out = std::borrow::Cow::Owned(out.replace(s, "<redacted>"));
+            }
+        }
+        out
     }
 
     fn event(&self, event: SessionEvent) {
