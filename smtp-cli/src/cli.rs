@@ -330,7 +330,8 @@ pub struct SendArgs {
     /// (after an interrupt, say) sends only what is not in it.
     #[arg(long, value_name = "FILE", help_heading = "Bulk")]
     pub journal: Option<PathBuf>,
-    /// Write the protocol transcript here (secrets redacted).
+    /// Append the protocol transcript here, RFC 3339 timestamps, secrets
+    /// redacted (transcript.file).
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub transcript: Option<PathBuf>,
     /// Results as JSON lines, one per message as it completes.
@@ -352,7 +353,8 @@ pub struct TestArgs {
     /// The report as one JSON document.
     #[arg(long)]
     pub json: bool,
-    /// Write the protocol transcript here (secrets redacted).
+    /// Append the protocol transcript here, RFC 3339 timestamps, secrets
+    /// redacted (transcript.file).
     #[arg(long, value_name = "FILE")]
     pub transcript: Option<PathBuf>,
 }
@@ -362,7 +364,8 @@ pub struct TestArgs {
 pub struct ShellArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
-    /// Write the protocol transcript here (secrets redacted).
+    /// Append the protocol transcript here, RFC 3339 timestamps, secrets
+    /// redacted (transcript.file).
     #[arg(long, value_name = "FILE")]
     pub transcript: Option<PathBuf>,
 }

@@ -28,7 +28,9 @@ impl Recorder {
     /// Keeps the session in memory, and writes it to `path` if given.
     pub fn new(path: Option<&Path>) -> anyhow::Result<Recorder> {
         let file = match path {
-            Some(p) => Some(Mutex::new(std::fs::File::create(p).map_err(|e| {
+            // Appended to, so the transcript of yesterday's run survives
+            // today's; owner-only, like the queue's files.
+            Some(p) => Some(Mutex::new(open_append(p).map_err(|e| {
                 anyhow::anyhow!("cannot write transcript {}: {e}", p.display())
             })?)),
             None => None,
@@ -55,18 +57,22 @@ impl Recorder {
     }
 }
 
+fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)
+}
+
 impl Transcript for Recorder {
     fn line(&self, direction: Direction, line: &str) {
         if let Some(m) = &self.memory {
             m.line(direction, line);
         }
-        let t = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
         self.write(&format!(
-            "{}.{:03} {}: {}",
-            t.as_secs(),
-            t.subsec_millis(),
+            "{} {}: {}",
+            humantime::format_rfc3339_millis(SystemTime::now()),
             direction.tag(),
             line
         ));
@@ -95,6 +101,9 @@ impl Transcript for Recorder {
             }
             other => format!("{other:?}"),
         };
-        self.write(&format!("# {summary}"));
+        self.write(&format!(
+            "{} # {summary}",
+            humantime::format_rfc3339_millis(SystemTime::now())
+        ));
     }
 }

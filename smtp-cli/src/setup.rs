@@ -227,6 +227,15 @@ pub fn load_with(
     Ok(loaded)
 }
 
+/// The transcript file: `--transcript`, else `transcript.file`.
+pub fn transcript_path(
+    loaded: &Loaded,
+    flag: Option<&std::path::Path>,
+) -> Option<std::path::PathBuf> {
+    flag.map(std::path::Path::to_path_buf)
+        .or_else(|| loaded.config().transcript.file.clone())
+}
+
 /// Builds the destination. `concurrency` widens the pool for bulk sends.
 pub fn build(
     loaded: &Loaded,

@@ -59,10 +59,18 @@ fn bulk(
 }
 
 /// The protocol lines without their timestamps, comments dropped.
+/// The transcript's lines without their timestamps, events (`# ...`) left out.
 fn lines(transcript: &str) -> Vec<&str> {
+    untimed(transcript)
+        .into_iter()
+        .filter(|l| !l.starts_with('#'))
+        .collect()
+}
+
+/// Every line without its leading timestamp.
+fn untimed(transcript: &str) -> Vec<&str> {
     transcript
         .lines()
-        .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.split_once(' ').map(|(_, rest)| rest))
         .collect()
 }
@@ -83,8 +91,8 @@ fn client_runs(transcript: &str) -> Vec<Vec<&str>> {
 }
 
 fn connections(transcript: &str) -> usize {
-    transcript
-        .lines()
+    untimed(transcript)
+        .into_iter()
         .filter(|l| l.starts_with("# connected to"))
         .count()
 }

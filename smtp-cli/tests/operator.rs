@@ -321,3 +321,49 @@ fn proxy_password_comes_from_env_file_or_command_never_the_url() {
     assert_eq!(code, 0, "{text}");
     assert!(!text.contains(&pass), "{text}");
 }
+
+#[test]
+fn transcript_appends_with_rfc3339_times_and_has_a_config_key() {
+    let home = tempfile::tempdir().unwrap();
+    let log = home.path().join("session.log");
+    let port = get("PEERS_POSTFIX_PLAIN_PORT");
+    let base = [
+        "test",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--security",
+        "none",
+        "--ehlo-name",
+        "cli.example.test",
+        "--timeout",
+        "30s",
+    ];
+    let log_s = log.display().to_string();
+    let mut with_flag = base.to_vec();
+    with_flag.extend(["--transcript", &log_s]);
+    let (code, text) = run_in(home.path(), &with_flag, &[]);
+    assert_eq!(code, 0, "{text}");
+    let first = std::fs::read_to_string(&log).unwrap();
+    // The key instead of the flag: appended, not replaced.
+    let (code, text) = run_in(home.path(), &base, &[("SMTP_TRANSCRIPT__FILE", &log_s)]);
+    assert_eq!(code, 0, "{text}");
+    let both = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        both.starts_with(&first) && both.len() > first.len(),
+        "{both}"
+    );
+    assert_eq!(
+        both.matches("C: EHLO cli.example.test").count(),
+        2,
+        "{both}"
+    );
+    for line in both.lines() {
+        let stamp = line.split(' ').next().unwrap();
+        assert!(
+            humantime::parse_rfc3339(stamp).is_ok(),
+            "not RFC 3339: {line}"
+        );
+    }
+}

@@ -159,6 +159,7 @@ pub(crate) const SECRET_SOURCES: &[&str] = &[
 pub(crate) const TABLES: &[&str] = &[
     "queue",
     "log",
+    "transcript",
     "timeouts",
     "tls",
     "auth",
@@ -233,6 +234,7 @@ keys! {
     "queue.on_failure": OnFailure, Some("fail"), "fail: report a transient failure and exit 75; queue: keep the message in the queue for `smtp queue run`/`flush` and exit 0";
     "queue.max_age": Duration, Some("5d"), "A queued message older than this is not sent any more: it fails as expired";
     "log.file": Path, None, "Append one line per delivery attempt to this file (time, id, envelope, server, outcome, reply); never a secret";
+    "transcript.file": Path, None, "Append the protocol transcript of send, test and shell (secrets redacted) to this file, each line stamped with RFC 3339 time";
     "pool.max_connections": Count, Some("4"), "Most connections open at once to the server";
     "pool.idle_timeout": Duration, Some("60s"), "Close a pooled connection unused for this long";
     "pool.max_messages_per_connection": Count, Some("100"), "Reconnect after this many messages on one connection";

@@ -30,6 +30,7 @@ pub use loaded::{Loaded, Warning};
 pub use model::{
     AuthConfig, Config, LogConfig, MessageConfig, OAuth2Config, OnFailure, PoolConfig, ProxyConfig,
     QueueConfig, RateLimitConfig, RetryConfig, TimeoutsConfig, TlsConfig, TlsVersion,
+    TranscriptConfig,
 };
 pub use options::{CliOverrides, LoadOptions};
 pub use origin::Origin;

@@ -57,6 +57,18 @@ pub struct Config {
     /// The activity log.
     #[serde(default)]
     pub log: LogConfig,
+    /// The protocol transcript.
+    #[serde(default)]
+    pub transcript: TranscriptConfig,
+}
+
+/// `[transcript]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TranscriptConfig {
+    /// The file the transcript is appended to.
+    pub file: Option<PathBuf>,
 }
 
 /// `[queue]`.

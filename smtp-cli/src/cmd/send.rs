@@ -20,12 +20,6 @@ use crate::setup::{self, Dest, Setup};
 type Jobs = Box<dyn Iterator<Item = Result<Job, InvalidJob>> + Send>;
 
 pub async fn run(global: &GlobalArgs, args: SendArgs) -> Result<()> {
-    let recorder = args
-        .transcript
-        .as_deref()
-        .map(Recorder::file_only)
-        .transpose()?
-        .map(Arc::new);
     let retry_unknown = [("retry.unknown_outcome", "true")];
     let extra: &[(&str, &str)] = if args.retry_unknown_outcome {
         &retry_unknown
@@ -33,6 +27,11 @@ pub async fn run(global: &GlobalArgs, args: SendArgs) -> Result<()> {
         &[]
     };
     let loaded = setup::load_with(global, &args.conn, extra)?;
+    let recorder = setup::transcript_path(&loaded, args.transcript.as_deref())
+        .as_deref()
+        .map(Recorder::file_only)
+        .transpose()?
+        .map(Arc::new);
     let concurrency = args.concurrency.max(1);
     let setup = setup::build(&loaded, recorder, Some(concurrency))?;
     let jobs = jobs(&args, &setup).await?;

@@ -13,8 +13,9 @@ use crate::record::Recorder;
 use crate::setup::{self, Dest};
 
 pub async fn run(global: &GlobalArgs, args: ShellArgs) -> Result<()> {
-    let recorder = Arc::new(Recorder::new(args.transcript.as_deref())?);
     let loaded = setup::load(global, &args.conn)?;
+    let path = setup::transcript_path(&loaded, args.transcript.as_deref());
+    let recorder = Arc::new(Recorder::new(path.as_deref())?);
     let setup = setup::build(&loaded, Some(recorder), None)?;
     let Dest::Smtp(transport) = &setup.dest else {
         return Err(anyhow!("no server configured: give --host"));

@@ -54,8 +54,9 @@ fn ms(d: Duration) -> Option<u64> {
 }
 
 pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
-    let recorder = Arc::new(Recorder::new(args.transcript.as_deref())?);
     let loaded = setup::load(global, &args.conn)?;
+    let path = setup::transcript_path(&loaded, args.transcript.as_deref());
+    let recorder = Arc::new(Recorder::new(path.as_deref())?);
     let setup = setup::build(&loaded, Some(recorder.clone()), None)?;
     let Dest::Smtp(transport) = &setup.dest else {
         return Err(CliError {
