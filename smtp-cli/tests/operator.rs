@@ -367,3 +367,53 @@ fn transcript_appends_with_rfc3339_times_and_has_a_config_key() {
         );
     }
 }
+
+#[test]
+fn shell_lists_capabilities_one_per_line_has_help_and_shows_quits_reply() {
+    use std::io::Write;
+    let home = tempfile::tempdir().unwrap();
+    let port = get("PEERS_POSTFIX_PLAIN_PORT");
+    let mut child = smtp(home.path())
+        .args([
+            "shell",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--security",
+            "none",
+            "--ehlo-name",
+            "cli.example.test",
+            "--timeout",
+            "30s",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"help\nEHLO again.example.test\nNOOP\nQUIT\n")
+        .unwrap();
+    let (code, text) = code_and_text(&child.wait_with_output().unwrap());
+    assert_eq!(code, 0, "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    // The capabilities before the prompt: one per line.
+    assert!(lines.iter().any(|l| l.trim() == "PIPELINING"), "{text}");
+    assert!(lines.iter().any(|l| l.trim() == "8BITMIME"), "{text}");
+    // help explains the commands.
+    assert!(
+        text.contains("MAIL FROM:<a@b>") && text.contains("a line with a single '.'"),
+        "{text}"
+    );
+    // The EHLO reply as the server wrote it: 250-... lines, then 250 ...
+    assert!(
+        lines.iter().any(|l| l.starts_with("250-PIPELINING")),
+        "{text}"
+    );
+    // QUIT's reply.
+    assert!(lines.iter().any(|l| l.contains("221")), "{text}");
+}

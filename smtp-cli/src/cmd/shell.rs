@@ -1,21 +1,41 @@
 //! `smtp shell`: the telnet walk-through admins are told to do, with TLS
-//! and AUTH already done and a transcript. Type SMTP commands; `DATA`
-//! reads the message until a line with a single `.`.
+//! and AUTH already done and a transcript. Type SMTP commands with line
+//! editing and history; `DATA` reads the message until a line with a
+//! single `.`; QUIT, Ctrl-D or Ctrl-C end the session with QUIT.
 
-use std::io::{BufRead, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
-use smtp_core::MessageSource;
+use rustyline::DefaultEditor;
+use rustyline::error::ReadlineError;
+use smtp_core::{MessageSource, Reply};
 
 use crate::cli::{GlobalArgs, ShellArgs};
 use crate::record::Recorder;
 use crate::setup::{self, Dest};
 
+const HELP: &str = "\
+Every line is sent to the server as typed; the reply is shown line by line.
+  EHLO name               ask again for the server's capabilities
+  MAIL FROM:<a@b>         start a message (sender)
+  RCPT TO:<c@d>           add a recipient (repeat for several)
+  DATA                    then type the message (headers, empty line, body);
+                          a line with a single '.' ends it
+  RSET                    abandon the current message
+  NOOP                    check the connection is alive
+  VRFY / EXPN / HELP      ask the server (many refuse)
+  QUIT                    say goodbye (also Ctrl-D or Ctrl-C) and show the reply
+  help                    this text
+TLS and AUTH were done before the prompt (see the lines above it); typing
+AUTH again sends it as typed, and lines typed after a 334 challenge are kept
+out of the transcript and the history. Up/Down recall earlier lines.";
+
 pub async fn run(global: &GlobalArgs, args: ShellArgs) -> Result<()> {
     let loaded = setup::load(global, &args.conn)?;
     let path = setup::transcript_path(&loaded, args.transcript.as_deref());
     let recorder = Arc::new(Recorder::new(path.as_deref())?);
+    let history = history_file(&loaded.queue_dir());
     let setup = setup::build(&loaded, Some(recorder), None)?;
     let Dest::Smtp(transport) = &setup.dest else {
         return Err(anyhow!("no server configured: give --host"));
@@ -37,25 +57,36 @@ pub async fn run(global: &GlobalArgs, args: ShellArgs) -> Result<()> {
     if let Some(m) = session.authenticated_mechanism() {
         out!("authenticated with {m}");
     }
-    out!("server offers: {}", session.capabilities().raw.join(", "));
+    out!("server offers:");
+    for cap in &session.capabilities().raw {
+        out!("  {cap}");
+    }
     out!(
         "type SMTP commands (MAIL FROM:<a@b>, RCPT TO:<c@d>, DATA, RSET, NOOP, QUIT); 'help' for help"
     );
-    let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
+
+    let mut editor = DefaultEditor::new()?;
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
+    // A line typed after a 334 challenge is a SASL response: a secret.
+    let mut secret_next = false;
     loop {
-        print!("smtp> ");
-        std::io::stdout().flush()?;
-        let Some(line) = lines.next() else { break };
-        let line = line?;
+        let line = match editor.readline("smtp> ") {
+            Ok(line) => line,
+            Err(ReadlineError::Interrupted | ReadlineError::Eof) => break,
+            Err(e) => return Err(e.into()),
+        };
         let cmd = line.trim();
         if cmd.is_empty() {
             continue;
         }
-        if cmd.eq_ignore_ascii_case("help") {
-            out!(
-                "any SMTP command is sent as typed; DATA then the message, ending with '.'; QUIT or Ctrl-D ends"
-            );
+        let secret = secret_next || starts_with_word(cmd, "AUTH");
+        if !secret {
+            let _ = editor.add_history_entry(cmd);
+        }
+        if cmd.eq_ignore_ascii_case("help") || cmd == "?" {
+            out!("{HELP}");
             continue;
         }
         if cmd.eq_ignore_ascii_case("quit") {
@@ -66,28 +97,75 @@ pub async fn run(global: &GlobalArgs, args: ShellArgs) -> Result<()> {
             Err(e) => {
                 out!("error: {e}");
                 if session.is_broken() {
+                    save(&mut editor, history.as_ref());
                     return Err(e.into());
                 }
                 continue;
             }
         };
-        out!("{reply}");
-        if cmd.eq_ignore_ascii_case("data") && reply.code == 354 {
+        secret_next = reply.code == 334;
+        show(&reply);
+        if starts_with_word(cmd, "DATA") && reply.code == 354 {
             let mut body = Vec::new();
-            for l in lines.by_ref() {
-                let l = l?;
-                if l == "." {
-                    break;
+            loop {
+                match editor.readline("") {
+                    Ok(l) if l == "." => break,
+                    Ok(l) => {
+                        body.extend_from_slice(l.as_bytes());
+                        body.extend_from_slice(b"\r\n");
+                    }
+                    Err(ReadlineError::Interrupted | ReadlineError::Eof) => break,
+                    Err(e) => return Err(e.into()),
                 }
-                body.extend_from_slice(l.as_bytes());
-                body.extend_from_slice(b"\r\n");
             }
             match session.send_data(MessageSource::from_bytes(body)).await {
-                Ok(r) => out!("{r}"),
+                Ok(r) => show(&r),
                 Err(e) => out!("error: {e}"),
             }
         }
     }
-    session.quit().await;
+    save(&mut editor, history.as_ref());
+    if session.is_broken() {
+        return Ok(());
+    }
+    match session.command("QUIT").await {
+        Ok(r) => show(&r),
+        Err(e) => out!("error: {e}"),
+    }
     Ok(())
+}
+
+/// A reply the way the server wrote it: one line each, `250-` then `250 `.
+fn show(reply: &Reply) {
+    let n = reply.lines.len();
+    let enhanced = reply.enhanced.map(|e| format!("{e} ")).unwrap_or_default();
+    if n == 0 {
+        out!("{}", reply.code);
+    }
+    for (i, line) in reply.lines.iter().enumerate() {
+        let sep = if i + 1 == n { ' ' } else { '-' };
+        // The enhanced code was taken off the first line only.
+        let prefix = if i == 0 { enhanced.as_str() } else { "" };
+        out!("{}{sep}{prefix}{line}", reply.code);
+    }
+}
+
+fn starts_with_word(cmd: &str, word: &str) -> bool {
+    cmd.split_whitespace()
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case(word))
+}
+
+/// `shell_history` beside the queue directory (the user's data directory).
+fn history_file(queue_dir: &std::path::Path) -> Option<PathBuf> {
+    queue_dir.parent().map(|d| d.join("shell_history"))
+}
+
+fn save(editor: &mut DefaultEditor, history: Option<&PathBuf>) {
+    if let Some(h) = history {
+        if let Some(dir) = h.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = editor.save_history(h);
+    }
 }
