@@ -250,6 +250,21 @@ fn test_command_reports_stages_as_json() {
     assert!(v["failure"].is_null());
 }
 
+/// `--send-to` without an address sends to the sender, whichever layer set
+/// it: here `--from`, with no `message.from` anywhere.
+#[test]
+fn test_mail_without_an_address_goes_to_the_sender_given_by_from() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = plain_test_json(home.path());
+    cmd.args(["--from", "me@example.test", "--send-to"]);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let send = stage(&v, "send");
+    assert_eq!(send["ok"], true, "{out}");
+    assert_eq!(send["detail"]["to"], "me@example.test", "{out}");
+}
+
 /// `smtp test --send-to`: the send stage reports the final reply, QUIT
 /// goes out before that reply comes (it rides with `BDAT LAST`), and a
 /// refused recipient fails the send stage.

@@ -483,3 +483,96 @@ fn full_tls_and_auth_session_through_a_socks5_proxy_with_a_redacted_transcript()
         );
     }
 }
+
+/// A tokio runtime for a scripted server; the binary runs outside it.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// `smtp send` of one small message to `port` in clear, one attempt.
+fn send_once(port: &str, extra: &[&str]) -> (i32, String) {
+    let mut args = vec!["send", "--port", port];
+    args.extend(extra);
+    args.extend([
+        "--from",
+        "me@example.test",
+        "--to",
+        "you@example.test",
+        "--subject",
+        "s",
+        "--body",
+        "x",
+    ]);
+    run(&args, &[("SMTP_RETRY__ATTEMPTS", "1".to_string())])
+}
+
+#[test]
+fn a_temporary_refusal_at_mail_is_not_blamed_on_the_sender() {
+    // smtp-sink -r MAIL: 450 4.3.0 to MAIL FROM.
+    let port = get("PEERS_SMTP_SINK_MAIL4XX_PORT");
+    let (code, text) = send_once(&port, &["--security", "none"]);
+    assert_eq!(code, 75, "{text}");
+    assert!(!text.contains("reply-sender-refused"), "{text}");
+    assert_one_fact_one_hint(&text, "reply-temporary");
+}
+
+#[test]
+fn a_daily_sending_quota_is_not_a_sender_refusal() {
+    let rt = runtime();
+    let server = {
+        let _rt = rt.enter();
+        smtp_testkit::ScriptedServer::start(|mut c| async move {
+            c.send("220 quota ESMTP\r\n").await;
+            c.expect("EHLO").await;
+            c.send("250-quota\r\n250 ENHANCEDSTATUSCODES\r\n").await;
+            c.expect("MAIL").await;
+            c.send(
+                "550-5.4.5 Daily user sending limit exceeded. For more information on Gmail\r\n\
+                 550 5.4.5 sending limits go to https://support.google.com/a/answer/166852\r\n",
+            )
+            .await;
+            while let Some(line) = c.read_line().await {
+                if line.eq_ignore_ascii_case("QUIT") {
+                    c.send("221 bye\r\n").await;
+                    return;
+                }
+                c.send("250 ok\r\n").await;
+            }
+        })
+    };
+    let (code, text) = send_once(&server.port().to_string(), &["--security", "none"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(!text.contains("reply-sender-refused"), "{text}");
+    assert_one_fact_one_hint(&text, "reply-quota-exceeded");
+}
+
+#[test]
+fn a_reply_after_starttls_in_place_of_the_handshake_does_not_advise_starttls() {
+    let rt = runtime();
+    let server = {
+        let _rt = rt.enter();
+        smtp_testkit::ScriptedServer::start(|mut c| async move {
+            c.send("220 inject ESMTP\r\n").await;
+            c.expect("EHLO").await;
+            c.send("250-inject\r\n250 STARTTLS\r\n").await;
+            c.expect("STARTTLS").await;
+            c.send("220 go ahead\r\n").await;
+            // Late enough to miss the check made right after the 220.
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            c.send("250 injected\r\n").await;
+            let _ = c.read_line().await;
+        })
+    };
+    let ca = get("PEERS_CA_CERT");
+    let (code, text) = send_once(
+        &server.port().to_string(),
+        &["--security", "starttls", "--ca-file", &ca],
+    );
+    assert_ne!(code, 0, "{text}");
+    let (_, hint) = assert_one_fact_one_hint(&text, "tls-reply-before-handshake");
+    assert!(!hint.contains("--security"), "{text}");
+}

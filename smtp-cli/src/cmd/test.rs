@@ -143,16 +143,8 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
     }
 
     if let Some(send_to) = &args.send_to {
-        let to = if !send_to.is_empty() {
-            Some(send_to.clone())
-        } else {
-            setup
-                .message
-                .test_recipient
-                .clone()
-                .or_else(|| setup.message.from.clone())
-        };
         let from = args.from.clone().or_else(|| setup.message.from.clone());
+        let to = default_recipient(send_to, &setup.message.test_recipient, &from);
         let (Some(to), Some(from)) = (to, from) else {
             session.quit().await;
             return Err(CliError {
@@ -189,6 +181,20 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
     let _ = transport; // the pool holds nothing: `connect` is unpooled
     report.ok = report.failure.is_none();
     finish(report, args.json)
+}
+
+/// The test mail's recipient: the address given to `--send-to`, else
+/// `message.test_recipient`, else the sender, whichever layer set it
+/// (`--from`, `message.from` from a file or the environment).
+fn default_recipient(
+    send_to: &str,
+    test_recipient: &Option<String>,
+    from: &Option<String>,
+) -> Option<String> {
+    Some(send_to.to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| test_recipient.clone())
+        .or_else(|| from.clone())
 }
 
 /// The test mail, composed by smtp-message like any other (Date and a
