@@ -200,6 +200,16 @@ pub fn build(
     transcript: Option<Arc<impl Transcript + 'static>>,
     concurrency: Option<usize>,
 ) -> Result<Setup> {
+    build_with_timeouts(loaded, transcript, concurrency, None)
+}
+
+/// [`build`], with `timeouts` in place of the configured ones when given.
+pub fn build_with_timeouts(
+    loaded: &Loaded,
+    transcript: Option<Arc<impl Transcript + 'static>>,
+    concurrency: Option<usize>,
+    timeouts: Option<smtp_core::Timeouts>,
+) -> Result<Setup> {
     let c = loaded.config();
     let message = MessageDefaults {
         from: c.message.from.clone(),
@@ -214,6 +224,9 @@ pub fn build(
     let built = loaded.build_with(|mut b| {
         if let Some(t) = transcript {
             b = b.transcript(t);
+        }
+        if let Some(t) = timeouts {
+            b = b.timeouts(t);
         }
         b.pool(pool)
     })?;

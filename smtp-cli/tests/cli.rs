@@ -453,3 +453,26 @@ fn completions_and_man_page_are_generated() {
     let (code, _, err) = run(smtp(home.path()).args(["generate", "tcsh"]));
     assert_eq!(code, 2, "{err}");
 }
+
+/// With a sender known, `smtp test` checks that it may send (MAIL FROM,
+/// RCPT TO to the sender, RSET) and reports a `relay` stage; no message
+/// is sent.
+#[test]
+fn test_command_checks_relay_permission_without_sending() {
+    let home = tempfile::tempdir().unwrap();
+    let transcript = home.path().join("t.log");
+    let mut cmd = plain_test_json(home.path());
+    cmd.args(["--from", "me@example.test"]);
+    cmd.arg("--transcript").arg(&transcript);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let relay = stage(&v, "relay");
+    assert_eq!(relay["ok"], true, "{out}");
+    assert_eq!(relay["detail"]["to"], "me@example.test", "{out}");
+    let log = std::fs::read_to_string(&transcript).unwrap();
+    for line in ["C: MAIL FROM:<me@example.test>", "C: RCPT TO:<me@example.test>", "C: RSET"] {
+        assert!(log.contains(line), "{line} not in:\n{log}");
+    }
+    assert!(!log.contains("C: DATA") && !log.contains("C: BDAT"), "{log}");
+}

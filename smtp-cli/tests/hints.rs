@@ -576,3 +576,57 @@ fn a_reply_after_starttls_in_place_of_the_handshake_does_not_advise_starttls() {
     let (_, hint) = assert_one_fact_one_hint(&text, "tls-reply-before-handshake");
     assert!(!hint.contains("--security"), "{text}");
 }
+
+#[test]
+fn smtp_test_says_it_waits_for_the_greeting_and_gives_up_early() {
+    // STARTTLS against the implicit TLS port: the server waits for a TLS
+    // ClientHello and never greets. No timeout is set anywhere.
+    let home = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let out = smtp(home.path())
+        .args(["test", "--host", "127.0.0.1", "--port"])
+        .arg(get("PEERS_POSTFIX_SMTPS_PORT"))
+        .args(["--security", "starttls", "--ehlo-name", "cli.example.test"])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let (code, text) = code_and_text(&out);
+    assert_eq!(code, 75, "{text}");
+    assert!(
+        took < std::time::Duration::from_secs(40),
+        "took {took:?}:\n{text}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let notice = stderr
+        .lines()
+        .find(|l| l.contains("still waiting for the server's greeting"))
+        .unwrap_or_else(|| panic!("no waiting notice:\n{text}"));
+    assert!(notice.contains("--security implicit"), "{text}");
+    assert_says(&text, &["greeting timed out after 20s", "[greeting-timeout]"]);
+}
+
+#[test]
+fn smtp_send_says_it_waits_for_the_greeting() {
+    let port = get("PEERS_POSTFIX_SMTPS_PORT");
+    let (code, text) = send_once(&port, &["--security", "starttls", "--timeout", "8s"]);
+    assert_eq!(code, 75, "{text}");
+    assert!(
+        text.contains("still waiting for the server's greeting after 5s"),
+        "{text}"
+    );
+}
+
+#[test]
+fn smtp_test_finds_relay_denied_without_sending() {
+    // Anonymous on the submission port: the session itself is fine, but
+    // the server would refuse to relay; `smtp test` must not say ok.
+    let (code, text) = test_verified(
+        "PEERS_POSTFIX_SUBMISSION_PORT",
+        "starttls",
+        &["--from", "me@example.test"],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert_says(&text, &["[FAIL] relay", "554", "result: failed at relay"]);
+    assert!(!text.contains("result: ok"), "{text}");
+    assert_one_fact_one_hint(&text, "reply-relay-denied");
+}

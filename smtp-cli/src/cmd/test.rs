@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use serde::Serialize;
-use smtp_core::{Address, SessionEvent};
+use smtp_core::{Address, Envelope, SessionEvent};
 
 use crate::cli::{GlobalArgs, TestArgs};
 use crate::codes::cli_hints;
@@ -56,7 +56,12 @@ fn ms(d: Duration) -> Option<u64> {
 pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
     let recorder = Arc::new(Recorder::new(args.transcript.as_deref())?);
     let loaded = setup::load(global, &args.conn)?;
-    let setup = setup::build(&loaded, Some(recorder.clone()), None)?;
+    let setup = setup::build_with_timeouts(
+        &loaded,
+        Some(recorder.clone()),
+        None,
+        test_timeouts(loaded.config()),
+    )?;
     let Dest::Smtp(transport) = &setup.dest else {
         return Err(CliError {
             message: "no server configured".into(),
@@ -72,6 +77,7 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
         Address::new(from)?;
     }
     let target = transport.target().clone();
+    recorder.expect_greeting(transport.security(), target.port);
     let mut report = Report {
         schema: SCHEMA,
         ok: false,
@@ -123,7 +129,7 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
 
     let session = transport.connect().await;
     stages_from_events(&recorder.events(), &mut report.stages);
-    let session = match session {
+    let mut session = match session {
         Ok(s) => s,
         Err(e) => {
             report.failure = Some(failure(&e));
@@ -176,11 +182,46 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
             }
         }
     } else {
+        let from = args.from.clone().or_else(|| setup.message.from.clone());
+        let to = default_recipient("", &setup.message.test_recipient, &from);
+        if let (Some(from), Some(to)) = (from, to) {
+            let started = Instant::now();
+            let envelope = Envelope::new(Some(Address::new(&from)?), vec![Address::new(&to)?])?;
+            let checked = session.check_envelope(&envelope).await;
+            let detail = serde_json::json!({ "from": from, "to": to });
+            report.stages.push(Stage {
+                name: "relay",
+                ok: checked.is_ok(),
+                elapsed_ms: ms(started.elapsed()),
+                detail,
+            });
+            if let Err(e) = checked {
+                let mut f = failure(&e);
+                f.stage = "relay".into();
+                report.failure = Some(f);
+            }
+        }
         session.quit().await;
     }
     let _ = transport; // the pool holds nothing: `connect` is unpooled
     report.ok = report.failure.is_none();
     finish(report, args.json)
+}
+
+/// How long `smtp test` waits for the greeting unless a timeout is set
+/// (`timeout`, `timeouts.greeting`, `--timeout`): a diagnosis should not
+/// sit out the 5 minutes RFC 5321 gives a sending server.
+const TEST_GREETING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The configured timeouts with the greeting wait cut to
+/// [`TEST_GREETING_TIMEOUT`], when no layer set one; `None` to keep them.
+fn test_timeouts(config: &smtp_config::Config) -> Option<smtp_core::Timeouts> {
+    if config.timeout.is_some() || config.timeouts.greeting.is_some() {
+        return None;
+    }
+    let mut t = config.effective_timeouts();
+    t.greeting = t.greeting.min(TEST_GREETING_TIMEOUT);
+    Some(t)
 }
 
 /// The test mail's recipient: the address given to `--send-to`, else
@@ -374,6 +415,12 @@ fn summarize(s: &Stage) -> String {
             }
         }
         "send" => format!("{} {}", str_of("to"), str_of("reply")),
+        "relay" if s.ok => format!(
+            "{} may send to {} (MAIL FROM, RCPT TO, RSET: nothing sent)",
+            str_of("from"),
+            str_of("to")
+        ),
+        "relay" => format!("{} to {}", str_of("from"), str_of("to")),
         _ => d.to_string(),
     }
 }
