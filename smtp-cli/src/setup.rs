@@ -240,7 +240,8 @@ pub fn build_with_timeouts(
         message,
         proxy_redacted: c.proxy.url_redacted(),
         rate_limit: c.rate_limit.min_interval(),
-        retry: c.retry.policy(),
+        // timeouts.total caps a message's retries too, not only one try.
+        retry: c.retry.policy().total(c.timeouts.total),
         queue_dir: loaded.queue_dir(),
         on_failure: c.queue.on_failure,
         max_age: c.queue.max_age,

@@ -471,8 +471,15 @@ fn test_command_checks_relay_permission_without_sending() {
     assert_eq!(relay["ok"], true, "{out}");
     assert_eq!(relay["detail"]["to"], "me@example.test", "{out}");
     let log = std::fs::read_to_string(&transcript).unwrap();
-    for line in ["C: MAIL FROM:<me@example.test>", "C: RCPT TO:<me@example.test>", "C: RSET"] {
+    for line in [
+        "C: MAIL FROM:<me@example.test>",
+        "C: RCPT TO:<me@example.test>",
+        "C: RSET",
+    ] {
         assert!(log.contains(line), "{line} not in:\n{log}");
     }
-    assert!(!log.contains("C: DATA") && !log.contains("C: BDAT"), "{log}");
+    assert!(
+        !log.contains("C: DATA") && !log.contains("C: BDAT"),
+        "{log}"
+    );
 }

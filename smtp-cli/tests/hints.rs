@@ -602,7 +602,10 @@ fn smtp_test_says_it_waits_for_the_greeting_and_gives_up_early() {
         .find(|l| l.contains("still waiting for the server's greeting"))
         .unwrap_or_else(|| panic!("no waiting notice:\n{text}"));
     assert!(notice.contains("--security implicit"), "{text}");
-    assert_says(&text, &["greeting timed out after 20s", "[greeting-timeout]"]);
+    assert_says(
+        &text,
+        &["greeting timed out after 20s", "[greeting-timeout]"],
+    );
 }
 
 #[test]
@@ -629,4 +632,106 @@ fn smtp_test_finds_relay_denied_without_sending() {
     assert_says(&text, &["[FAIL] relay", "554", "result: failed at relay"]);
     assert!(!text.contains("result: ok"), "{text}");
     assert_one_fact_one_hint(&text, "reply-relay-denied");
+}
+
+/// The base64 SHA-256 of a PEM certificate's SubjectPublicKeyInfo, by
+/// openssl (independent of the code under test).
+fn spki_sha256_of(pem: &str) -> String {
+    let sh = format!(
+        "openssl x509 -in '{pem}' -pubkey -noout | openssl pkey -pubin -outform der \
+         | openssl dgst -sha256 -binary | base64"
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &sh])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl failed");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn a_pin_alone_trusts_a_self_signed_server() {
+    let pin = spki_sha256_of(&get("PEERS_SELFSIGNED_CERT"));
+    let args = [
+        "--tls-server-name",
+        "localhost",
+        "--pin-sha256",
+        pin.as_str(),
+    ];
+    let (code, text) = test_at(
+        "PEERS_POSTFIX_BADCERT_SELFSIGNED_PORT",
+        "implicit",
+        &args,
+        &[],
+    );
+    assert_eq!(code, 0, "{text}");
+    assert_says(&text, &["[ok  ] tls", "result: ok"]);
+    // A pin of another key is still refused, and says so.
+    let other = spki_sha256_of(&get("PEERS_SERVER_CERT"));
+    let args = [
+        "--tls-server-name",
+        "localhost",
+        "--pin-sha256",
+        other.as_str(),
+    ];
+    let (code, text) = test_at(
+        "PEERS_POSTFIX_BADCERT_SELFSIGNED_PORT",
+        "implicit",
+        &args,
+        &[],
+    );
+    assert_ne!(code, 0, "{text}");
+    assert!(
+        text.contains("[tls-pin-mismatch]") || text.contains("[tls-unknown-issuer]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_http_proxy_that_wants_credentials_and_got_none_says_so() {
+    // tinyproxy answers 401, squid 407: either way no credentials were
+    // sent, so they are missing, not wrong.
+    for port_key in ["PEERS_HTTP_PROXY_AUTH_PORT", "PEERS_SQUID_AUTH_PORT"] {
+        let proxy = format!("http://127.0.0.1:{}", get(port_key));
+        let (code, text) = test_at(
+            "PEERS_POSTFIX_PLAIN_PORT",
+            "none",
+            &["--proxy", &proxy],
+            &[],
+        );
+        assert_eq!(code, 1, "{text}");
+        assert!(!text.contains("proxy-auth-rejected"), "{text}");
+        assert_one_fact_one_hint(&text, "proxy-auth-required");
+    }
+}
+
+/// `smtp test`'s human output says each fact once: one line for a failed
+/// stage, the server's reply once, opportunistic STARTTLS that was not
+/// offered is no failure, and no raw log lines at the default verbosity.
+#[test]
+fn smtp_test_output_says_each_fact_once() {
+    // A name that does not resolve: one [FAIL] dns line, not two.
+    let home = tempfile::tempdir().unwrap();
+    let out = smtp(home.path())
+        .args(["test", "--host", "nosuch.invalid", "--port", "2525"])
+        .output()
+        .unwrap();
+    let (_, text) = code_and_text(&out);
+    assert_eq!(text.matches("[FAIL] dns").count(), 1, "{text}");
+
+    // Opportunistic STARTTLS against smtp-sink (no STARTTLS): ok, in clear.
+    let (code, text) = test_at("PEERS_SMTP_SINK_PORT", "starttls-opportunistic", &[], &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(!text.contains("[FAIL]"), "{text}");
+    assert_says(&text, &["not available, continued in clear", "result: ok"]);
+    assert!(!text.contains("WARN"), "{text}");
+
+    // A refused password: the 535 reply is printed once.
+    let (code, text) = test_login(
+        "PEERS_POSTFIX_PLAIN_PORT",
+        &["--allow-cleartext-auth"],
+        &[("PASS", "Wrong-Pass-1".to_string())],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(text.matches("535 5.7.8").count(), 1, "{text}");
 }

@@ -202,7 +202,7 @@ keys! {
     "tls.ca_file": PathList, Some("Mozilla's roots (webpki-roots)"), "PEM file(s) of CA certificates to trust instead of the built-in Mozilla roots";
     "tls.client_cert": Path, None, "PEM client certificate chain for TLS client authentication (needs tls.client_key)";
     "tls.client_key": Path, None, "PEM private key of tls.client_cert";
-    "tls.pin_sha256": TextList, None, "Accept only these server keys: base64 SHA-256 of the SubjectPublicKeyInfo";
+    "tls.pin_sha256": TextList, None, "Accept only these server keys: base64 SHA-256 of the SubjectPublicKeyInfo; a matching key is trusted even without a trusted CA (pin-only trust)";
     "tls.server_name": HostName, Some("host"), "Name sent as SNI and checked against the certificate";
     "tls.dangerous_accept_invalid_certs": Bool, Some("false"), "DANGEROUS: accept any certificate (expired, self-signed, wrong issuer)";
     "tls.dangerous_accept_invalid_hostnames": Bool, Some("false"), "DANGEROUS: accept a valid certificate issued for another name";

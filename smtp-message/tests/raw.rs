@@ -277,5 +277,8 @@ async fn a_sender_name_fills_a_bare_from_or_makes_one_and_keeps_a_named_one() {
         assert_eq!(sent(&m).await, *want, "{}", String::from_utf8_lossy(raw));
     }
     let mut m = read(b"To: b@x.test\r\n\r\nbody\r\n").await.unwrap();
-    assert!(m.set_sender_name("Ann\r\nBcc: evil@x.test", &sender).is_err());
+    assert!(
+        m.set_sender_name("Ann\r\nBcc: evil@x.test", &sender)
+            .is_err()
+    );
 }

@@ -359,8 +359,18 @@ fn print_human(r: &Report) {
             .map(|p| format!(", proxy {p}"))
             .unwrap_or_default()
     );
+    let failed_at = r.failure.as_ref().map(|f| f.stage.as_str());
     for s in &r.stages {
-        let mark = if s.ok { "ok  " } else { "FAIL" };
+        // The failure line below says it, with the error: once is enough.
+        if !s.ok && failed_at == Some(s.name) {
+            continue;
+        }
+        let mark = match s.name {
+            // Opportunistic STARTTLS that was not there is not a failure.
+            "tls" if s.detail.get("skipped").is_some() => "--  ",
+            _ if s.ok => "ok  ",
+            _ => "FAIL",
+        };
         let time = s
             .elapsed_ms
             .map(|m| format!("{m:>5} ms"))
@@ -371,7 +381,8 @@ fn print_human(r: &Report) {
         None => out!("result: ok"),
         Some(f) => {
             out!("  [FAIL] {:<9}           {}", f.stage, f.error);
-            if let Some(reply) = &f.reply {
+            // Once: most errors already quote the reply.
+            if let Some(reply) = f.reply.as_ref().filter(|r| !f.error.contains(r.as_str())) {
                 out!("         server said: {reply}");
             }
             if let Some(h) = &f.hint {
@@ -393,7 +404,9 @@ fn summarize(s: &Stage) -> String {
         "connect" => str_of("target"),
         "greeting" => str_of("text"),
         "ehlo" => join(&d["extensions"], ", "),
-        "tls" if d.get("skipped").is_some() => format!("not used: {}", str_of("skipped")),
+        "tls" if d.get("skipped").is_some() => {
+            format!("not available, continued in clear ({})", str_of("skipped"))
+        }
         "tls" => format!(
             "{} {}, certificate {} (SAN {}), valid until {}, {}",
             str_of("version"),

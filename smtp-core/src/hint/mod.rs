@@ -279,12 +279,24 @@ mod tests {
     fn a_transient_reply_never_gets_a_permanent_cause_hint() {
         for (phase, code, text) in [
             (Phase::Mail, 450, "4.3.0 Error: queue file write error"),
-            (Phase::Mail, 451, "4.1.8 Sender address rejected: Domain not found"),
-            (Phase::Rcpt, 450, "4.1.1 <x@y>: Recipient address rejected: unverified"),
+            (
+                Phase::Mail,
+                451,
+                "4.1.8 Sender address rejected: Domain not found",
+            ),
+            (
+                Phase::Rcpt,
+                450,
+                "4.1.1 <x@y>: Recipient address rejected: unverified",
+            ),
             (Phase::Rcpt, 454, "4.7.1 <x@y>: Relay access denied"),
             (Phase::Ehlo, 421, "4.3.2 Service shutting down"),
             (Phase::Mail, 452, "4.3.1 Insufficient system storage"),
-            (Phase::StartTls, 454, "4.7.0 TLS not available due to local problem"),
+            (
+                Phase::StartTls,
+                454,
+                "4.7.0 TLS not available due to local problem",
+            ),
         ] {
             assert_eq!(
                 code_of(phase, code, text),
@@ -297,9 +309,15 @@ mod tests {
     #[test]
     fn sender_refusals_follow_the_enhanced_code() {
         for (code, text) in [
-            (553, "5.7.1 <a@b>: Sender address rejected: not owned by user"),
+            (
+                553,
+                "5.7.1 <a@b>: Sender address rejected: not owned by user",
+            ),
             (550, "5.1.7 Invalid sender address"),
-            (550, "5.7.60 SMTP; Client does not have permissions to send as this sender"),
+            (
+                550,
+                "5.7.60 SMTP; Client does not have permissions to send as this sender",
+            ),
             (553, "Sender address rejected"),
         ] {
             assert_eq!(
