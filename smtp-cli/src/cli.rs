@@ -283,7 +283,8 @@ pub struct MessageArgs {
     /// Prefix for the subject (default: message.subject_prefix).
     #[arg(long, value_name = "TEXT", help_heading = "Message")]
     pub subject_prefix: Option<String>,
-    /// Plain-text body.
+    /// Plain-text body (without it or --body-file, a body piped on stdin
+    /// is read).
     #[arg(long, conflicts_with = "body_file", help_heading = "Message")]
     pub body: Option<String>,
     /// Plain-text body from a file.
@@ -379,6 +380,10 @@ pub struct SendmailArgs {
     /// Envelope sender.
     #[arg(short = 'f', value_name = "ADDR")]
     pub from: Option<String>,
+    /// Sender's full name: added to a From header that has no display
+    /// name, or used with the sender for a From header when there is none.
+    #[arg(short = 'F', value_name = "NAME")]
+    pub full_name: Option<String>,
     /// Ignored (sendmail compatibility: -i, -oi, -odi, -em...).
     #[arg(short = 'i', hide = true)]
     pub ignore_dots: bool,

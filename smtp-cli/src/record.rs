@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
 use smtp_core::{Direction, MemoryTranscript, SessionEvent, Transcript};
@@ -15,6 +15,9 @@ pub struct Recorder {
     /// send keeps none, or its memory would grow with every message.
     memory: Option<MemoryTranscript>,
     file: Option<Mutex<std::fs::File>>,
+    /// What to add when the greeting is slow to come (see
+    /// [`Recorder::expect_greeting`]).
+    greeting_note: OnceLock<String>,
 }
 
 impl Recorder {
@@ -38,7 +41,31 @@ impl Recorder {
         Ok(Recorder {
             memory: Some(MemoryTranscript::new()),
             file,
+            greeting_note: OnceLock::new(),
         })
+    }
+
+    /// Keeps and writes nothing; only says on stderr what a slow session
+    /// is waiting for (for `smtp send` without `--transcript`).
+    pub fn notices_only() -> Recorder {
+        Recorder {
+            memory: None,
+            file: None,
+            greeting_note: OnceLock::new(),
+        }
+    }
+
+    /// Sets what the notice about a slow greeting says about the
+    /// connection: its security mode and port.
+    pub fn expect_greeting(&self, security: smtp_core::Security, port: u16) {
+        let note = if security == smtp_core::Security::ImplicitTls {
+            String::new()
+        } else if port == 465 {
+            "; port 465 usually expects implicit TLS, which never greets in clear: try --security implicit".into()
+        } else {
+            "; a server that expects implicit TLS never greets in clear: if this port is one (usually 465), try --security implicit".into()
+        };
+        let _ = self.greeting_note.set(note);
     }
 
     pub fn events(&self) -> Vec<SessionEvent> {
@@ -67,6 +94,9 @@ fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
 
 impl Transcript for Recorder {
     fn line(&self, direction: Direction, line: &str) {
+        if self.memory.is_none() && self.file.is_none() {
+            return;
+        }
         if let Some(m) = &self.memory {
             m.line(direction, line);
         }
@@ -78,6 +108,17 @@ impl Transcript for Recorder {
         ));
     }
     fn event(&self, event: &SessionEvent) {
+        if let SessionEvent::Waiting { phase, elapsed } = event {
+            // Said at every verbosity: a silent wait looks like a hang.
+            eprintln!(
+                "still waiting for the server's {phase} after {}s, nothing received yet{}",
+                elapsed.as_secs_f64().round(),
+                self.greeting_note.get().map(String::as_str).unwrap_or("")
+            );
+        }
+        if self.memory.is_none() && self.file.is_none() {
+            return;
+        }
         if let Some(m) = &self.memory {
             m.event(event);
         }
@@ -96,6 +137,9 @@ impl Transcript for Recorder {
                 format!("capabilities: {}", capabilities.raw.join(", "))
             }
             SessionEvent::StartTlsSkipped { reason } => format!("starttls skipped: {reason}"),
+            SessionEvent::Waiting { phase, elapsed } => {
+                format!("still waiting for the {phase} after {elapsed:?}")
+            }
             SessionEvent::Authenticated { mechanism, .. } => {
                 format!("authenticated with {mechanism}")
             }

@@ -242,6 +242,16 @@ pub fn build(
     transcript: Option<Arc<impl Transcript + 'static>>,
     concurrency: Option<usize>,
 ) -> Result<Setup> {
+    build_with_timeouts(loaded, transcript, concurrency, None)
+}
+
+/// [`build`], with `timeouts` in place of the configured ones when given.
+pub fn build_with_timeouts(
+    loaded: &Loaded,
+    transcript: Option<Arc<impl Transcript + 'static>>,
+    concurrency: Option<usize>,
+    timeouts: Option<smtp_core::Timeouts>,
+) -> Result<Setup> {
     let c = loaded.config();
     let message = MessageDefaults {
         from: c.message.from.clone(),
@@ -257,6 +267,9 @@ pub fn build(
         if let Some(t) = transcript {
             b = b.transcript(t);
         }
+        if let Some(t) = timeouts {
+            b = b.timeouts(t);
+        }
         b.pool(pool)
     })?;
     let dest = match built.transport {
@@ -269,7 +282,8 @@ pub fn build(
         message,
         proxy_redacted: c.proxy.url_redacted(),
         rate_limit: c.rate_limit.min_interval(),
-        retry: c.retry.policy(),
+        // timeouts.total caps a message's retries too, not only one try.
+        retry: c.retry.policy().total(c.timeouts.total),
         queue_dir: loaded.queue_dir(),
         on_failure: c.queue.on_failure,
         max_age: c.queue.max_age,

@@ -250,6 +250,21 @@ fn test_command_reports_stages_as_json() {
     assert!(v["failure"].is_null());
 }
 
+/// `--send-to` without an address sends to the sender, whichever layer set
+/// it: here `--from`, with no `message.from` anywhere.
+#[test]
+fn test_mail_without_an_address_goes_to_the_sender_given_by_from() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = plain_test_json(home.path());
+    cmd.args(["--from", "me@example.test", "--send-to"]);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let send = stage(&v, "send");
+    assert_eq!(send["ok"], true, "{out}");
+    assert_eq!(send["detail"]["to"], "me@example.test", "{out}");
+}
+
 /// `smtp test --send-to`: the send stage reports the final reply, QUIT
 /// goes out before that reply comes (it rides with `BDAT LAST`), and a
 /// refused recipient fails the send stage.
@@ -437,4 +452,34 @@ fn completions_and_man_page_are_generated() {
     assert!(out.contains(".TH smtp"), "{}", &out[..out.len().min(200)]);
     let (code, _, err) = run(smtp(home.path()).args(["generate", "tcsh"]));
     assert_eq!(code, 2, "{err}");
+}
+
+/// With a sender known, `smtp test` checks that it may send (MAIL FROM,
+/// RCPT TO to the sender, RSET) and reports a `relay` stage; no message
+/// is sent.
+#[test]
+fn test_command_checks_relay_permission_without_sending() {
+    let home = tempfile::tempdir().unwrap();
+    let transcript = home.path().join("t.log");
+    let mut cmd = plain_test_json(home.path());
+    cmd.args(["--from", "me@example.test"]);
+    cmd.arg("--transcript").arg(&transcript);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let relay = stage(&v, "relay");
+    assert_eq!(relay["ok"], true, "{out}");
+    assert_eq!(relay["detail"]["to"], "me@example.test", "{out}");
+    let log = std::fs::read_to_string(&transcript).unwrap();
+    for line in [
+        "C: MAIL FROM:<me@example.test>",
+        "C: RCPT TO:<me@example.test>",
+        "C: RSET",
+    ] {
+        assert!(log.contains(line), "{line} not in:\n{log}");
+    }
+    assert!(
+        !log.contains("C: DATA") && !log.contains("C: BDAT"),
+        "{log}"
+    );
 }

@@ -483,3 +483,255 @@ fn full_tls_and_auth_session_through_a_socks5_proxy_with_a_redacted_transcript()
         );
     }
 }
+
+/// A tokio runtime for a scripted server; the binary runs outside it.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// `smtp send` of one small message to `port` in clear, one attempt.
+fn send_once(port: &str, extra: &[&str]) -> (i32, String) {
+    let mut args = vec!["send", "--port", port];
+    args.extend(extra);
+    args.extend([
+        "--from",
+        "me@example.test",
+        "--to",
+        "you@example.test",
+        "--subject",
+        "s",
+        "--body",
+        "x",
+    ]);
+    run(&args, &[("SMTP_RETRY__ATTEMPTS", "1".to_string())])
+}
+
+#[test]
+fn a_temporary_refusal_at_mail_is_not_blamed_on_the_sender() {
+    // smtp-sink -r MAIL: 450 4.3.0 to MAIL FROM.
+    let port = get("PEERS_SMTP_SINK_MAIL4XX_PORT");
+    let (code, text) = send_once(&port, &["--security", "none"]);
+    assert_eq!(code, 75, "{text}");
+    assert!(!text.contains("reply-sender-refused"), "{text}");
+    assert_one_fact_one_hint(&text, "reply-temporary");
+}
+
+#[test]
+fn a_daily_sending_quota_is_not_a_sender_refusal() {
+    let rt = runtime();
+    let server = {
+        let _rt = rt.enter();
+        smtp_testkit::ScriptedServer::start(|mut c| async move {
+            c.send("220 quota ESMTP\r\n").await;
+            c.expect("EHLO").await;
+            c.send("250-quota\r\n250 ENHANCEDSTATUSCODES\r\n").await;
+            c.expect("MAIL").await;
+            c.send(
+                "550-5.4.5 Daily user sending limit exceeded. For more information on Gmail\r\n\
+                 550 5.4.5 sending limits go to https://support.google.com/a/answer/166852\r\n",
+            )
+            .await;
+            while let Some(line) = c.read_line().await {
+                if line.eq_ignore_ascii_case("QUIT") {
+                    c.send("221 bye\r\n").await;
+                    return;
+                }
+                c.send("250 ok\r\n").await;
+            }
+        })
+    };
+    let (code, text) = send_once(&server.port().to_string(), &["--security", "none"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(!text.contains("reply-sender-refused"), "{text}");
+    assert_one_fact_one_hint(&text, "reply-quota-exceeded");
+}
+
+#[test]
+fn a_reply_after_starttls_in_place_of_the_handshake_does_not_advise_starttls() {
+    let rt = runtime();
+    let server = {
+        let _rt = rt.enter();
+        smtp_testkit::ScriptedServer::start(|mut c| async move {
+            c.send("220 inject ESMTP\r\n").await;
+            c.expect("EHLO").await;
+            c.send("250-inject\r\n250 STARTTLS\r\n").await;
+            c.expect("STARTTLS").await;
+            c.send("220 go ahead\r\n").await;
+            // Late enough to miss the check made right after the 220.
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            c.send("250 injected\r\n").await;
+            let _ = c.read_line().await;
+        })
+    };
+    let ca = get("PEERS_CA_CERT");
+    let (code, text) = send_once(
+        &server.port().to_string(),
+        &["--security", "starttls", "--ca-file", &ca],
+    );
+    assert_ne!(code, 0, "{text}");
+    let (_, hint) = assert_one_fact_one_hint(&text, "tls-reply-before-handshake");
+    assert!(!hint.contains("--security"), "{text}");
+}
+
+#[test]
+fn smtp_test_says_it_waits_for_the_greeting_and_gives_up_early() {
+    // STARTTLS against the implicit TLS port: the server waits for a TLS
+    // ClientHello and never greets. No timeout is set anywhere.
+    let home = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let out = smtp(home.path())
+        .args(["test", "--host", "127.0.0.1", "--port"])
+        .arg(get("PEERS_POSTFIX_SMTPS_PORT"))
+        .args(["--security", "starttls", "--ehlo-name", "cli.example.test"])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let (code, text) = code_and_text(&out);
+    assert_eq!(code, 75, "{text}");
+    assert!(
+        took < std::time::Duration::from_secs(40),
+        "took {took:?}:\n{text}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let notice = stderr
+        .lines()
+        .find(|l| l.contains("still waiting for the server's greeting"))
+        .unwrap_or_else(|| panic!("no waiting notice:\n{text}"));
+    assert!(notice.contains("--security implicit"), "{text}");
+    assert_says(
+        &text,
+        &["greeting timed out after 20s", "[greeting-timeout]"],
+    );
+}
+
+#[test]
+fn smtp_send_says_it_waits_for_the_greeting() {
+    let port = get("PEERS_POSTFIX_SMTPS_PORT");
+    let (code, text) = send_once(&port, &["--security", "starttls", "--timeout", "8s"]);
+    assert_eq!(code, 75, "{text}");
+    assert!(
+        text.contains("still waiting for the server's greeting after 5s"),
+        "{text}"
+    );
+}
+
+#[test]
+fn smtp_test_finds_relay_denied_without_sending() {
+    // Anonymous on the submission port: the session itself is fine, but
+    // the server would refuse to relay; `smtp test` must not say ok.
+    let (code, text) = test_verified(
+        "PEERS_POSTFIX_SUBMISSION_PORT",
+        "starttls",
+        &["--from", "me@example.test"],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert_says(&text, &["[FAIL] relay", "554", "result: failed at relay"]);
+    assert!(!text.contains("result: ok"), "{text}");
+    assert_one_fact_one_hint(&text, "reply-relay-denied");
+}
+
+/// The base64 SHA-256 of a PEM certificate's SubjectPublicKeyInfo, by
+/// openssl (independent of the code under test).
+fn spki_sha256_of(pem: &str) -> String {
+    let sh = format!(
+        "openssl x509 -in '{pem}' -pubkey -noout | openssl pkey -pubin -outform der \
+         | openssl dgst -sha256 -binary | base64"
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &sh])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl failed");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn a_pin_alone_trusts_a_self_signed_server() {
+    let pin = spki_sha256_of(&get("PEERS_SELFSIGNED_CERT"));
+    let args = [
+        "--tls-server-name",
+        "localhost",
+        "--pin-sha256",
+        pin.as_str(),
+    ];
+    let (code, text) = test_at(
+        "PEERS_POSTFIX_BADCERT_SELFSIGNED_PORT",
+        "implicit",
+        &args,
+        &[],
+    );
+    assert_eq!(code, 0, "{text}");
+    assert_says(&text, &["[ok  ] tls", "result: ok"]);
+    // A pin of another key is still refused, and says so.
+    let other = spki_sha256_of(&get("PEERS_SERVER_CERT"));
+    let args = [
+        "--tls-server-name",
+        "localhost",
+        "--pin-sha256",
+        other.as_str(),
+    ];
+    let (code, text) = test_at(
+        "PEERS_POSTFIX_BADCERT_SELFSIGNED_PORT",
+        "implicit",
+        &args,
+        &[],
+    );
+    assert_ne!(code, 0, "{text}");
+    assert!(
+        text.contains("[tls-pin-mismatch]") || text.contains("[tls-unknown-issuer]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_http_proxy_that_wants_credentials_and_got_none_says_so() {
+    // tinyproxy answers 401, squid 407: either way no credentials were
+    // sent, so they are missing, not wrong.
+    for port_key in ["PEERS_HTTP_PROXY_AUTH_PORT", "PEERS_SQUID_AUTH_PORT"] {
+        let proxy = format!("http://127.0.0.1:{}", get(port_key));
+        let (code, text) = test_at(
+            "PEERS_POSTFIX_PLAIN_PORT",
+            "none",
+            &["--proxy", &proxy],
+            &[],
+        );
+        assert_eq!(code, 1, "{text}");
+        assert!(!text.contains("proxy-auth-rejected"), "{text}");
+        assert_one_fact_one_hint(&text, "proxy-auth-required");
+    }
+}
+
+/// `smtp test`'s human output says each fact once: one line for a failed
+/// stage, the server's reply once, opportunistic STARTTLS that was not
+/// offered is no failure, and no raw log lines at the default verbosity.
+#[test]
+fn smtp_test_output_says_each_fact_once() {
+    // A name that does not resolve: one [FAIL] dns line, not two.
+    let home = tempfile::tempdir().unwrap();
+    let out = smtp(home.path())
+        .args(["test", "--host", "nosuch.invalid", "--port", "2525"])
+        .output()
+        .unwrap();
+    let (_, text) = code_and_text(&out);
+    assert_eq!(text.matches("[FAIL] dns").count(), 1, "{text}");
+
+    // Opportunistic STARTTLS against smtp-sink (no STARTTLS): ok, in clear.
+    let (code, text) = test_at("PEERS_SMTP_SINK_PORT", "starttls-opportunistic", &[], &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(!text.contains("[FAIL]"), "{text}");
+    assert_says(&text, &["not available, continued in clear", "result: ok"]);
+    assert!(!text.contains("WARN"), "{text}");
+
+    // A refused password: the 535 reply is printed once.
+    let (code, text) = test_login(
+        "PEERS_POSTFIX_PLAIN_PORT",
+        &["--allow-cleartext-auth"],
+        &[("PASS", "Wrong-Pass-1".to_string())],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(text.matches("535 5.7.8").count(), 1, "{text}");
+}

@@ -203,7 +203,9 @@ fn every_bad_input_is_refused_before_connecting() {
     let home = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
     let mut cases = 0;
-    for row in rows() {
+    // A bad `--to-file` line fails alone, after connecting: see
+    // a_bad_to_file_line_fails_alone_and_never_reaches_the_wire.
+    for row in rows().into_iter().filter(|r| !matches!(r.via, Via::ToFile)) {
         for kind in Bad::ALL {
             if !can_carry(&row, kind) {
                 continue;
@@ -243,6 +245,81 @@ fn every_bad_input_is_refused_before_connecting() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// A bad line of a `--to-file` list is refused by itself: the error names
+/// its line, nothing of it reaches the server, the good line before it is
+/// sent, and the exit code says something failed.
+#[test]
+fn a_bad_to_file_line_fails_alone_and_never_reaches_the_wire() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = {
+        let _rt = rt.enter();
+        smtp_testkit::ScriptedServer::start(|mut c| async move {
+            c.serve("250-accepting\r\n250 8BITMIME\r\n", None).await;
+        })
+    };
+    let home = tempfile::tempdir().unwrap();
+    let row = rows()
+        .into_iter()
+        .find(|r| matches!(r.via, Via::ToFile))
+        .expect("a --to-file row");
+    let mut failures = Vec::new();
+    for kind in Bad::ALL {
+        if !can_carry(&row, kind) {
+            continue;
+        }
+        for value in bad_values(&row, kind) {
+            let before = server.log().len();
+            let list = home.path().join("to.txt");
+            std::fs::write(&list, format!("ok@example.test\n{value}\n")).unwrap();
+            let out = smtp(home.path())
+                .env("SMTP_RETRY__ATTEMPTS", "1")
+                .args(["send", "--host", "127.0.0.1", "--port"])
+                .arg(server.port().to_string())
+                .args(["--security", "none", "--ehlo-name", "client.example.test"])
+                .args(["--timeout", "10s", "--from", "a@example.test"])
+                .args(["--subject", "s", "--body", "b", "--to-file"])
+                .arg(&list)
+                .output()
+                .unwrap();
+            let (code, text) = code_and_text(&out);
+            let rcpts: Vec<String> = server.log()[before..]
+                .iter()
+                .filter(|l| l.to_ascii_uppercase().starts_with("RCPT"))
+                .cloned()
+                .collect();
+            let mut wrong = Vec::new();
+            if code == 0 {
+                wrong.push("exit 0".to_string());
+            }
+            if !text.contains("to.txt:2") && !text.contains("to.txt:3") {
+                wrong.push("the error names no line".into());
+            }
+            if !rcpts.iter().any(|r| r.contains("<ok@example.test>")) {
+                wrong.push("the good line was not sent".into());
+            }
+            let allowed = [
+                "RCPT TO:<ok@example.test>".to_string(),
+                format!("RCPT TO:<{}>", row.good),
+            ];
+            if rcpts.iter().any(|r| !allowed.contains(r)) {
+                wrong.push(format!("on the wire: {rcpts:?}"));
+            }
+            if !wrong.is_empty() {
+                failures.push(format!(
+                    "{kind:?}: {}\n    output: {}",
+                    wrong.join(", "),
+                    text.trim().replace('\n', "\n    ")
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// The harness itself: a good value of each row goes through (so the

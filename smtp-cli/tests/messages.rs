@@ -220,3 +220,112 @@ fn eight_bit_content_is_never_sent_raw_to_a_seven_bit_server() {
     let (code, text) = code_and_text(&out);
     assert_eq!(code, 0, "{text}");
 }
+
+/// Runs `smtp <args>` with `input` on stdin; returns (exit code, output).
+fn piped(home: &Path, args: &[&str], input: &str) -> (i32, String) {
+    let mut child = smtp(home)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    code_and_text(&child.wait_with_output().unwrap())
+}
+
+/// The From header of the delivered message tagged `tag`: (name, address).
+fn delivered_from(tag: &str) -> (Option<String>, Option<String>) {
+    let found =
+        smtp_testkit::wait_for_mail(&postfix_maildir(), tag, Duration::from_secs(30)).remove(0);
+    let parsed = MessageParser::default().parse(&found).unwrap();
+    let from = parsed.from().and_then(|a| a.first()).unwrap();
+    (
+        from.name().map(str::to_string),
+        from.address().map(str::to_string),
+    )
+}
+
+#[test]
+fn sendmail_full_name_names_the_sender_in_from() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("smtp.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "host = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n",
+            get("PEERS_POSTFIX_PLAIN_PORT")
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    // A From without a display name gets one.
+    let tag = smtp_testkit::unique_tag("cli-sendmail-full-name");
+    let msg = format!("From: cron@example.test\nTo: ops@example.test\nSubject: {tag}\n\nok\n");
+    let args = ["--config", &config, "sendmail", "-t", "-F", "Backup Jöb"];
+    let (code, text) = piped(home.path(), &args, &msg);
+    assert_eq!((code, text.as_str()), (0, ""), "quiet on success");
+    assert_eq!(
+        delivered_from(&tag),
+        (
+            Some("Backup Jöb".to_string()),
+            Some("cron@example.test".to_string())
+        )
+    );
+    // No From at all: one is made of the name and the envelope sender.
+    let tag = smtp_testkit::unique_tag("cli-sendmail-full-name-nofrom");
+    let msg = format!("To: ops@example.test\nSubject: {tag}\n\nok\n");
+    let args = [
+        "--config",
+        &config,
+        "sendmail",
+        "-t",
+        "-f",
+        "job@example.test",
+        "-F",
+        "Nightly",
+    ];
+    let (code, text) = piped(home.path(), &args, &msg);
+    assert_eq!((code, text.as_str()), (0, ""));
+    assert_eq!(
+        delivered_from(&tag),
+        (
+            Some("Nightly".to_string()),
+            Some("job@example.test".to_string())
+        )
+    );
+}
+
+#[test]
+fn send_reads_a_body_piped_on_stdin() {
+    let home = tempfile::tempdir().unwrap();
+    let tag = smtp_testkit::unique_tag("cli-send-stdin-body");
+    let port = get("PEERS_POSTFIX_PLAIN_PORT");
+    let args = [
+        "send",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--security",
+        "none",
+        "--from",
+        "app@example.test",
+        "--to",
+        "ops@example.test",
+        "--subject",
+        &tag,
+    ];
+    let (code, text) = piped(home.path(), &args, "disk usage: 42%\n");
+    assert_eq!(code, 0, "{text}");
+    let found =
+        smtp_testkit::wait_for_mail(&postfix_maildir(), &tag, Duration::from_secs(30)).remove(0);
+    let parsed = MessageParser::default().parse(&found).unwrap();
+    let body = parsed.body_text(0).unwrap_or_default();
+    assert!(body.contains("disk usage: 42%"), "{body}");
+}

@@ -121,6 +121,15 @@ struct Run {
 /// Runs `smtp send --to-file` for `recipients` with 3 attempts and a
 /// 50 ms backoff, plus `extra` flags; returns what the server saw.
 fn send_bulk(recipients: &[&str], extra: &[&str]) -> Run {
+    send_bulk_with(recipients, extra, &[])
+}
+
+/// [`send_bulk`] with extra environment variables and no extra flags.
+fn send_bulk_env(recipients: &[&str], env: &[(&str, &str)]) -> Run {
+    send_bulk_with(recipients, &[], env)
+}
+
+fn send_bulk_with(recipients: &[&str], extra: &[&str], env: &[(&str, &str)]) -> Run {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -137,6 +146,7 @@ fn send_bulk(recipients: &[&str], extra: &[&str]) -> Run {
     let list = home.path().join("list.txt");
     std::fs::write(&list, recipients.join("\n")).unwrap();
     let out = smtp(home.path())
+        .envs(env.iter().copied())
         .env("SMTP_RETRY__ATTEMPTS", "3")
         .env("SMTP_RETRY__BACKOFF", "50ms")
         .args(["send", "--host", "127.0.0.1", "--port"])
@@ -261,4 +271,39 @@ fn an_unknown_outcome_is_sent_again_only_when_allowed() {
     let run = send_bulk(&["lost-flag@example.test"], &["--retry-unknown-outcome"]);
     run.check("lost-flag@example.test", "sent", 2);
     assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+/// With `-v`, every retry is said: which message, the attempt that
+/// failed, the server's reply, and the wait before the next one.
+#[test]
+fn each_retry_is_logged_with_its_reason_and_wait_at_verbose() {
+    let run = send_bulk(&["busy@example.test"], &["-v"]);
+    run.check("busy@example.test", "failed-transient", 3);
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("retrying in"))
+        .collect();
+    assert_eq!(lines.len(), 2, "one line per retry:\n{}", run.stderr);
+    for l in &lines {
+        assert!(l.contains("INFO"), "{l}");
+        assert!(l.contains("busy@example.test"), "{l}");
+        assert!(l.contains("451 4.3.0 busy, try later"), "{l}");
+    }
+    assert!(lines[0].contains("attempt 1 failed"), "{}", lines[0]);
+    assert!(lines[1].contains("attempt 2 failed"), "{}", lines[1]);
+    // Without -v, nothing of it.
+    let quiet = send_bulk(&["busy@example.test"], &[]);
+    assert!(!quiet.stderr.contains("retrying"), "{}", quiet.stderr);
+}
+
+/// `timeouts.total` caps a message's attempts and waits together: a retry
+/// the server asks to make in 3 seconds is not made under a 2-second cap.
+#[test]
+fn timeouts_total_caps_the_retries() {
+    let run = send_bulk_env(&["slow@example.test"], &[("SMTP_TIMEOUTS__TOTAL", "2s")]);
+    run.check("slow@example.test", "failed-transient", 1);
+    // Without the cap the same message is sent on its second attempt.
+    let run = send_bulk(&["slow@example.test"], &[]);
+    run.check("slow@example.test", "sent", 2);
 }

@@ -204,7 +204,7 @@ keys! {
     "tls.platform_roots": Bool, Some("true"), "Also trust the operating system's trust store (SSL_CERT_FILE/SSL_CERT_DIR replace it when set), beside the built-in Mozilla roots; unused when tls.ca_file is set";
     "tls.client_cert": Path, None, "PEM client certificate chain for TLS client authentication (needs tls.client_key)";
     "tls.client_key": Path, None, "PEM private key of tls.client_cert";
-    "tls.pin_sha256": TextList, None, "Accept only these server keys: base64 SHA-256 of the SubjectPublicKeyInfo";
+    "tls.pin_sha256": TextList, None, "Accept only these server keys: base64 SHA-256 of the SubjectPublicKeyInfo; a matching key is trusted even without a trusted CA (pin-only trust)";
     "tls.server_name": HostName, Some("host"), "Name sent as SNI and checked against the certificate";
     "tls.dangerous_accept_invalid_certs": Bool, Some("false"), "DANGEROUS: accept any certificate (expired, self-signed, wrong issuer)";
     "tls.dangerous_accept_invalid_hostnames": Bool, Some("false"), "DANGEROUS: accept a valid certificate issued for another name";

@@ -33,7 +33,7 @@ pub use message::{Message, MessageSource};
 pub use reply::{EnhancedCode, Reply};
 pub use sasl::{AuthContext, Authenticator, Mechanism, SecretBytes};
 pub use session::Session;
-pub use timeouts::Timeouts;
+pub use timeouts::{Timeouts, WAITING_NOTICE_AFTER};
 pub use tls::{CertificateInfo, Security, TlsInfo, TlsUpgrade};
 pub use transcript::{Direction, MemoryTranscript, SessionEvent, Transcript};
 pub use transport::{

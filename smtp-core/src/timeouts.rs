@@ -2,6 +2,10 @@
 
 use std::time::Duration;
 
+/// How long a wait for the greeting goes on with nothing received before
+/// the session reports [`SessionEvent::Waiting`](crate::SessionEvent::Waiting).
+pub const WAITING_NOTICE_AFTER: Duration = Duration::from_secs(5);
+
 /// Time limits for each phase of a session. A silent server can never
 /// hang the caller: every read and write runs under one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

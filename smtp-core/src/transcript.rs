@@ -63,6 +63,16 @@ pub enum SessionEvent {
         /// Why.
         reason: String,
     },
+    /// Still waiting for the server, with nothing received yet: sent once,
+    /// [`WAITING_NOTICE_AFTER`](crate::WAITING_NOTICE_AFTER) into a wait for
+    /// the greeting, so a caller can say what it is waiting for long before
+    /// the timeout (a server that expects implicit TLS never greets).
+    Waiting {
+        /// What is awaited (today only [`Phase::Greeting`](crate::Phase::Greeting)).
+        phase: crate::Phase,
+        /// Time waited so far.
+        elapsed: Duration,
+    },
     /// Authentication succeeded.
     Authenticated {
         /// The mechanism used.

@@ -249,3 +249,36 @@ async fn a_file_changed_since_reading_is_refused() {
     std::fs::write(&path, "To: a@x.test\r\n\r\nlonger body\r\n").unwrap();
     assert!(matches!(m.open().await.unwrap_err(), Error::Changed { .. }));
 }
+
+#[tokio::test]
+async fn a_sender_name_fills_a_bare_from_or_makes_one_and_keeps_a_named_one() {
+    let sender = smtp_core::Address::new("env@x.test").unwrap();
+    let table: &[(&'static [u8], &str)] = &[
+        (
+            b"From: a@x.test\r\nTo: b@x.test\r\n\r\nbody\r\n",
+            "From: \"Ann Example\" <a@x.test>\r\nTo: b@x.test\r\n\r\nbody\r\n",
+        ),
+        (
+            b"To: b@x.test\r\nBcc: h@x.test\r\nFrom: <a@x.test>\r\n\r\nbody\r\n",
+            "To: b@x.test\r\nFrom: \"Ann Example\" <a@x.test>\r\n\r\nbody\r\n",
+        ),
+        (
+            b"To: b@x.test\r\n\r\nbody\r\n",
+            "From: \"Ann Example\" <env@x.test>\r\nTo: b@x.test\r\n\r\nbody\r\n",
+        ),
+        (
+            b"From: Someone <a@x.test>\r\nTo: b@x.test\r\n\r\nbody\r\n",
+            "From: Someone <a@x.test>\r\nTo: b@x.test\r\n\r\nbody\r\n",
+        ),
+    ];
+    for (raw, want) in table {
+        let mut m = read(raw).await.unwrap();
+        m.set_sender_name("Ann Example", &sender).unwrap();
+        assert_eq!(sent(&m).await, *want, "{}", String::from_utf8_lossy(raw));
+    }
+    let mut m = read(b"To: b@x.test\r\n\r\nbody\r\n").await.unwrap();
+    assert!(
+        m.set_sender_name("Ann\r\nBcc: evil@x.test", &sender)
+            .is_err()
+    );
+}

@@ -178,7 +178,7 @@ pub enum Error {
         reply: Socks4Reply,
     },
     /// An HTTP proxy answered `CONNECT` with a non-2xx status.
-    #[error("{}", http_line(.proxy, .target, *.status, .reason, .authenticate))]
+    #[error("{}", http_line(.proxy, .target, *.status, .reason, .authenticate, *.sent_credentials))]
     HttpRefused {
         /// The proxy.
         proxy: String,
@@ -191,6 +191,9 @@ pub enum Error {
         /// Authentication schemes the proxy offers (`Proxy-Authenticate`,
         /// or `WWW-Authenticate` from proxies that answer 401).
         authenticate: Vec<String>,
+        /// Whether the request carried credentials (`Proxy-Authorization`):
+        /// a 407 without them means they are missing, not wrong.
+        sent_credentials: bool,
     },
 }
 
@@ -200,6 +203,7 @@ fn http_line(
     status: u16,
     reason: &str,
     authenticate: &[String],
+    sent_credentials: bool,
 ) -> String {
     let sep = if reason.is_empty() { "" } else { " " };
     // Say which schemes the proxy wants when Basic (the only one we speak)
@@ -211,6 +215,9 @@ fn http_line(
             "proxy auth via {proxy} failed: HTTP {status}{sep}{reason}: the proxy asks for {}, \
              and this client speaks only Basic",
             authenticate.join(", ")
+        ),
+        401 | 407 if !sent_credentials => format!(
+            "proxy {proxy} requires authentication and none was given: HTTP {status}{sep}{reason}"
         ),
         401 | 407 => format!("proxy auth via {proxy} failed: HTTP {status}{sep}{reason}"),
         _ => format!("tunnel to {target} via {proxy} refused: HTTP {status}{sep}{reason}"),
@@ -286,6 +293,7 @@ mod tests {
             status,
             reason: "x".into(),
             authenticate: authenticate.iter().map(|s| s.to_string()).collect(),
+            sent_credentials: true,
         }
     }
 

@@ -97,8 +97,9 @@ impl Error {
             Error::HttpRefused {
                 status,
                 authenticate,
+                sent_credentials,
                 ..
-            } => http_hint(*status, authenticate),
+            } => http_hint(*status, authenticate, *sent_credentials),
         }
     }
 }
@@ -124,7 +125,7 @@ pub(crate) fn socks4_hint(reply: Socks4Reply) -> Hint {
     }
 }
 
-fn http_hint(status: u16, authenticate: &[String]) -> Hint {
+fn http_hint(status: u16, authenticate: &[String], sent_credentials: bool) -> Hint {
     match status {
         401 | 407
             if !authenticate.is_empty()
@@ -132,6 +133,7 @@ fn http_hint(status: u16, authenticate: &[String]) -> Hint {
         {
             hints::AUTH_METHOD_UNSUPPORTED
         }
+        401 | 407 if !sent_credentials => hints::AUTH_REQUIRED,
         401 | 407 => hints::AUTH_REJECTED,
         403 => hints::DESTINATION_NOT_ALLOWED,
         502..=504 => hints::SERVER_UNREACHABLE,

@@ -192,6 +192,7 @@ where
         status: head.status,
         reason: head.reason,
         authenticate: head.authenticate,
+        sent_credentials,
     })
 }
 

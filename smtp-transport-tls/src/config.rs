@@ -137,7 +137,8 @@ impl TlsConfig {
             .collect::<Result<Vec<_>, _>>()?;
         let roots = self.roots()?;
         let checks = self.checks();
-        if roots.is_empty() && checks != Checks::None {
+        // Pins are trust anchors too (pin-only trust).
+        if roots.is_empty() && checks != Checks::None && pins.is_empty() {
             return Err(Error::NoTrustAnchors);
         }
         let provider = self.provider()?;
@@ -260,9 +261,14 @@ impl TlsConfigBuilder {
     }
 
     /// Require the server's key to match this pin (base64 of the SHA-256 of
-    /// its SubjectPublicKeyInfo; `sha256//` prefix allowed), in addition to
-    /// normal verification. With several pins any one may match. Parsed by
-    /// [`build`](Self::build).
+    /// its SubjectPublicKeyInfo; `sha256//` prefix allowed). With several
+    /// pins any one may match. Parsed by [`build`](Self::build).
+    ///
+    /// A pin is also a trust anchor (pin-only trust): a certificate whose
+    /// key matches a pin is accepted even when no trusted CA issued it (a
+    /// self-signed or private-CA server), as long as its dates are valid
+    /// and it is for the server name. A certificate that does chain to a
+    /// trusted CA must still match a pin.
     pub fn pin_sha256(mut self, pin: impl Into<String>) -> Self {
         self.config.pins.push(pin.into());
         self
@@ -356,6 +362,11 @@ mod tests {
             .webpki_roots(false)
             .add_ca_pem(include_bytes!("../tests/data/localhost.pem").as_slice());
         assert!(own_ca.build().is_ok());
+        // A pin is a trust anchor of its own.
+        let pinned = TlsConfig::builder()
+            .webpki_roots(false)
+            .pin_sha256("REV/XIvuoMH1hz4e9bYXKARcFEFuSS26zaUoFykEStw=");
+        assert!(pinned.build().is_ok());
         let unchecked = TlsConfig::builder()
             .webpki_roots(false)
             .danger()

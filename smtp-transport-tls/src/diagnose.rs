@@ -21,8 +21,16 @@ pub(crate) struct Attempt<'a> {
 pub(crate) fn handshake_error(err: io::Error, attempt: &Attempt<'_>) -> Error {
     // Before anything rustls says: a plaintext greeting explains every
     // symptom it causes (corrupt message, bad version, EOF).
-    if let Some(greeting) = smtp_greeting(attempt.first_bytes) {
-        return Error::PlaintextReply { greeting };
+    if let Some(line) = smtp_greeting(attempt.first_bytes) {
+        // A greeting (220, or 421/554 refusing service) means the port
+        // speaks plain SMTP first. Any other reply cannot open a session:
+        // it answers a command, so it was sent where the handshake should
+        // start (after STARTTLS's 220): a broken server or an injection.
+        return if is_greeting_code(&line) {
+            Error::PlaintextReply { greeting: line }
+        } else {
+            Error::PlaintextBeforeHandshake { reply: line }
+        };
     }
     if err.kind() == io::ErrorKind::UnexpectedEof {
         return Error::HandshakeEof;
@@ -140,6 +148,11 @@ fn secs(t: rustls_pki_types::UnixTime) -> i64 {
     i64::try_from(t.as_secs()).unwrap_or(i64::MAX)
 }
 
+/// Codes a server may open a session with (RFC 5321 §4.2, §3.1).
+fn is_greeting_code(line: &str) -> bool {
+    matches!(line.get(..3), Some("220" | "421" | "554"))
+}
+
 /// The greeting line, when the server's first bytes look like an SMTP
 /// reply (`220 ...`) rather than a TLS record.
 pub(crate) fn smtp_greeting(first: &[u8]) -> Option<String> {
@@ -199,6 +212,22 @@ mod tests {
         assert_eq!(err.coded_hint().code, "tls-plaintext-reply");
         assert!(err.coded_hint().text.contains("--security starttls"));
         assert!(text.contains("\"220 localhost ESMTP\""), "{text}");
+    }
+
+    #[test]
+    fn a_reply_where_the_handshake_should_start_does_not_advise_starttls() {
+        let attempt = Attempt {
+            allowed: "x",
+            first_bytes: b"250 injected reply\r\n",
+        };
+        let err = handshake_error(io_of(InvalidMessage::InvalidContentType.into()), &attempt);
+        assert!(
+            matches!(err, Error::PlaintextBeforeHandshake { .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("\"250 injected reply\""), "{err}");
+        assert_eq!(err.coded_hint().code, "tls-reply-before-handshake");
+        assert!(!err.coded_hint().text.contains("--security"));
     }
 
     #[test]

@@ -179,6 +179,14 @@ pub enum Error {
         /// The start of what the server sent.
         greeting: String,
     },
+    /// An SMTP reply that cannot be a greeting came where the TLS handshake
+    /// should start: after STARTTLS's `220`, the server (or something in
+    /// between) kept talking in clear.
+    #[error("the server sent an SMTP reply ({reply:?}) where the TLS handshake should start")]
+    PlaintextBeforeHandshake {
+        /// The start of what the server sent.
+        reply: String,
+    },
     /// The server sent bytes that are not TLS.
     #[error("the server did not answer with TLS (corrupt message: {detail})")]
     NotTls {

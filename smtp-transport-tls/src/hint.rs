@@ -54,6 +54,8 @@ smtp_core::hint_table! {
             "the server speaks another TLS version: widen tls.min_version / tls.max_version (--tls-min-version / --tls-max-version) only if you trust its choice";
         PLAINTEXT_REPLY = "tls-plaintext-reply":
             "this port speaks plain SMTP first: use security = \"starttls\" (--security starttls), usually on port 587 or 25";
+        REPLY_BEFORE_HANDSHAKE = "tls-reply-before-handshake":
+            "a broken server or someone tampering with the connection (STARTTLS injection): report it to the server's administrator and do not send mail over this path";
         NOT_TLS = "tls-not-tls":
             "this port does not speak TLS: check the port (implicit TLS is usually 465), or use security = \"starttls\" (--security starttls)";
         HANDSHAKE_EOF = "tls-handshake-eof":
@@ -99,6 +101,7 @@ impl Error {
             Error::BadCertificate(_) => hints::BAD_CERTIFICATE,
             Error::VersionMismatch { .. } => hints::VERSION_MISMATCH,
             Error::PlaintextReply { .. } => hints::PLAINTEXT_REPLY,
+            Error::PlaintextBeforeHandshake { .. } => hints::REPLY_BEFORE_HANDSHAKE,
             Error::NotTls { .. } => hints::NOT_TLS,
             Error::HandshakeEof => hints::HANDSHAKE_EOF,
             Error::ClientCertificateRequired { .. } => hints::CLIENT_CERTIFICATE_REQUIRED,

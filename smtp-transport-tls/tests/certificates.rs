@@ -100,6 +100,11 @@ async fn self_signed_certificate() {
         .unwrap_err();
     assert!(matches!(err, Error::NameMismatch { .. }), "{err:?}");
 
+    // Its key alone, pinned: accepted and verified (pin-only trust).
+    let pinned =
+        smtp_transport_tls::TlsConfig::builder().pin_sha256(openssl_pin(&p.selfsigned_cert));
+    assert!(try_port(pinned, port, "localhost").await.unwrap());
+
     // Its key alone, under the danger switch: accepted, unverified.
     let pinned = rig_tls()
         .pin_sha256(openssl_pin(&p.selfsigned_cert))
@@ -142,9 +147,22 @@ async fn pins_are_checked_on_top_of_verification() {
         "{err}"
     );
 
-    // A right pin does not excuse an untrusted chain (no danger switch).
-    let pinned_only = smtp_transport_tls::TlsConfig::builder().pin_sha256(&right);
-    let err = try_port(pinned_only, port, "localhost").await.unwrap_err();
+    // Pin-only trust: a right pin is a trust anchor of its own, so a chain
+    // to no trusted CA is accepted (name and dates still checked)...
+    let pinned_only = || smtp_transport_tls::TlsConfig::builder().webpki_roots(false);
+    assert!(
+        try_port(pinned_only().pin_sha256(&right), port, "localhost")
+            .await
+            .unwrap()
+    );
+    let err = try_port(pinned_only().pin_sha256(&right), port, "wrong.example.test")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NameMismatch { .. }), "{err:?}");
+    // ...and a wrong one is not.
+    let err = try_port(pinned_only().pin_sha256(&wrong), port, "localhost")
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::UnknownIssuer), "{err:?}");
 
     // With every check off, a wrong pin still refuses the server.

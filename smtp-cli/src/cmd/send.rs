@@ -27,13 +27,18 @@ pub async fn run(global: &GlobalArgs, args: SendArgs) -> Result<()> {
         &[]
     };
     let loaded = setup::load_with(global, &args.conn, extra)?;
-    let recorder = setup::transcript_path(&loaded, args.transcript.as_deref())
-        .as_deref()
-        .map(Recorder::file_only)
-        .transpose()?
-        .map(Arc::new);
+    // Without a transcript file, only notices about slow waits (stderr).
+    let recorder = Arc::new(
+        match setup::transcript_path(&loaded, args.transcript.as_deref()) {
+            Some(path) => Recorder::file_only(&path)?,
+            None => Recorder::notices_only(),
+        },
+    );
     let concurrency = args.concurrency.max(1);
-    let setup = setup::build(&loaded, recorder, Some(concurrency))?;
+    let setup = setup::build(&loaded, Some(recorder.clone()), Some(concurrency))?;
+    if let Dest::Smtp(t) = &setup.dest {
+        recorder.expect_greeting(t.security(), t.target().port);
+    }
     let jobs = jobs(&args, &setup).await?;
     let opts = Options {
         concurrency,
@@ -56,7 +61,12 @@ async fn jobs(args: &SendArgs, setup: &Setup) -> Result<Jobs> {
     if !args.raw.is_empty() {
         return raw_jobs(args, setup).await;
     }
-    let template = composer(&args.message, setup)?;
+    let stdin_body = if args.message.body.is_none() && args.message.body_file.is_none() {
+        piped_body().await?
+    } else {
+        None
+    };
+    let template = composer(&args.message, setup, stdin_body)?;
     if let Some(list) = &args.to_file {
         return list_jobs(list, template);
     }
@@ -87,8 +97,29 @@ fn sender(m: &MessageArgs, setup: &Setup) -> Option<String> {
     m.from.clone().or_else(|| setup.message.from.clone())
 }
 
-/// Everything of the message but its recipients.
-fn composer(m: &MessageArgs, setup: &Setup) -> Result<Composer> {
+/// A body piped on stdin, when stdin is not a terminal and is not empty.
+async fn piped_body() -> Result<Option<String>> {
+    use std::io::IsTerminal;
+    use tokio::io::AsyncReadExt;
+    if std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    tokio::io::stdin()
+        .read_to_end(&mut bytes)
+        .await
+        .context("cannot read the body from stdin")?;
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .context("the body on stdin is not UTF-8")
+}
+
+/// Everything of the message but its recipients; `stdin_body` is the text
+/// body when neither `--body` nor `--body-file` gives one.
+fn composer(m: &MessageArgs, setup: &Setup, stdin_body: Option<String>) -> Result<Composer> {
     let from = sender(m, setup).context(
         "no sender: give --from, or set message.from in the config (or SMTP_MESSAGE__FROM)",
     )?;
@@ -111,7 +142,11 @@ fn composer(m: &MessageArgs, setup: &Setup) -> Result<Composer> {
     match (&m.body, &m.body_file) {
         (Some(b), _) => c = c.text_body(b.as_str()),
         (None, Some(p)) => c = c.text_body(read_text(p, "body file")?),
-        (None, None) => {}
+        (None, None) => {
+            if let Some(b) = stdin_body {
+                c = c.text_body(b);
+            }
+        }
     }
     if let Some(p) = &m.html_file {
         c = c.html_body(read_text(p, "html file")?);
@@ -190,8 +225,9 @@ async fn raw_jobs(args: &SendArgs, setup: &Setup) -> Result<Jobs> {
 
 /// `--to-file`: one message per address, read from the list as the
 /// senders need them, so a list of a million costs no more memory than
-/// one of ten. A bad line is reported (with its line number) and the
-/// others go.
+/// one of ten. A bad line (an address that is not valid, CR/LF/NUL in
+/// it) never reaches the server: it is reported as a failed message named
+/// by its line number, and the others go.
 fn list_jobs(list: &Path, template: Composer) -> Result<Jobs> {
     // Fails before connecting when the message itself is wrong.
     template
@@ -199,7 +235,6 @@ fn list_jobs(list: &Path, template: Composer) -> Result<Jobs> {
         .to("check@example.com")
         .build()
         .context("the message cannot be composed")?;
-    check_list(list)?;
     let file =
         std::fs::File::open(list).with_context(|| format!("cannot read {}", list.display()))?;
     let name = list.display().to_string();
@@ -220,21 +255,6 @@ fn list_jobs(list: &Path, template: Composer) -> Result<Jobs> {
 fn list_entry(line: &str) -> Option<&str> {
     let rcpt = line.trim_matches([' ', '\t', '\r']);
     (!rcpt.is_empty() && !rcpt.starts_with('#')).then_some(rcpt)
-}
-
-/// Every address of the list, checked before anything connects (one
-/// streaming pass: a bad line is a usage error, not a failed message).
-fn check_list(list: &Path) -> Result<()> {
-    let file =
-        std::fs::File::open(list).with_context(|| format!("cannot read {}", list.display()))?;
-    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("cannot read {}", list.display()))?;
-        let Some(rcpt) = list_entry(&line) else {
-            continue;
-        };
-        Address::new(rcpt).with_context(|| format!("{}:{}", list.display(), n + 1))?;
-    }
-    Ok(())
 }
 
 fn list_job(

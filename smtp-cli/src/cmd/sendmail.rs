@@ -1,7 +1,9 @@
 //! `smtp sendmail`: stands in for /usr/sbin/sendmail in cron and scripts.
 //! Reads the message on stdin (headers parsed by smtp-message, the body
 //! streamed); `-t` adds the recipients of To/Cc/Bcc; Bcc never stays in
-//! the content; `-f` sets the envelope sender. Quiet on success.
+//! the content; `-f` sets the envelope sender; `-F` the sender's full
+//! name (for a From header without one, or a From header made from the
+//! sender when the message has none). Quiet on success.
 
 use std::sync::Arc;
 
@@ -23,7 +25,7 @@ pub async fn run(global: &GlobalArgs, args: SendmailArgs) -> Result<()> {
         .iter()
         .map(Address::new)
         .collect::<Result<_, _>>()?;
-    let raw = RawMessage::read(tokio::io::stdin(), &RawOptions::default())
+    let mut raw = RawMessage::read(tokio::io::stdin(), &RawOptions::default())
         .await
         .context("reading the message from stdin")?;
     if args.read_recipients {
@@ -38,6 +40,10 @@ pub async fn run(global: &GlobalArgs, args: SendmailArgs) -> Result<()> {
             "no sender: give -f ADDR, set message.from in the config, or put From in the message",
         )?,
     };
+    if let Some(name) = &args.full_name {
+        raw.set_sender_name(name, &from)
+            .context("the full name given with -F")?;
+    }
     let envelope = Envelope::new(Some(from), rcpts)?;
     let job = Job::new("stdin", envelope, raw);
     let opts = Options {

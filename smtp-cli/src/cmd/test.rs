@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use serde::Serialize;
-use smtp_core::{Address, SessionEvent};
+use smtp_core::{Address, Envelope, SessionEvent};
 
 use crate::cli::{GlobalArgs, TestArgs};
 use crate::codes::cli_hints;
@@ -57,7 +57,12 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
     let loaded = setup::load(global, &args.conn)?;
     let path = setup::transcript_path(&loaded, args.transcript.as_deref());
     let recorder = Arc::new(Recorder::new(path.as_deref())?);
-    let setup = setup::build(&loaded, Some(recorder.clone()), None)?;
+    let setup = setup::build_with_timeouts(
+        &loaded,
+        Some(recorder.clone()),
+        None,
+        test_timeouts(loaded.config()),
+    )?;
     let Dest::Smtp(transport) = &setup.dest else {
         return Err(CliError {
             message: "no server configured".into(),
@@ -73,6 +78,7 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
         Address::new(from)?;
     }
     let target = transport.target().clone();
+    recorder.expect_greeting(transport.security(), target.port);
     let mut report = Report {
         schema: SCHEMA,
         ok: false,
@@ -124,7 +130,7 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
 
     let session = transport.connect().await;
     stages_from_events(&recorder.events(), &mut report.stages);
-    let session = match session {
+    let mut session = match session {
         Ok(s) => s,
         Err(e) => {
             report.failure = Some(failure(&e));
@@ -144,16 +150,8 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
     }
 
     if let Some(send_to) = &args.send_to {
-        let to = if !send_to.is_empty() {
-            Some(send_to.clone())
-        } else {
-            setup
-                .message
-                .test_recipient
-                .clone()
-                .or_else(|| setup.message.from.clone())
-        };
         let from = args.from.clone().or_else(|| setup.message.from.clone());
+        let to = default_recipient(send_to, &setup.message.test_recipient, &from);
         let (Some(to), Some(from)) = (to, from) else {
             session.quit().await;
             return Err(CliError {
@@ -185,11 +183,60 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
             }
         }
     } else {
+        let from = args.from.clone().or_else(|| setup.message.from.clone());
+        let to = default_recipient("", &setup.message.test_recipient, &from);
+        if let (Some(from), Some(to)) = (from, to) {
+            let started = Instant::now();
+            let envelope = Envelope::new(Some(Address::new(&from)?), vec![Address::new(&to)?])?;
+            let checked = session.check_envelope(&envelope).await;
+            let detail = serde_json::json!({ "from": from, "to": to });
+            report.stages.push(Stage {
+                name: "relay",
+                ok: checked.is_ok(),
+                elapsed_ms: ms(started.elapsed()),
+                detail,
+            });
+            if let Err(e) = checked {
+                let mut f = failure(&e);
+                f.stage = "relay".into();
+                report.failure = Some(f);
+            }
+        }
         session.quit().await;
     }
     let _ = transport; // the pool holds nothing: `connect` is unpooled
     report.ok = report.failure.is_none();
     finish(report, args.json)
+}
+
+/// How long `smtp test` waits for the greeting unless a timeout is set
+/// (`timeout`, `timeouts.greeting`, `--timeout`): a diagnosis should not
+/// sit out the 5 minutes RFC 5321 gives a sending server.
+const TEST_GREETING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The configured timeouts with the greeting wait cut to
+/// [`TEST_GREETING_TIMEOUT`], when no layer set one; `None` to keep them.
+fn test_timeouts(config: &smtp_config::Config) -> Option<smtp_core::Timeouts> {
+    if config.timeout.is_some() || config.timeouts.greeting.is_some() {
+        return None;
+    }
+    let mut t = config.effective_timeouts();
+    t.greeting = t.greeting.min(TEST_GREETING_TIMEOUT);
+    Some(t)
+}
+
+/// The test mail's recipient: the address given to `--send-to`, else
+/// `message.test_recipient`, else the sender, whichever layer set it
+/// (`--from`, `message.from` from a file or the environment).
+fn default_recipient(
+    send_to: &str,
+    test_recipient: &Option<String>,
+    from: &Option<String>,
+) -> Option<String> {
+    Some(send_to.to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| test_recipient.clone())
+        .or_else(|| from.clone())
 }
 
 /// The test mail, composed by smtp-message like any other (Date and a
@@ -313,8 +360,18 @@ fn print_human(r: &Report) {
             .map(|p| format!(", proxy {p}"))
             .unwrap_or_default()
     );
+    let failed_at = r.failure.as_ref().map(|f| f.stage.as_str());
     for s in &r.stages {
-        let mark = if s.ok { "ok  " } else { "FAIL" };
+        // The failure line below says it, with the error: once is enough.
+        if !s.ok && failed_at == Some(s.name) {
+            continue;
+        }
+        let mark = match s.name {
+            // Opportunistic STARTTLS that was not there is not a failure.
+            "tls" if s.detail.get("skipped").is_some() => "--  ",
+            _ if s.ok => "ok  ",
+            _ => "FAIL",
+        };
         let time = s
             .elapsed_ms
             .map(|m| format!("{m:>5} ms"))
@@ -325,7 +382,8 @@ fn print_human(r: &Report) {
         None => out!("result: ok"),
         Some(f) => {
             out!("  [FAIL] {:<9}           {}", f.stage, f.error);
-            if let Some(reply) = &f.reply {
+            // Once: most errors already quote the reply.
+            if let Some(reply) = f.reply.as_ref().filter(|r| !f.error.contains(r.as_str())) {
                 out!("         server said: {reply}");
             }
             if let Some(h) = &f.hint {
@@ -347,7 +405,9 @@ fn summarize(s: &Stage) -> String {
         "connect" => str_of("target"),
         "greeting" => str_of("text"),
         "ehlo" => join(&d["extensions"], ", "),
-        "tls" if d.get("skipped").is_some() => format!("not used: {}", str_of("skipped")),
+        "tls" if d.get("skipped").is_some() => {
+            format!("not available, continued in clear ({})", str_of("skipped"))
+        }
         "tls" => format!(
             "{} {}, certificate {} (SAN {}), valid until {}, {}",
             str_of("version"),
@@ -369,6 +429,12 @@ fn summarize(s: &Stage) -> String {
             }
         }
         "send" => format!("{} {}", str_of("to"), str_of("reply")),
+        "relay" if s.ok => format!(
+            "{} may send to {} (MAIL FROM, RCPT TO, RSET: nothing sent)",
+            str_of("from"),
+            str_of("to")
+        ),
+        "relay" => format!("{} to {}", str_of("from"), str_of("to")),
         _ => d.to_string(),
     }
 }

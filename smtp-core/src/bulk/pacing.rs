@@ -27,6 +27,11 @@ pub struct RetryPolicy {
     /// Also retry a message whose outcome is unknown (the connection broke
     /// after its end of data): it may then be delivered twice.
     pub unknown_outcome: bool,
+    /// A cap on one message's time, all attempts and waits included: a
+    /// retry whose wait would end later than this after the first attempt
+    /// started is not made (the last failure is reported). `None`: only
+    /// [`RetryPolicy::attempts`] limits the retries.
+    pub total: Option<Duration>,
 }
 
 impl Default for RetryPolicy {
@@ -37,6 +42,7 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(3600),
             jitter: true,
             unknown_outcome: false,
+            total: None,
         }
     }
 }
@@ -65,6 +71,13 @@ impl RetryPolicy {
     /// Sets whether unknown outcomes are retried.
     pub fn unknown_outcome(mut self, retry: bool) -> RetryPolicy {
         self.unknown_outcome = retry;
+        self
+    }
+
+    /// Sets [`RetryPolicy::total`], the cap on one message's attempts and
+    /// waits together.
+    pub fn total(mut self, total: Option<Duration>) -> RetryPolicy {
+        self.total = total;
         self
     }
 

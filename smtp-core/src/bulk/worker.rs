@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::time::Instant;
 
 use super::feed::{Feed, Taken};
 use super::pacing::Pacing;
@@ -116,12 +117,13 @@ pub(super) async fn run(shared: Arc<Shared>) {
         };
         if permit.is_none() {
             for (index, job) in ready {
-                let pending = Pending { index, job };
+                let pending = Pending::new(index, job);
                 pending.report(&shared, 0, Err(stopped_error())).await;
             }
             return;
         }
         shared.pacing.wait().await;
+        let started = Instant::now();
         let mut items = Vec::with_capacity(ready.len());
         let mut jobs = Vec::with_capacity(ready.len());
         for (index, job) in ready {
@@ -130,7 +132,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
                     items.push((job.envelope.clone(), source));
                     jobs.push((index, job));
                 }
-                Err(e) => Pending { index, job }.report(&shared, 1, Err(e)).await,
+                Err(e) => Pending::new(index, job).report(&shared, 1, Err(e)).await,
             }
         }
         let results = if share.alone && items.len() == 1 {
@@ -151,7 +153,12 @@ pub(super) async fn run(shared: Arc<Shared>) {
                     cause: "the transport returned fewer results than messages".into(),
                 })
             });
-            settle(&shared, Pending { index, job }, result, 1, share.alone).await;
+            let pending = Pending {
+                index,
+                job,
+                started,
+            };
+            settle(&shared, pending, result, 1, share.alone).await;
         }
     }
 }
@@ -160,9 +167,20 @@ pub(super) async fn run(shared: Arc<Shared>) {
 struct Pending {
     index: u64,
     job: Job,
+    /// When its first attempt started: `RetryPolicy::total` counts from here.
+    started: Instant,
 }
 
 impl Pending {
+    /// A job whose first attempt starts now.
+    fn new(index: u64, job: Job) -> Pending {
+        Pending {
+            index,
+            job,
+            started: Instant::now(),
+        }
+    }
+
     /// Reports the job's outcome (with a retry time for a transient failure).
     async fn report(self, shared: &Shared, attempts: u32, result: Result<Delivery, Error>) {
         let retry_at = result
@@ -187,17 +205,58 @@ impl Pending {
 /// A message that never had its turn goes again at once, without counting
 /// an attempt; a retry allowed by the policy waits its backoff, recorded
 /// now so that a "slow down" holds back every sender, not only the retry.
-async fn again(shared: &Shared, error: &Error, attempt: u32) -> Option<Duration> {
+/// Each retry is logged at `info` with the message's key, the attempt that
+/// failed, the reason and the wait; `RetryPolicy::total` stops a retry that
+/// would start too late.
+async fn again(
+    shared: &Shared,
+    pending: &Pending,
+    error: &Error,
+    attempt: u32,
+) -> Option<Duration> {
     if shared.is_stopped() {
         return None;
     }
+    let key = pending.job.key.as_str();
     if error.is_not_started() {
+        tracing::info!(%key, reason = %error, "sending again at once (not started)");
         return Some(Duration::ZERO);
     }
-    if shared.pacing.policy.may_retry(error, attempt) {
-        return Some(shared.pacing.hold(attempt, error.reply()).await);
+    if !shared.pacing.policy.may_retry(error, attempt) {
+        return None;
     }
-    None
+    if let Some(total) = shared.pacing.policy.total {
+        let least = shared.pacing.policy.delay(attempt, error.reply(), 0.0);
+        if pending.started.elapsed() + least >= total {
+            tracing::info!(
+                %key,
+                attempt,
+                reason = %error,
+                total = %human(total),
+                "attempt {attempt} failed; not retrying: the next attempt would start after the total time limit"
+            );
+            return None;
+        }
+    }
+    let wait = shared.pacing.hold(attempt, error.reply()).await;
+    tracing::info!(
+        %key,
+        attempt,
+        reason = %error,
+        wait = %human(wait),
+        "attempt {attempt} failed; retrying in {}",
+        human(wait)
+    );
+    Some(wait)
+}
+
+/// `1.5s`, `250ms`: a wait as a person reads it.
+fn human(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
 }
 
 /// Reports a result, or hands the job to a retry task.
@@ -212,7 +271,7 @@ async fn settle(
         Ok(d) => return pending.report(shared, attempt, Ok(d)).await,
         Err(e) => e,
     };
-    match again(shared, &error, attempt).await {
+    match again(shared, &pending, &error, attempt).await {
         None => pending.report(shared, attempt, Err(error)).await,
         Some(wait) => {
             let shared = shared.clone();
@@ -257,7 +316,7 @@ async fn retry(
             Ok(d) => return pending.report(&shared, attempt, Ok(d)).await,
             Err(e) => e,
         };
-        match again(&shared, &error, attempt).await {
+        match again(&shared, &pending, &error, attempt).await {
             Some(w) => wait = w,
             None => return pending.report(&shared, attempt, Err(error)).await,
         }

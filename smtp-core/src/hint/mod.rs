@@ -48,6 +48,8 @@ crate::hint_table! {
             "the recipient address is unknown or refused by the server; check it";
         REPLY_SENDER_REFUSED = "reply-sender-refused":
             "the server refuses this sender: use an address your account may send as (message.from, --from)";
+        REPLY_QUOTA_EXCEEDED = "reply-quota-exceeded":
+            "the account has used up its sending quota (Gmail: a daily limit): wait until it resets, or send through another account";
         REPLY_TOO_BIG = "reply-too-big": "the message is too big for the server";
         REPLY_EHLO_REFUSED = "reply-ehlo-refused":
             "the server refused our EHLO name: set ehlo_name (--ehlo-name) to a fully qualified name";
@@ -139,6 +141,9 @@ fn connect_hint(source: &(dyn std::error::Error + 'static)) -> Hint {
     hints::CONNECT_FAILED
 }
 
+/// The hint for a refusal, chosen from the reply's class and enhanced
+/// status code (RFC 3463): a transient (4xx) reply never gets advice for a
+/// permanent cause, and the phase alone never decides the cause.
 fn reply_hint(phase: Phase, reply: &Reply) -> Option<Hint> {
     let text = reply.text().to_ascii_lowercase();
     let enhanced = reply.enhanced.map(|e| (e.subject, e.detail));
@@ -148,28 +153,43 @@ fn reply_hint(phase: Phase, reply: &Reply) -> Option<Hint> {
         // Postfix with smtpd_tls_req_ccert answers "421 4.7.1 ... No client
         // certificate presented": temporary by code, fixed only by config.
         hints::REPLY_CLIENT_CERTIFICATE
+    } else if reply.is_transient() {
+        hints::REPLY_TEMPORARY
     } else if reply.code == 530 || text.contains("starttls") {
         hints::REPLY_TLS_REQUIRED
     } else if phase == Phase::Auth && (reply.code == 535 || enhanced == Some((7, 8))) {
         hints::REPLY_AUTH_FAILED
     } else if phase == Phase::Auth && (reply.code == 534 || reply.code == 538) {
         hints::REPLY_AUTH_TOO_WEAK
+    } else if enhanced == Some((4, 5)) || enhanced == Some((2, 2)) && phase == Phase::Mail {
+        // 5.4.5: Gmail's "daily user sending limit exceeded"; 5.2.2 at MAIL:
+        // the sending mailbox is over its quota.
+        hints::REPLY_QUOTA_EXCEEDED
     } else if reply.code == 554 && enhanced == Some((7, 1)) || text.contains("relay") {
         hints::REPLY_RELAY_DENIED
     } else if phase == Phase::Rcpt && enhanced.is_some_and(|(s, _)| s == 1) {
         hints::REPLY_RECIPIENT_REFUSED
-    } else if phase == Phase::Mail {
-        hints::REPLY_SENDER_REFUSED
     } else if reply.code == 552 || enhanced == Some((3, 4)) {
         hints::REPLY_TOO_BIG
+    } else if phase == Phase::Mail && is_sender_refusal(reply) {
+        hints::REPLY_SENDER_REFUSED
     } else if phase == Phase::Ehlo {
         hints::REPLY_EHLO_REFUSED
-    } else if reply.is_transient() {
-        hints::REPLY_TEMPORARY
     } else {
         return None;
     };
     Some(h)
+}
+
+/// A permanent refusal at `MAIL FROM` that is about the sender: an address
+/// status (X.1.x: bad, unknown or unverified sender), a policy refusal
+/// (X.7.x: not allowed to send as it, SES unverified identity, Microsoft
+/// 365 5.7.60), or a bare 550/553 with no enhanced code to say otherwise.
+fn is_sender_refusal(reply: &Reply) -> bool {
+    match reply.enhanced {
+        Some(e) => e.subject == 1 || e.subject == 7,
+        None => matches!(reply.code, 550 | 553),
+    }
 }
 
 /// True when a reply says "slow down": 421/450/451/452 with rate words, or
@@ -230,6 +250,84 @@ mod tests {
             )
             .contains("tls.client_cert")
         );
+    }
+
+    fn code_of(phase: Phase, code: u16, text: &str) -> Option<&'static str> {
+        Error::Rejected {
+            phase,
+            reply: Reply::new(code, text),
+        }
+        .coded_hint()
+        .map(|h| h.code)
+    }
+
+    #[test]
+    fn a_sending_quota_at_mail_is_not_a_sender_refusal() {
+        let gmail = "5.4.5 Daily user sending limit exceeded. For more information on Gmail \
+                     sending limits go to https://support.google.com/a/answer/166852";
+        assert_eq!(
+            code_of(Phase::Mail, 550, gmail),
+            Some("reply-quota-exceeded")
+        );
+        assert_eq!(
+            code_of(Phase::Mail, 552, "5.2.2 Mailbox over quota"),
+            Some("reply-quota-exceeded")
+        );
+    }
+
+    #[test]
+    fn a_transient_reply_never_gets_a_permanent_cause_hint() {
+        for (phase, code, text) in [
+            (Phase::Mail, 450, "4.3.0 Error: queue file write error"),
+            (
+                Phase::Mail,
+                451,
+                "4.1.8 Sender address rejected: Domain not found",
+            ),
+            (
+                Phase::Rcpt,
+                450,
+                "4.1.1 <x@y>: Recipient address rejected: unverified",
+            ),
+            (Phase::Rcpt, 454, "4.7.1 <x@y>: Relay access denied"),
+            (Phase::Ehlo, 421, "4.3.2 Service shutting down"),
+            (Phase::Mail, 452, "4.3.1 Insufficient system storage"),
+            (
+                Phase::StartTls,
+                454,
+                "4.7.0 TLS not available due to local problem",
+            ),
+        ] {
+            assert_eq!(
+                code_of(phase, code, text),
+                Some("reply-temporary"),
+                "{code} {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn sender_refusals_follow_the_enhanced_code() {
+        for (code, text) in [
+            (
+                553,
+                "5.7.1 <a@b>: Sender address rejected: not owned by user",
+            ),
+            (550, "5.1.7 Invalid sender address"),
+            (
+                550,
+                "5.7.60 SMTP; Client does not have permissions to send as this sender",
+            ),
+            (553, "Sender address rejected"),
+        ] {
+            assert_eq!(
+                code_of(Phase::Mail, code, text),
+                Some("reply-sender-refused"),
+                "{code} {text}"
+            );
+        }
+        // A 5.3.x system problem at MAIL is not about the sender.
+        assert_eq!(code_of(Phase::Mail, 554, "5.3.0 Internal error"), None);
     }
 
     #[test]

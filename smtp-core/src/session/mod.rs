@@ -293,6 +293,59 @@ impl Session {
         result
     }
 
+    /// Asks whether the server would take mail from this sender to these
+    /// recipients, without sending any: `MAIL FROM`, each `RCPT TO`, then
+    /// `RSET` (also after a refusal). The first refusal is returned as
+    /// [`Error::Rejected`] with phase `mail` or `rcpt`, so an anonymous
+    /// session that may not relay is found before a real send fails.
+    /// Addresses needing SMTPUTF8 are refused when the server lacks it.
+    pub async fn check_envelope(&mut self, envelope: &crate::Envelope) -> Result<(), Error> {
+        self.begin(Phase::Mail)?;
+        let result = self.check_envelope_inner(envelope).await;
+        self.in_flight = false;
+        result
+    }
+
+    async fn check_envelope_inner(&mut self, envelope: &crate::Envelope) -> Result<(), Error> {
+        if envelope.needs_smtputf8() && !self.caps.smtputf8 {
+            return Err(Error::InvalidInput {
+                what: "address",
+                value: envelope
+                    .from()
+                    .into_iter()
+                    .chain(envelope.to())
+                    .find(|a| a.needs_smtputf8())
+                    .map(|a| a.to_string())
+                    .unwrap_or_default(),
+                reason: "has non-ASCII characters but the server does not offer SMTPUTF8",
+            });
+        }
+        let mut mail = format!(
+            "MAIL FROM:<{}>",
+            envelope.from().map(|a| a.as_str()).unwrap_or("")
+        );
+        if envelope.needs_smtputf8() {
+            mail.push_str(" SMTPUTF8");
+        }
+        let mut result = self.simple(&mail, Phase::Mail).await;
+        if result.is_ok() {
+            for rcpt in envelope.to() {
+                result = self.simple(&format!("RCPT TO:<{rcpt}>"), Phase::Rcpt).await;
+                if result.is_err() {
+                    break;
+                }
+            }
+        }
+        // A refusal leaves the connection usable: reset it either way.
+        match result {
+            Err(e) if e.reply().is_none() => Err(e),
+            other => {
+                self.reset().await?;
+                other
+            }
+        }
+    }
+
     /// `RSET`: aborts any transaction; also the pool's health check.
     pub async fn rset(&mut self) -> Result<(), Error> {
         self.begin(Phase::Reset)?;
@@ -402,12 +455,18 @@ impl Session {
     async fn read_reply(&mut self, phase: Phase, timeout: Duration) -> Result<Reply, Error> {
         let limit = self.limit(timeout);
         let started = Instant::now();
+        let mut noticed = false;
         loop {
             if let Some(reply) = self.parse_buffered(phase)? {
                 self.last_used = Instant::now();
                 return self.check_reply(phase, reply);
             }
             let remaining = limit.saturating_sub(started.elapsed());
+            // Waiting for the greeting with nothing received: wake up once
+            // to say so (see SessionEvent::Waiting), then wait on.
+            let notice = (phase == Phase::Greeting && !noticed && self.rbuf.is_empty())
+                .then(|| crate::WAITING_NOTICE_AFTER.saturating_sub(started.elapsed()))
+                .filter(|until| *until < remaining);
             let old = self.rbuf.len();
             self.rbuf.resize(old + READ_CHUNK, 0);
             let read = {
@@ -415,9 +474,21 @@ impl Session {
                     .stream
                     .as_mut()
                     .ok_or(Error::ConnectionClosed { phase })?;
-                tokio::time::timeout(remaining, stream.read(&mut self.rbuf[old..])).await
+                tokio::time::timeout(
+                    notice.unwrap_or(remaining),
+                    stream.read(&mut self.rbuf[old..]),
+                )
+                .await
             };
             let n = match read {
+                Err(_) if notice.is_some() => {
+                    self.rbuf.truncate(old);
+                    noticed = true;
+                    let elapsed = started.elapsed();
+                    tracing::info!(target = %self.config.target, ?elapsed, "still waiting for the greeting");
+                    self.event(SessionEvent::Waiting { phase, elapsed });
+                    continue;
+                }
                 Ok(Ok(n)) => n,
                 Ok(Err(source)) => {
                     self.rbuf.truncate(old);

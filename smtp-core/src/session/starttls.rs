@@ -19,7 +19,8 @@ impl Session {
             }
             Security::StartTlsOpportunistic => {
                 if !self.caps.starttls {
-                    tracing::warn!(target = %self.config.target, "server does not offer STARTTLS; continuing without TLS");
+                    // Opportunistic mode chose this; the event reports it.
+                    tracing::info!(target = %self.config.target, "server does not offer STARTTLS; continuing without TLS");
                     self.event(SessionEvent::StartTlsSkipped {
                         reason: "the server does not offer STARTTLS".into(),
                     });

@@ -100,6 +100,9 @@ pub(crate) struct Parsed {
     pub(crate) recipients: Vec<Address>,
     pub(crate) from: Option<Address>,
     pub(crate) message_id: Option<String>,
+    /// Byte range of the first From field, continuations included, and
+    /// whether its (first) mailbox has a display name.
+    pub(crate) from_field: Option<(Range<usize>, bool)>,
     /// Byte ranges of every Bcc and Resent-Bcc field, continuations included.
     pub(crate) bcc_fields: Vec<Range<usize>>,
 }
@@ -122,10 +125,15 @@ pub(crate) fn parse(head: &[u8]) -> Result<Parsed, Error> {
                     }
                 }
             }
-            HeaderName::From if parsed.from.is_none() => {
+            HeaderName::From if parsed.from_field.is_none() => {
                 parsed.from = addresses("header From", &h.value)
                     .ok()
                     .and_then(|v| v.into_iter().next());
+                let named = match &h.value {
+                    HeaderValue::Address(a) => a.first().is_some_and(|a| a.name.is_some()),
+                    _ => false,
+                };
+                parsed.from_field = Some((range.clone(), named));
             }
             _ => {}
         }

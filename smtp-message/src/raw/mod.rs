@@ -61,6 +61,8 @@ type BoxReader = Box<dyn AsyncRead + Send + Unpin>;
 /// so the envelope and the content cannot disagree.
 pub struct RawMessage {
     head: Arc<[u8]>,
+    /// Where the first From field is in `head`, and whether it has a name.
+    from_field: Option<(std::ops::Range<usize>, bool)>,
     recipients: Vec<Address>,
     from: Option<Address>,
     message_id: Option<String>,
@@ -159,8 +161,11 @@ impl RawMessage {
         } else {
             normalized
         };
+        // Cutting Bcc fields moves what follows them: parse the final block.
+        let from_field = head::parse(&head)?.from_field;
         Ok(RawMessage {
             head: Arc::from(head),
+            from_field,
             recipients: parsed.recipients,
             from: parsed.from,
             message_id: parsed.message_id,
@@ -183,6 +188,55 @@ impl RawMessage {
     /// The Message-ID, without `<>`.
     pub fn message_id(&self) -> Option<&str> {
         self.message_id.as_deref()
+    }
+
+    /// Gives the sender a full name (sendmail's `-F`): a From field
+    /// without a display name is rewritten as `From: name <its address>`;
+    /// a message without From gets `From: name <sender>`; a From that
+    /// already has a name is left as it is. The name is checked like any
+    /// header value (no CR, LF or NUL) and RFC 2047-encoded when it is
+    /// not plain ASCII.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use smtp_message::{RawMessage, RawOptions};
+    /// let raw = b"From: ann@example.com\r\nTo: bob@example.com\r\n\r\nhi\r\n";
+    /// let mut m = RawMessage::read(&raw[..], &RawOptions::default()).await.unwrap();
+    /// let sender = smtp_core::Address::new("ann@example.com").unwrap();
+    /// m.set_sender_name("Ann Example", &sender).unwrap();
+    /// assert!(m.header_block().starts_with(b"From: \"Ann Example\" <ann@example.com>\r\n"));
+    /// # });
+    /// ```
+    pub fn set_sender_name(&mut self, name: &str, sender: &Address) -> Result<(), Error> {
+        crate::validate::check_header_value("sender full name", name)?;
+        let (range, address) = match &self.from_field {
+            Some((_, true)) => return Ok(()),
+            Some((range, false)) => match &self.from {
+                Some(from) => (range.clone(), from.clone()),
+                // A From we could not read: leave it alone.
+                None => return Ok(()),
+            },
+            None => (0..0, sender.clone()),
+        };
+        let mut field = b"From: ".to_vec();
+        use mail_builder::headers::Header;
+        mail_builder::headers::address::Address::new_address(Some(name), address.as_str())
+            .write_header(&mut field, 6)
+            .map_err(Error::Io)?;
+        let mut head = Vec::with_capacity(self.head.len() + field.len());
+        head.extend_from_slice(&self.head[..range.start]);
+        head.extend_from_slice(&field);
+        head.extend_from_slice(&self.head[range.end..]);
+        let parsed = head::parse(&head)?;
+        self.from_field = parsed.from_field;
+        self.from = parsed.from;
+        self.head = Arc::from(head);
+        Ok(())
+    }
+
+    /// The header block as it will be sent (Bcc removed, line ends CRLF).
+    pub fn header_block(&self) -> &[u8] {
+        &self.head
     }
 
     /// Whether the message had a Bcc or Resent-Bcc field (removed when
