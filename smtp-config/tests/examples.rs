@@ -144,10 +144,10 @@ fn implicit_tls_example_explains_a_starttls_port() {
 
 #[test]
 fn examples_print_usage_without_arguments() {
-    let out = Command::new(examples_dir().join("bulk_pool"))
+    let out = Command::new(examples_dir().join("compose_bulk"))
         .env_clear()
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: bulk_pool HOST PORT FROM TO"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: compose_bulk HOST PORT FROM TO"));
 }
