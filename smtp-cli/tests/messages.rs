@@ -67,6 +67,20 @@ fn a_50_mib_attachment_arrives_intact_through_postfix() {
     assert_eq!(same, Some((Some("report.bin".into()), true)));
 }
 
+/// A config file for Postfix's plain port (sendmail reads only the config).
+fn plain_postfix_config(home: &Path) -> std::path::PathBuf {
+    let config = home.join("smtp.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "host = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n",
+            get("PEERS_POSTFIX_PLAIN_PORT")
+        ),
+    )
+    .unwrap();
+    config
+}
+
 /// Every way a Bcc field can be spelled in a message file.
 const BCC_SPELLINGS: [&str; 5] = [
     "Bcc: {hidden}\r\n",
@@ -135,15 +149,7 @@ fn bcc_is_sent_to_but_never_shown_in_any_spelling_by_send_raw() {
 #[test]
 fn bcc_is_sent_to_but_never_shown_in_any_spelling_by_sendmail_t() {
     let home = tempfile::tempdir().unwrap();
-    let config = home.path().join("smtp.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "host = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n",
-            get("PEERS_POSTFIX_PLAIN_PORT")
-        ),
-    )
-    .unwrap();
+    let config = plain_postfix_config(home.path());
     for (i, spelling) in BCC_SPELLINGS.iter().enumerate() {
         let tag = smtp_testkit::unique_tag("cli-sendmail-bcc");
         let hidden = format!("hidden{i}@example.test");
@@ -254,15 +260,7 @@ fn delivered_from(tag: &str) -> (Option<String>, Option<String>) {
 #[test]
 fn sendmail_full_name_names_the_sender_in_from() {
     let home = tempfile::tempdir().unwrap();
-    let config = home.path().join("smtp.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "host = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n",
-            get("PEERS_POSTFIX_PLAIN_PORT")
-        ),
-    )
-    .unwrap();
+    let config = plain_postfix_config(home.path());
     let config = config.display().to_string();
     // A From without a display name gets one.
     let tag = smtp_testkit::unique_tag("cli-sendmail-full-name");

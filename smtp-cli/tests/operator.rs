@@ -23,13 +23,15 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     run_in(home.path(), args, env)
 }
 
-#[test]
-fn readme_password_env_example_works_beside_unrelated_smtp_variables() {
-    let port = get("PEERS_POSTFIX_SUBMISSION_PORT");
-    let ca = get("PEERS_CA_CERT");
-    let user = get("PEERS_SMTP_USER");
-    let pass = get("PEERS_SMTP_PASS");
-    let (code, text) = run(
+/// `smtp test` against the rig's submission port (STARTTLS + AUTH) with
+/// `--security MODE`, the password in the variable `var` (set to the
+/// rig's password, beside `extra` variables).
+fn test_submission(mode: &str, var: &str, extra: &[(&str, &str)]) -> (i32, String) {
+    let (port, ca) = (get("PEERS_POSTFIX_SUBMISSION_PORT"), get("PEERS_CA_CERT"));
+    let (user, pass) = (get("PEERS_SMTP_USER"), get("PEERS_SMTP_PASS"));
+    let mut env = vec![(var, pass.as_str())];
+    env.extend_from_slice(extra);
+    run(
         &[
             "test",
             "--host",
@@ -37,18 +39,26 @@ fn readme_password_env_example_works_beside_unrelated_smtp_variables() {
             "--port",
             &port,
             "--security",
-            "starttls",
+            mode,
             "--ca-file",
             &ca,
             "--user",
             &user,
             "--password-env",
-            "SMTP_PASS",
+            var,
             "--timeout",
             "30s",
         ],
+        &env,
+    )
+}
+
+#[test]
+fn readme_password_env_example_works_beside_unrelated_smtp_variables() {
+    let (code, text) = test_submission(
+        "starttls",
+        "SMTP_PASS",
         &[
-            ("SMTP_PASS", pass.as_str()),
             ("SMTP_USER", "someone-else"),
             ("SMTP_SERVER", "mail.other.example"),
         ],
@@ -57,7 +67,7 @@ fn readme_password_env_example_works_beside_unrelated_smtp_variables() {
     assert!(text.contains("env SMTP_SERVER"), "{text}");
     assert!(text.contains("env SMTP_USER"), "{text}");
     assert!(!text.contains("SMTP_PASS):"), "{text}");
-    assert!(!text.contains(&pass), "{text}");
+    assert!(!text.contains(&get("PEERS_SMTP_PASS")), "{text}");
 }
 
 #[test]
@@ -84,30 +94,7 @@ fn config_check_and_strict_env_refuse_unknown_smtp_variables() {
 
 #[test]
 fn explicit_is_starttls_and_logs_in_at_the_rig() {
-    let port = get("PEERS_POSTFIX_SUBMISSION_PORT");
-    let ca = get("PEERS_CA_CERT");
-    let user = get("PEERS_SMTP_USER");
-    let pass = get("PEERS_SMTP_PASS");
-    let (code, text) = run(
-        &[
-            "test",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--security",
-            "explicit",
-            "--ca-file",
-            &ca,
-            "--user",
-            &user,
-            "--password-env",
-            "PASS",
-            "--timeout",
-            "30s",
-        ],
-        &[("PASS", pass.as_str())],
-    );
+    let (code, text) = test_submission("explicit", "PASS", &[]);
     assert_eq!(code, 0, "{text}");
 }
 
