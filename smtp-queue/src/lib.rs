@@ -6,6 +6,7 @@ mod activity;
 mod entry;
 mod error;
 mod flush;
+mod send_now;
 mod spool;
 mod transport;
 

@@ -112,12 +112,10 @@ impl Transport for QueueTransport {
             let why = format!("written to {}", path.display());
             return Ok(kept(envelope, &entry.id, &why));
         };
-        let mut options = self.options.clone();
-        options.ignore_schedule = true;
-        options.only = Some([entry.id.clone()].into_iter().collect());
         let mut result = None;
+        let ids = [entry.id.clone()].into_iter().collect();
         self.queue
-            .flush(inner.clone(), &options, None, |event| {
+            .send_stored(ids, inner.clone(), &self.options, |event| {
                 result = Some(match event {
                     Event::Sent { delivery, .. } => Ok(delivery),
                     Event::Failed { error, .. } => Err(error),
@@ -140,10 +138,7 @@ impl Transport for QueueTransport {
                 source: std::io::Error::other(e.to_string()),
             })?;
         match result {
-            Some(Err(error)) => {
-                let _ = self.queue.remove(&entry.id);
-                Err(error)
-            }
+            Some(Err(error)) => Err(error),
             Some(Ok(delivery)) => Ok(delivery),
             // Claimed by another runner meanwhile: it is in good hands.
             None => Ok(kept(envelope, &entry.id, "a queue runner is sending it")),

@@ -17,7 +17,6 @@ use crate::cmd::report::{Printer, Style};
 use crate::exit;
 use crate::setup::{Dest, Setup};
 use smtp_config::OnFailure;
-use smtp_queue::Event;
 
 /// How a run is carried out and shown.
 pub struct Options<'a> {
@@ -89,41 +88,30 @@ where
         quiet_success: opts.quiet_success,
         activity: setup.activity.clone().map(|log| (log, setup.server())),
     });
-    let mut ids = std::collections::HashSet::new();
-    for item in jobs {
-        match item {
-            Ok(job) => {
-                let source = job.message.open().await?;
-                let entry = queue
-                    .enqueue(&job.envelope, source, Some(job.key.clone()))
-                    .await?;
-                ids.insert(entry.id);
-            }
-            Err(invalid) => {
-                eprintln!("failed-permanent: {}: {}", invalid.key, invalid.error);
-                printer.raise(exit::code_for(&invalid.error));
-            }
+    // Invalid jobs are reported as they are met; the others are stored
+    // one by one (a long list is never held in memory).
+    let mut invalid_code = exit::OK;
+    let valid = jobs.filter_map(|item| match item {
+        Ok(job) => Some(job),
+        Err(invalid) => {
+            eprintln!("failed-permanent: {}: {}", invalid.key, invalid.error);
+            invalid_code = invalid_code.max(exit::code_for(&invalid.error));
+            None
         }
-    }
+    });
     let run = QueueRunArgs {
         concurrency: opts.concurrency,
         ..QueueRunArgs::default()
     };
-    let mut options = queue::options(setup, &run, true);
-    options.only = Some(ids);
-    let mut refused = Vec::new();
     queue
-        .flush(setup.dest.transport(), &options, None, |event| {
-            if let Event::Failed { entry, .. } = &event {
-                refused.push(entry.id.clone());
-            }
-            queue::print_event(&mut printer, &event, true);
-        })
+        .store_and_send(
+            valid,
+            setup.dest.transport(),
+            &queue::options(setup, &run, true),
+            |event| queue::print_event(&mut printer, &event, true),
+        )
         .await?;
-    // Refused for good and reported now: nothing to keep.
-    for id in refused {
-        queue.remove(&id)?;
-    }
+    printer.raise(invalid_code);
     printer.result()
 }
 
