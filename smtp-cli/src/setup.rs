@@ -44,8 +44,8 @@ pub struct Setup {
     pub queue_dir: std::path::PathBuf,
     /// `queue.on_failure`.
     pub on_failure: OnFailure,
-    /// `queue.max_age`.
-    pub max_age: Duration,
+    /// How the queue is flushed (`queue.*`, `retry.*`, `rate_limit.*`).
+    pub flush: smtp_queue::FlushOptions,
     /// `log.file` / `--log-file`.
     pub activity: Option<ActivityLog>,
 }
@@ -286,7 +286,7 @@ pub fn build_with_timeouts(
         retry: c.retry.policy().total(c.timeouts.total),
         queue_dir: loaded.queue_dir(),
         on_failure: c.queue.on_failure,
-        max_age: c.queue.max_age,
+        flush: c.flush_options(),
         activity: c.log.file.clone().map(ActivityLog::new),
     })
 }

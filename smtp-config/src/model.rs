@@ -106,6 +106,19 @@ pub struct LogConfig {
 }
 
 impl Config {
+    /// How a queue flush runs under this configuration: `queue.max_age`,
+    /// `rate_limit.*`, `retry.unknown_outcome`, and a backoff of
+    /// `retry.backoff` but at least a minute (a queue retries in minutes,
+    /// not seconds).
+    pub fn flush_options(&self) -> smtp_queue::FlushOptions {
+        let mut o = smtp_queue::FlushOptions::default();
+        o.retry_unknown = self.retry.unknown_outcome;
+        o.max_age = self.queue.max_age;
+        o.backoff = self.retry.backoff.max(Duration::from_secs(60));
+        o.rate_limit = self.rate_limit.min_interval();
+        o
+    }
+
     /// `port`, or the conventional port of `security`.
     pub fn effective_port(&self) -> u16 {
         self.port.unwrap_or_else(|| self.security.default_port())

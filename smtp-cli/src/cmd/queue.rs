@@ -143,13 +143,10 @@ fn sending_setup(global: &GlobalArgs, run: &QueueRunArgs) -> Result<Setup> {
 }
 
 pub fn options(setup: &Setup, run: &QueueRunArgs, ignore_schedule: bool) -> FlushOptions {
-    let mut o = FlushOptions::default();
+    let mut o = setup.flush.clone();
     o.ignore_schedule = ignore_schedule;
-    o.retry_unknown = run.retry_unknown || setup.retry.unknown_outcome;
-    o.max_age = setup.max_age;
-    o.backoff = setup.retry.backoff.max(Duration::from_secs(60));
+    o.retry_unknown |= run.retry_unknown;
     o.concurrency = run.concurrency.max(1);
-    o.rate_limit = setup.rate_limit;
     o
 }
 
