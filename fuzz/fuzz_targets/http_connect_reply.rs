@@ -8,7 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use smtp_fuzz::grants::tunnel_start;
 use smtp_fuzz::proxy::{self, PASSWORD, TARGET_HOST, USER};
-use smtp_proxy::ProxyUrl;
+use smtp_core::ProxyUrl;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&variant, answer)) = data.split_first() else {

@@ -8,7 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use smtp_fuzz::grants::{socks4_grant, socks5_grant};
 use smtp_fuzz::proxy::{self, PASSWORD, USER};
-use smtp_proxy::ProxyUrl;
+use smtp_core::ProxyUrl;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&variant, answer)) = data.split_first() else {

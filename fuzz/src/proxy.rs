@@ -7,8 +7,9 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use smtp_core::ProxyUrl;
 use smtp_core::{BoxError, BoxStream, Connector, Target};
-use smtp_proxy::ProxyUrl;
+use smtp_proxy::ProxyUrlExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::runtime::Runtime;
 

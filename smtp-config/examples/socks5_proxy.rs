@@ -12,8 +12,9 @@
 
 mod common;
 
+use smtp_core::ProxyUrl;
 use smtp_core::{Security, SmtpTransport, TcpConnector};
-use smtp_proxy::ProxyUrl;
+use smtp_proxy::ProxyUrlExt;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -14,7 +14,6 @@ mod options;
 mod origin;
 pub mod presets;
 mod provenance;
-mod proxy_url;
 mod suggest;
 mod validate;
 mod value;

@@ -257,8 +257,8 @@ fn readable_secret(layer: &Layer) -> Option<crate::loaded::Warning> {
                 Some(keys::KeyKind::Secret) => true,
                 Some(keys::KeyKind::ProxyUrl) => v
                     .as_str()
-                    .and_then(|u| crate::proxy_url::parse(u).ok())
-                    .is_some_and(|p| p.has_password),
+                    .and_then(|u| smtp_core::ProxyUrl::parse(u).ok())
+                    .is_some_and(|p| p.credentials().is_some_and(|c| c.has_password())),
                 _ => false,
             },
         })?;

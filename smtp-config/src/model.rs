@@ -331,7 +331,7 @@ impl ProxyConfig {
         use secrecy::ExposeSecret;
         self.url
             .as_ref()
-            .map(|u| crate::proxy_url::redact(u.expose_secret()))
+            .map(|u| smtp_core::proxy_url::redact(u.expose_secret()))
     }
 }
 

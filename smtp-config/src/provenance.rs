@@ -12,7 +12,6 @@ use serde::Serialize;
 use crate::keys::{KEYS, KeyKind};
 use crate::model::Config;
 use crate::origin::Origin;
-use crate::proxy_url;
 
 /// One effective value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -148,7 +147,7 @@ fn human(d: Duration) -> String {
 fn plain(kind: KeyKind, value: &Value) -> String {
     match (kind, value) {
         (KeyKind::Secret, _) => "<redacted>".into(),
-        (KeyKind::ProxyUrl, Value::String(_, s)) => proxy_url::redact(s),
+        (KeyKind::ProxyUrl, Value::String(_, s)) => smtp_core::proxy_url::redact(s),
         (KeyKind::ProxyUrl, _) => "<redacted>".into(),
         (_, Value::String(_, s)) => s.clone(),
         (_, Value::Array(_, items)) => {

@@ -9,7 +9,6 @@ use figment::value::{Num, Value};
 
 use crate::keys::{KeyKind, MECHANISMS};
 use crate::presets;
-use crate::proxy_url;
 use crate::suggest;
 
 /// Normalizes `value` for a key of `kind`; the error is the reason, for a
@@ -50,7 +49,10 @@ pub(crate) fn normalize(kind: KeyKind, value: &Value) -> Result<Value, String> {
         KeyKind::Url => url(value).map(Value::from),
         KeyKind::ProxyUrl => {
             let s = string(value)?;
-            proxy_url::parse(&s)?;
+            smtp_core::ProxyUrl::parse(&s).map_err(|e| match e {
+                smtp_core::Error::InvalidProxyUrl { reason, .. } => reason,
+                other => other.to_string(),
+            })?;
             Ok(Value::from(s))
         }
         KeyKind::Address => {

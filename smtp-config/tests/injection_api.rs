@@ -126,7 +126,7 @@ fn builder_and_credentials_refuse_bad_values() {
             .map(|(k, v)| (k, format!("socks5h://user:{v}@127.0.0.1:1080")))
             .collect(),
         "password",
-        |v| smtp_proxy::ProxyUrl::parse(v).map(drop),
+        |v| smtp_core::ProxyUrl::parse(v).map(drop),
         &mut failures,
     );
     cases += table(
@@ -136,7 +136,7 @@ fn builder_and_credentials_refuse_bad_values() {
             .map(|(k, v)| (k, format!("http://{v}:pw@127.0.0.1:3128")))
             .collect(),
         "proxy url",
-        |v| smtp_proxy::ProxyUrl::parse(v).map(drop),
+        |v| smtp_core::ProxyUrl::parse(v).map(drop),
         &mut failures,
     );
     cases += table(
@@ -146,7 +146,7 @@ fn builder_and_credentials_refuse_bad_values() {
             .map(|(k, v)| (k, format!("socks5h://{v}:1080")))
             .collect(),
         "proxy url",
-        |v| smtp_proxy::ProxyUrl::parse(v).map(drop),
+        |v| smtp_core::ProxyUrl::parse(v).map(drop),
         &mut failures,
     );
     assert!(
@@ -166,8 +166,8 @@ async fn proxy_connectors_refuse_before_dialling() {
     let target = Target::new("mail.example.test", 25);
     let mut failures = Vec::new();
     let creds =
-        |user: &str, pass: &str| smtp_proxy::Credentials::new(user, SecretString::from(pass));
-    let mut cases: Vec<(String, smtp_proxy::Credentials)> = Vec::new();
+        |user: &str, pass: &str| smtp_core::ProxyCredentials::new(user, SecretString::from(pass));
+    let mut cases: Vec<(String, smtp_core::ProxyCredentials)> = Vec::new();
     for (kind, v) in bad("proxyuser", &["u".repeat(256)]) {
         cases.push((format!("user {kind}"), creds(&v, "Proxy-Pass-1")));
     }

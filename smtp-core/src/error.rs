@@ -91,6 +91,14 @@ pub enum Error {
         /// Why it was rejected.
         reason: &'static str,
     },
+    /// A proxy URL could not be parsed (see [`ProxyUrl`](crate::ProxyUrl)).
+    #[error("invalid proxy URL {url:?}: {reason}")]
+    InvalidProxyUrl {
+        /// The URL as given, with any password replaced by `<redacted>`.
+        url: String,
+        /// What is wrong with it; never quotes the user name or password.
+        reason: String,
+    },
     /// The connector (TCP or proxy) could not reach the server.
     #[error("connect to {target} failed: {source}")]
     Connect {
@@ -251,6 +259,7 @@ impl Error {
     pub fn phase(&self) -> Phase {
         match self {
             Error::InvalidInput { .. }
+            | Error::InvalidProxyUrl { .. }
             | Error::MessageTooBig { .. }
             | Error::Message(_)
             | Error::EightBitNotSupported => Phase::Input,

@@ -52,14 +52,6 @@ impl fmt::Display for ProxyPhase {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The proxy URL could not be parsed (the password is redacted in `url`).
-    #[error("invalid proxy URL {url:?}: {reason}")]
-    InvalidUrl {
-        /// The URL as given, with any password replaced by `<redacted>`.
-        url: String,
-        /// What is wrong with it.
-        reason: String,
-    },
     /// The credentials cannot be expressed in this proxy protocol.
     #[error("proxy credentials for {proxy} are unusable: {reason}")]
     InvalidCredentials {
@@ -238,9 +230,9 @@ impl Error {
     /// The step that failed.
     pub fn phase(&self) -> ProxyPhase {
         match self {
-            Error::InvalidUrl { .. }
-            | Error::InvalidCredentials { .. }
-            | Error::UnsupportedTarget { .. } => ProxyPhase::Config,
+            Error::InvalidCredentials { .. } | Error::UnsupportedTarget { .. } => {
+                ProxyPhase::Config
+            }
             Error::ConnectToProxy { .. } => ProxyPhase::Connect,
             Error::Resolve { .. } => ProxyPhase::Tunnel,
             Error::Timeout { phase, .. }

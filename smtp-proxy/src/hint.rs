@@ -12,8 +12,6 @@ use crate::reply::{Socks4Reply, Socks5Reply};
 smtp_core::hint_table! {
     /// Every hint smtp-proxy gives; [`Error::coded_hint`] returns one.
     pub mod hints {
-        INVALID_URL = "proxy-invalid-url":
-            "write proxy.url (--proxy) as scheme://[user:password@]host[:port] with scheme socks5h, socks5, socks4a, socks4 or http; percent-encode @ : / % in the user name and password";
         INVALID_CREDENTIALS = "proxy-invalid-credentials":
             "fix the user name and password in proxy.url (--proxy): the message says which limit of the proxy protocol they break";
         UNSUPPORTED_TARGET = "proxy-unsupported-target":
@@ -64,12 +62,15 @@ impl Error {
     /// What a person should try, with its stable code.
     ///
     /// ```
-    /// let e = smtp_proxy::ProxyUrl::parse("socks9://proxy.example:1080").unwrap_err();
-    /// assert_eq!(e.coded_hint().code, "proxy-invalid-url");
+    /// let e = smtp_proxy::Error::UnsupportedTarget {
+    ///     proxy: "socks4://h:1080".into(),
+    ///     target: "[::1]:25".into(),
+    ///     reason: "SOCKS4 reaches IPv4 only",
+    /// };
+    /// assert_eq!(e.coded_hint().code, "proxy-unsupported-target");
     /// ```
     pub fn coded_hint(&self) -> Hint {
         match self {
-            Error::InvalidUrl { .. } => hints::INVALID_URL,
             Error::InvalidCredentials { .. } => hints::INVALID_CREDENTIALS,
             Error::UnsupportedTarget { .. } => hints::UNSUPPORTED_TARGET,
             Error::ConnectToProxy { .. } => hints::CONNECT_TO_PROXY,

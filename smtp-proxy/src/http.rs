@@ -11,10 +11,10 @@ use smtp_core::{BoxError, BoxStream, Connector, Target};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 use crate::DEFAULT_HANDSHAKE_TIMEOUT;
-use crate::credentials::Credentials;
 use crate::error::{Error, ProxyPhase};
 use crate::handshake::Handshake;
 use crate::http_head::{HeadReader, MAX_HEAD, ResponseHead};
+use smtp_core::ProxyCredentials;
 
 /// Connects through an HTTP proxy with `CONNECT host:port`, reaching the
 /// proxy through `inner`. The proxy resolves the host name.
@@ -26,10 +26,11 @@ use crate::http_head::{HeadReader, MAX_HEAD, ResponseHead};
 /// # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 /// use secrecy::SecretString;
 /// use smtp_core::{Connector, Target, TcpConnector};
-/// use smtp_proxy::{Credentials, HttpConnect};
+/// use smtp_core::ProxyCredentials;
+/// use smtp_proxy::HttpConnect;
 ///
 /// let http = HttpConnect::new(TcpConnector::new(), Target::new("127.0.0.1", 3129))
-///     .credentials(Credentials::new("proxyuser", SecretString::from("Proxy-Pass-1")));
+///     .credentials(ProxyCredentials::new("proxyuser", SecretString::from("Proxy-Pass-1")));
 /// let stream = http.connect(&Target::new("localhost", 2525)).await?;
 /// # Ok(()) }
 /// ```
@@ -37,7 +38,7 @@ use crate::http_head::{HeadReader, MAX_HEAD, ResponseHead};
 pub struct HttpConnect<C> {
     inner: C,
     proxy: Target,
-    credentials: Option<Credentials>,
+    credentials: Option<ProxyCredentials>,
     timeout: Duration,
 }
 
@@ -53,7 +54,7 @@ impl<C> HttpConnect<C> {
     }
 
     /// Sends these credentials with Basic authentication.
-    pub fn credentials(mut self, credentials: Credentials) -> HttpConnect<C> {
+    pub fn credentials(mut self, credentials: ProxyCredentials) -> HttpConnect<C> {
         self.credentials = Some(credentials);
         self
     }
@@ -104,7 +105,7 @@ impl<C: Connector> Connector for HttpConnect<C> {
 /// base64, which is no protection).
 pub(crate) fn request(
     hs: &Handshake,
-    credentials: Option<&Credentials>,
+    credentials: Option<&ProxyCredentials>,
     target: &Target,
 ) -> Result<Zeroizing<Vec<u8>>, Error> {
     // Target's Display brackets IPv6 literals, as the authority form needs.

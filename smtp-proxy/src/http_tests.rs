@@ -14,8 +14,8 @@ fn hs() -> Handshake {
     Handshake::new("http://127.0.0.1:3128".into(), Duration::from_secs(5))
 }
 
-fn creds() -> Credentials {
-    Credentials::new("proxyuser", SecretString::from("Proxy-Pass-1"))
+fn creds() -> ProxyCredentials {
+    ProxyCredentials::new("proxyuser", SecretString::from("Proxy-Pass-1"))
 }
 
 struct Outcome {
@@ -27,7 +27,7 @@ struct Outcome {
 /// The fake proxy reads the request head, then sends `answer` in one write.
 async fn exchange(
     answer: &'static [u8],
-    credentials: Option<Credentials>,
+    credentials: Option<ProxyCredentials>,
     target: Target,
 ) -> Outcome {
     let (mut client, mut proxy) = tokio::io::duplex(64 * 1024);
@@ -76,7 +76,7 @@ fn request_bytes() {
         &b"CONNECT 127.0.0.1:25 HTTP/1.1\r\nHost: 127.0.0.1:25\r\n\
            Proxy-Authorization: Basic cHJveHl1c2VyOlByb3h5LVBhc3MtMQ==\r\n\r\n"[..]
     );
-    let domain_user = Credentials::new("CORP\\alice", SecretString::from("pw"));
+    let domain_user = ProxyCredentials::new("CORP\\alice", SecretString::from("pw"));
     let r = request(&hs(), Some(&domain_user), &Target::new("127.0.0.1", 25)).unwrap();
     assert!(
         r.windows(16).any(|w| w == b"Q09SUFxhbGljZTpw"),
@@ -93,12 +93,12 @@ fn request_refuses_what_would_break_the_header() {
             "{host:?}: {e:?}"
         );
     }
-    let colon = Credentials::new("a:b", SecretString::from("pw"));
+    let colon = ProxyCredentials::new("a:b", SecretString::from("pw"));
     assert!(matches!(
         request(&hs(), Some(&colon), &Target::new("h", 1)),
         Err(Error::InvalidCredentials { .. })
     ));
-    let crlf = Credentials::new("a", SecretString::from("pw\r\nX: y"));
+    let crlf = ProxyCredentials::new("a", SecretString::from("pw\r\nX: y"));
     let e = request(&hs(), Some(&crlf), &Target::new("h", 1)).unwrap_err();
     assert!(!format!("{e} {e:?}").contains("pw"), "{e:?}");
 }

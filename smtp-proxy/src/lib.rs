@@ -2,8 +2,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod credentials;
 mod error;
+mod from_url;
 mod handshake;
 mod hint;
 mod http;
@@ -11,18 +11,16 @@ mod http_head;
 mod reply;
 mod socks4;
 mod socks5;
-mod url;
 
 use std::time::Duration;
 
-pub use credentials::Credentials;
 pub use error::{Error, ProxyPhase};
+pub use from_url::ProxyUrlExt;
 pub use hint::hints;
 pub use http::HttpConnect;
 pub use reply::{Socks4Reply, Socks5Reply};
 pub use socks4::Socks4;
 pub use socks5::Socks5;
-pub use url::{ProxyScheme, ProxyUrl};
 
 /// How long reaching a proxy and finishing its handshake may take, unless
 /// set with `handshake_timeout`: 30 seconds.

@@ -11,11 +11,11 @@ use socks5_impl::protocol::{AuthMethod, Command, Request, handshake};
 use socks5_impl::{Address, StreamOperation};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::credentials::Credentials;
 use crate::error::{Error, ProxyPhase};
 use crate::handshake::Handshake;
 use crate::reply::Socks5Reply;
 use crate::{DEFAULT_HANDSHAKE_TIMEOUT, Dns};
+use smtp_core::ProxyCredentials;
 
 /// Connects through a SOCKS5 proxy, reaching the proxy through `inner`.
 ///
@@ -35,7 +35,7 @@ use crate::{DEFAULT_HANDSHAKE_TIMEOUT, Dns};
 pub struct Socks5<C> {
     inner: C,
     proxy: Target,
-    credentials: Option<Credentials>,
+    credentials: Option<ProxyCredentials>,
     dns: Dns,
     timeout: Duration,
 }
@@ -53,7 +53,7 @@ impl<C> Socks5<C> {
     }
 
     /// Offers username/password authentication (RFC 1929) with these credentials.
-    pub fn credentials(mut self, credentials: Credentials) -> Socks5<C> {
+    pub fn credentials(mut self, credentials: ProxyCredentials) -> Socks5<C> {
         self.credentials = Some(credentials);
         self
     }
@@ -113,7 +113,7 @@ impl<C: Connector> Connector for Socks5<C> {
 /// RFC 1929 allows. Done before connecting, so such errors cost nothing.
 pub(crate) async fn prepare(
     hs: &Handshake,
-    credentials: Option<&Credentials>,
+    credentials: Option<&ProxyCredentials>,
     dns: Dns,
     target: &Target,
 ) -> Result<Address, Error> {
@@ -151,7 +151,7 @@ pub(crate) async fn prepare(
 pub(crate) async fn handshake<S>(
     stream: &mut S,
     hs: &Handshake,
-    credentials: Option<&Credentials>,
+    credentials: Option<&ProxyCredentials>,
     address: Address,
     target: &Target,
 ) -> Result<(), Error>
@@ -276,7 +276,7 @@ async fn destination(hs: &Handshake, dns: Dns, target: &Target) -> Result<Addres
 
 /// RFC 1929. Encoded here rather than with socks5-impl's `UserKey`, whose
 /// `Debug` prints the password and which is never zeroized.
-async fn authenticate<S>(stream: &mut S, hs: &Handshake, c: &Credentials) -> Result<(), Error>
+async fn authenticate<S>(stream: &mut S, hs: &Handshake, c: &ProxyCredentials) -> Result<(), Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + ?Sized,
 {

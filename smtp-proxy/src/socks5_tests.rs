@@ -24,13 +24,18 @@ struct Outcome {
     rest: Vec<u8>,
 }
 
-async fn run(steps: &'static [Step], creds: Option<Credentials>, dns: Dns, host: &str) -> Outcome {
+async fn run(
+    steps: &'static [Step],
+    creds: Option<ProxyCredentials>,
+    dns: Dns,
+    host: &str,
+) -> Outcome {
     run_with(steps, creds, dns, host, Duration::from_secs(5)).await
 }
 
 async fn run_with(
     steps: &'static [Step],
-    creds: Option<Credentials>,
+    creds: Option<ProxyCredentials>,
     dns: Dns,
     host: &str,
     limit: Duration,
@@ -81,8 +86,8 @@ async fn fake_proxy(mut proxy: DuplexStream, steps: &'static [Step]) -> Vec<u8> 
     seen
 }
 
-fn creds() -> Credentials {
-    Credentials::new("proxyuser", SecretString::from("Proxy-Pass-1"))
+fn creds() -> ProxyCredentials {
+    ProxyCredentials::new("proxyuser", SecretString::from("Proxy-Pass-1"))
 }
 
 const OK_V4: &[u8] = b"\x05\x00\x00\x01\x7f\x00\x00\x01\x04\x38";
@@ -319,7 +324,7 @@ async fn oversized_names_are_refused_before_sending() {
     let e = run(&[], None, Dns::Remote, &long).await;
     assert!(e.sent.is_empty());
     assert!(matches!(e.result, Err(Error::UnsupportedTarget { .. })));
-    let long_user = Credentials::new("u".repeat(256), SecretString::from("p"));
+    let long_user = ProxyCredentials::new("u".repeat(256), SecretString::from("p"));
     let e = run(&[], Some(long_user), Dns::Remote, "localhost").await;
     assert!(matches!(e.result, Err(Error::InvalidCredentials { .. })));
 }

@@ -11,6 +11,7 @@ use smtp_core::{
     Address, Connector, Envelope, MessageSource, Phase, Security, SmtpTransport, TcpConnector,
     Timeouts, Transport,
 };
+use smtp_proxy::ProxyUrlExt;
 use smtp_proxy::{HttpConnect, ProxyPhase, Socks5};
 
 fn transport(connector: Arc<dyn Connector>) -> SmtpTransport {

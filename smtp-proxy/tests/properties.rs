@@ -15,7 +15,7 @@ mod proxy;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use secrecy::ExposeSecret;
-use smtp_proxy::{ProxyScheme, ProxyUrl};
+use smtp_core::{ProxyScheme, ProxyUrl};
 
 /// Percent-encodes every byte outside the URL-safe set.
 fn percent_encode(s: &str) -> String {

@@ -10,10 +10,11 @@ use std::time::Duration;
 use common::{peers, url};
 use secrecy::ExposeSecret;
 use smtp_auth::{Credentials, SaslAuthenticator};
+use smtp_core::ProxyUrl;
 use smtp_core::{
     Address, Envelope, MessageSource, Security, SmtpTransport, TcpConnector, Timeouts, Transport,
 };
-use smtp_proxy::ProxyUrl;
+use smtp_proxy::ProxyUrlExt;
 use smtp_transport_tls::TlsConfig;
 
 async fn send_tls(proxy: ProxyUrl, security: Security, port: u16, what: &str) {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use common::{Recording, every_proxy, greeting, peers, proxy_error, url, url_wrong_password};
 use smtp_core::{Connector, Target, TcpConnector};
+use smtp_proxy::ProxyUrlExt;
 use smtp_proxy::{Dns, Error, HttpConnect, ProxyPhase, Socks5};
 
 fn postfix() -> Target {

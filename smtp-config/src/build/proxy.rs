@@ -14,15 +14,13 @@ pub(super) fn connector(
     handshake_timeout: Duration,
 ) -> Result<Option<Arc<dyn Connector>>, Error> {
     use secrecy::ExposeSecret;
+    use smtp_proxy::ProxyUrlExt;
 
     let Some(url) = &loaded.config.proxy.url else {
         return Ok(None);
     };
     // The plugin's error redacts the password itself.
-    let mut url = smtp_proxy::ProxyUrl::parse(url.expose_secret()).map_err(|e| Error::Plugin {
-        what: "proxy",
-        source: Box::new(e),
-    })?;
+    let mut url = smtp_core::ProxyUrl::parse(url.expose_secret()).map_err(Error::Transport)?;
     if let Some((key, password)) = password(loaded)? {
         let Some(user) = url.credentials().map(|c| c.username().to_string()) else {
             return Err(Error::Missing {
@@ -33,7 +31,7 @@ pub(super) fn connector(
                 ),
             });
         };
-        url = url.with_credentials(smtp_proxy::Credentials::new(user, password));
+        url = url.with_credentials(smtp_core::ProxyCredentials::new(user, password));
     }
     Ok(Some(url.connector_with_timeout(
         smtp_core::TcpConnector::new(),

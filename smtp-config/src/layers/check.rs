@@ -7,7 +7,6 @@ use figment::value::{Dict, Value};
 use super::{Layer, LayerKind, join};
 use crate::error::Error;
 use crate::keys::{self, KeyKind, SECRET_SOURCES};
-use crate::proxy_url;
 use crate::suggest;
 use crate::value::normalize;
 
@@ -159,7 +158,9 @@ fn check_secret_sources(layer: &Layer) -> Result<(), Error> {
 pub(crate) fn shown(kind: KeyKind, value: &Value) -> String {
     match (kind, value) {
         (KeyKind::Secret, _) => "<redacted>".into(),
-        (KeyKind::ProxyUrl, Value::String(_, s)) => format!("{:?}", proxy_url::redact(s)),
+        (KeyKind::ProxyUrl, Value::String(_, s)) => {
+            format!("{:?}", smtp_core::proxy_url::redact(s))
+        }
         (KeyKind::ProxyUrl, _) => "<redacted>".into(),
         (_, Value::String(_, s)) => format!("{s:?}"),
         (_, Value::Dict(..)) => "a table".into(),

@@ -15,6 +15,8 @@ crate::hint_table! {
     /// returns one of these.
     pub mod hints {
         INVALID_INPUT = "invalid-input": "fix the value; nothing was sent";
+        INVALID_PROXY_URL = "proxy-invalid-url":
+            "write proxy.url (--proxy) as scheme://[user:password@]host[:port] with scheme socks5h, socks5, socks4a, socks4 or http; percent-encode @ : / % in the user name and password";
         CONNECT_REFUSED = "connect-refused":
             "connection refused: nothing listens on that port (wrong port?) or a firewall rejects it";
         CONNECT_TIMED_OUT = "connect-timed-out":
@@ -79,6 +81,7 @@ crate::hint_table! {
 pub(crate) fn hint_for(error: &Error) -> Option<Hint> {
     let h = match error {
         Error::InvalidInput { .. } => hints::INVALID_INPUT,
+        Error::InvalidProxyUrl { .. } => hints::INVALID_PROXY_URL,
         Error::Connect { source, .. } => connect_hint(source.as_ref()),
         Error::Timeout {
             phase: Phase::Greeting,

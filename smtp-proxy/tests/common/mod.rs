@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
+use smtp_core::ProxyUrl;
 use smtp_core::{BoxError, BoxStream, Connector, Target, TcpConnector};
-use smtp_proxy::ProxyUrl;
 use smtp_testkit::Peers;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 

@@ -126,3 +126,52 @@ fn new_strips_brackets() {
     assert_eq!(u.host(), "::1");
     assert_eq!(u.to_string(), "http://[::1]:3128");
 }
+
+/// Every malformed shape a typo makes: the error and `redact` hide the
+/// password, whether it is plain or percent-encoded.
+#[test]
+fn malformed_urls_never_show_the_password() {
+    for bad in [
+        // the `@host` forgotten: the password reads as a port
+        "socks5h://alice:S3cret-pw",
+        "http://alice:S3cret-pw/",
+        // bad port after a good userinfo
+        "socks5h://alice:S3cret-pw@proxy.example:99999",
+        "socks5h://alice:S3cret-pw@proxy.example:port",
+        // bad scheme, missing scheme
+        "socks9://alice:S3cret-pw@proxy.example:1080",
+        "ftp://alice:S3cret-pw@proxy.example",
+        "alice:S3cret-pw@proxy.example:1080",
+        // percent-encoded secrets, valid and broken
+        "socks5h://alice:S3cret%2Dpw@proxy.example:0",
+        "socks5h://alice:S3cret-pw%G1@proxy.example:1080",
+        "socks5h://alice:S3cret-pw%0A@proxy.example:1080",
+        // a path, a bad host, an unclosed IPv6 bracket
+        "http://alice:S3cret-pw@proxy.example:3128/path",
+        "http://alice:S3cret-pw@pro xy:3128",
+        "http://alice:S3cret-pw@[::1:3128",
+        // a password holding '@' and ':'
+        "socks5h://alice:S3cret-pw:x@y@proxy.example:0",
+    ] {
+        let e = ProxyUrl::parse(bad).expect_err(bad);
+        let shown = format!("{e} | {e:?} | {}", e.hint().unwrap_or_default());
+        let redacted = redact(bad);
+        for text in [&shown, &redacted] {
+            assert!(!text.contains("S3cret"), "{bad}: {text}");
+        }
+        assert!(redacted.contains("<redacted>"), "{bad}: {redacted}");
+        assert_eq!(e.coded_hint().map(|h| h.code), Some("proxy-invalid-url"));
+    }
+}
+
+#[test]
+fn redact_leaves_urls_without_a_password_alone() {
+    for url in [
+        "socks5h://proxy.example:1080",
+        "socks5h://alice@proxy.example:1080",
+        "http://[::1]:3128/",
+        "socks5://h",
+    ] {
+        assert_eq!(redact(url), url);
+    }
+}

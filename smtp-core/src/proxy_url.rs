@@ -1,17 +1,16 @@
-//! Proxy URLs: `socks5h://user:password@host:port` and friends.
+//! Proxy URLs (`socks5h://user:password@host:port` and friends): the one
+//! parser and redactor, used by smtp-config to check `proxy.url` and by
+//! smtp-proxy to connect, so both agree on what a URL means and neither
+//! ever shows its password.
 
 use std::fmt;
 use std::net::Ipv6Addr;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use smtp_core::{Connector, Target};
 
-use crate::credentials::Credentials;
+use crate::connector::Target;
 use crate::error::Error;
-use crate::{DEFAULT_HANDSHAKE_TIMEOUT, Dns, HttpConnect, Socks4, Socks5};
 
 /// The proxy protocol named by a URL scheme.
 ///
@@ -23,7 +22,6 @@ use crate::{DEFAULT_HANDSHAKE_TIMEOUT, Dns, HttpConnect, Socks4, Socks5};
 /// | `socks4` | SOCKS4 (IPv4 only) | this machine | 1080 |
 /// | `http` | HTTP `CONNECT` | the proxy | 8080 |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum ProxyScheme {
     /// SOCKS5, the proxy resolves host names (no DNS leak). The default.
     Socks5h,
@@ -73,7 +71,7 @@ pub struct ProxyUrl {
     scheme: ProxyScheme,
     host: String,
     port: u16,
-    credentials: Option<Credentials>,
+    credentials: Option<ProxyCredentials>,
 }
 
 impl ProxyUrl {
@@ -88,7 +86,7 @@ impl ProxyUrl {
     }
 
     /// Adds credentials (replacing any).
-    pub fn with_credentials(mut self, credentials: Credentials) -> ProxyUrl {
+    pub fn with_credentials(mut self, credentials: ProxyCredentials) -> ProxyUrl {
         self.credentials = Some(credentials);
         self
     }
@@ -104,7 +102,7 @@ impl ProxyUrl {
     /// - IPv6 hosts in brackets: `socks5h://[::1]:1080`;
     /// - SOCKS4 carries a user id but no password.
     pub fn parse(input: &str) -> Result<ProxyUrl, Error> {
-        parse(input).map_err(|reason| Error::InvalidUrl {
+        parse(input).map_err(|reason| Error::InvalidProxyUrl {
             url: redact(input),
             reason,
         })
@@ -131,64 +129,8 @@ impl ProxyUrl {
     }
 
     /// The credentials, if any.
-    pub fn credentials(&self) -> Option<&Credentials> {
+    pub fn credentials(&self) -> Option<&ProxyCredentials> {
         self.credentials.as_ref()
-    }
-
-    /// A connector that reaches servers through this proxy, reaching the
-    /// proxy itself through `inner` (usually [`smtp_core::TcpConnector`],
-    /// or another proxy connector for a chain). The handshake timeout is
-    /// [`DEFAULT_HANDSHAKE_TIMEOUT`].
-    pub fn connector<C: Connector + 'static>(&self, inner: C) -> Arc<dyn Connector> {
-        self.connector_with_timeout(inner, DEFAULT_HANDSHAKE_TIMEOUT)
-    }
-
-    /// Like [`ProxyUrl::connector`], with the time allowed to reach the
-    /// proxy and finish the handshake.
-    pub fn connector_with_timeout<C: Connector + 'static>(
-        &self,
-        inner: C,
-        handshake_timeout: Duration,
-    ) -> Arc<dyn Connector> {
-        let proxy = self.target();
-        let creds = self.credentials.clone();
-        match self.scheme {
-            ProxyScheme::Socks5h | ProxyScheme::Socks5 => {
-                let dns = if self.scheme == ProxyScheme::Socks5h {
-                    Dns::Remote
-                } else {
-                    Dns::Local
-                };
-                let mut c = Socks5::new(inner, proxy)
-                    .dns(dns)
-                    .handshake_timeout(handshake_timeout);
-                if let Some(creds) = creds {
-                    c = c.credentials(creds);
-                }
-                Arc::new(c)
-            }
-            ProxyScheme::Socks4a | ProxyScheme::Socks4 => {
-                let dns = if self.scheme == ProxyScheme::Socks4a {
-                    Dns::Remote
-                } else {
-                    Dns::Local
-                };
-                let mut c = Socks4::new(inner, proxy)
-                    .dns(dns)
-                    .handshake_timeout(handshake_timeout);
-                if let Some(creds) = creds {
-                    c = c.user_id(creds.username());
-                }
-                Arc::new(c)
-            }
-            ProxyScheme::Http => {
-                let mut c = HttpConnect::new(inner, proxy).handshake_timeout(handshake_timeout);
-                if let Some(creds) = creds {
-                    c = c.credentials(creds);
-                }
-                Arc::new(c)
-            }
-        }
     }
 }
 
@@ -260,7 +202,15 @@ fn parse(input: &str) -> Result<ProxyUrl, String> {
     let port = match port {
         None => scheme.default_port(),
         Some(p) => match p.parse::<u16>() {
-            Ok(0) | Err(_) => return Err("the port must be a number from 1 to 65535".into()),
+            // Never echoed: with the `@host` forgotten, `user:password`
+            // reads as `host:port`, and the "port" is the password.
+            Ok(0) | Err(_) if userinfo.is_none() => {
+                return Err(
+                    "bad proxy port: expected 1-65535 (user:password needs @host:port after it)"
+                        .into(),
+                );
+            }
+            Ok(0) | Err(_) => return Err("bad proxy port: expected 1-65535".into()),
             Ok(p) => p,
         },
     };
@@ -313,7 +263,7 @@ fn split_host_port(hostport: &str) -> Result<(String, Option<&str>), String> {
     Ok((host.to_string(), port))
 }
 
-fn parse_userinfo(userinfo: &str, scheme: ProxyScheme) -> Result<Credentials, String> {
+fn parse_userinfo(userinfo: &str, scheme: ProxyScheme) -> Result<ProxyCredentials, String> {
     let (user, password) = match userinfo.split_once(':') {
         Some((u, p)) => (u, Some(p)),
         None => (userinfo, None),
@@ -333,7 +283,7 @@ fn parse_userinfo(userinfo: &str, scheme: ProxyScheme) -> Result<Credentials, St
     if user.is_empty() {
         return Err("empty user name before '@'".into());
     }
-    let credentials = Credentials::new(user, password);
+    let credentials = ProxyCredentials::new(user, password);
     if matches!(scheme, ProxyScheme::Socks4 | ProxyScheme::Socks4a) && credentials.has_password() {
         return Err("SOCKS4 carries a user id but no password".into());
     }
@@ -379,10 +329,16 @@ fn encode_userinfo(s: &str) -> String {
     out
 }
 
-/// The input with any password replaced, for error messages. Without an
-/// `@`, a non-numeric "port" may be a password typed without a host, so it
-/// is hidden too.
-fn redact(input: &str) -> String {
+/// The text with any password replaced by `<redacted>`, for showing a URL
+/// that may not parse: without an `@`, a non-numeric "port" may be a
+/// password typed with the host forgotten, so it is hidden too.
+///
+/// ```
+/// use smtp_core::proxy_url::redact;
+/// assert_eq!(redact("socks5h://alice:hunter2@h:1080"), "socks5h://alice:<redacted>@h:1080");
+/// assert_eq!(redact("socks5h://alice:hunter2"), "socks5h://alice:<redacted>");
+/// ```
+pub fn redact(input: &str) -> String {
     let start = input.find("://").map_or(0, |i| i + 3);
     let rest = &input[start..];
     if let Some(at) = rest.rfind('@') {
@@ -407,5 +363,50 @@ fn redact(input: &str) -> String {
 }
 
 #[cfg(test)]
-#[path = "url_tests.rs"]
+#[path = "proxy_url_tests.rs"]
 mod tests;
+
+/// A proxy user name and password (SOCKS5 RFC 1929, HTTP Basic).
+///
+/// The password is a [`SecretString`]: zeroized on drop and shown as
+/// `<redacted>` by `Debug`. A Windows-style `DOMAIN\user` name is passed
+/// to the proxy unchanged, as the user name.
+#[derive(Clone)]
+pub struct ProxyCredentials {
+    username: String,
+    password: SecretString,
+}
+
+impl ProxyCredentials {
+    /// A user name and password.
+    pub fn new(username: impl Into<String>, password: SecretString) -> ProxyCredentials {
+        ProxyCredentials {
+            username: username.into(),
+            password,
+        }
+    }
+
+    /// The user name, as sent to the proxy.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The password.
+    pub fn password(&self) -> &SecretString {
+        &self.password
+    }
+
+    /// True when a password is set (SOCKS4 carries none).
+    pub fn has_password(&self) -> bool {
+        !self.password.expose_secret().is_empty()
+    }
+}
+
+impl fmt::Debug for ProxyCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProxyCredentials")
+            .field("username", &self.username)
+            .field("password", &format_args!("<redacted>"))
+            .finish()
+    }
+}
