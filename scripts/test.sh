@@ -122,12 +122,36 @@ if [ "$fuzz" -ne 0 ]; then
   status=1
 fi
 
+# Publishability: every publishable crate packages (manifest metadata,
+# included files, path dependencies with versions). --no-verify: verifying
+# would build every crate once more from its .crate in target/package (a
+# second full build for CI); the sources it would compile are the ones the
+# tests above just built. --offline: the workspace crates are packaged
+# together against a local overlay, so crates.io needs not have them.
+cargo package -q --workspace --exclude smtp-bench --exclude smtp-testkit \
+  --no-verify --allow-dirty --offline >"$LOGS/package.log" 2>&1
+package=$?
+if [ "$package" -ne 0 ]; then
+  cat "$LOGS/package.log"
+  status=1
+fi
+
+# Licences: no GPL code outside smtp-proxy and the builds that enable it
+# (scripts/license-check.py; cargo tree, no extra tool).
+"$ROOT/scripts/license-check.py" >"$LOGS/license.log" 2>&1
+license=$?
+if [ "$license" -ne 0 ]; then
+  cat "$LOGS/license.log"
+  status=1
+fi
+
 # Repeat the runner's summary so the run ends with it, whatever printed after.
 echo
 echo "== scripts/test.sh: doc tests $([ "$doc" -eq 0 ] && echo ok || echo FAILED) ($doc_passed passed); logs in $LOGS"
 if [ "$load" != skipped ]; then
   echo "== scripts/test.sh: load test (run alone) $([ "$load" -eq 0 ] && echo ok || echo FAILED): $(grep -E '^ +Summary' "$LOGS/load.log" | tail -1 | sed 's/^ *//')"
 fi
+echo "== scripts/test.sh: cargo package $([ "$package" -eq 0 ] && echo ok || echo FAILED); $(tail -1 "$LOGS/license.log")"
 echo "== scripts/test.sh: fuzz smoke $([ "$fuzz" -eq 0 ] && echo ok || echo FAILED) ($(grep -c '^fuzz: .* ok:' "$LOGS/fuzz.log") targets passed)"
 sep=$(grep -n '^────────────$' "$LOGS/nextest.log" | tail -1 | cut -d: -f1)
 if [ -n "$sep" ]; then

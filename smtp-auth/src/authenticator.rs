@@ -347,7 +347,6 @@ impl SaslAuthenticatorBuilder {
 }
 
 #[cfg(test)]
-#[path = "authenticator_tests.rs"]
 mod tests;
 
 /// A mechanism whose errors reach the engine classified

@@ -90,7 +90,6 @@ async fn oauth_without_tls_is_refused_unless_allowed() {
     assert!(!text.contains("C: AUTH"), "{text}");
 }
 
-#[cfg(feature = "refresh-token")]
 mod refresh {
     use std::time::Duration;
 

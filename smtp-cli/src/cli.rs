@@ -91,6 +91,11 @@ pub enum ConfigCommand {
         #[command(flatten)]
         conn: ConnectionArgs,
     },
+    /// Print a JSON Schema of the configuration file, for editors:
+    /// `smtp config schema > smtp.schema.json`, then `#:schema
+    /// ./smtp.schema.json` as the first line of smtp.toml (taplo, Even
+    /// Better TOML).
+    Schema,
 }
 
 /// `smtp queue ...`

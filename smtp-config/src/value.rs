@@ -233,6 +233,28 @@ fn duration(value: &Value) -> Result<Duration, String> {
 
 const SECURITY_VALUES: &[&str] = &["none", "starttls", "starttls-opportunistic", "implicit"];
 
+/// Every word `security` accepts (lower case, `_` and spaces as `-`) and
+/// the mode it means: the modes themselves, then the words products use.
+pub(crate) const SECURITY_WORDS: &[(&str, &str)] = &[
+    ("none", "none"),
+    ("starttls", "starttls"),
+    ("starttls-opportunistic", "starttls-opportunistic"),
+    ("implicit", "implicit"),
+    ("plain", "none"),
+    ("plaintext", "none"),
+    ("off", "none"),
+    ("starttls-required", "starttls"),
+    ("explicit", "starttls"),
+    ("explicit-tls", "starttls"),
+    ("explicit-ssl", "starttls"),
+    ("opportunistic", "starttls-opportunistic"),
+    ("implicit-tls", "implicit"),
+    ("implicit-ssl", "implicit"),
+    ("ssl", "implicit"),
+    ("smtps", "implicit"),
+    ("ssl/tls", "implicit"),
+];
+
 /// The reason [`normalize`] gives for the bare word "TLS", which products
 /// use for both modes; the loader turns it into
 /// [`Error::AmbiguousSecurity`](crate::Error::AmbiguousSecurity).
@@ -244,26 +266,20 @@ pub(crate) const AMBIGUOUS_TLS: &str = "ambiguous security word \"TLS\"";
 fn security(value: &Value) -> Result<&'static str, String> {
     let s = string(value)?;
     let word = s.trim().to_ascii_lowercase().replace(['_', ' '], "-");
-    let mode = match word.as_str() {
-        "none" | "plain" | "plaintext" | "off" => "none",
-        "starttls" | "starttls-required" | "explicit" | "explicit-tls" | "explicit-ssl" => {
-            "starttls"
-        }
-        "starttls-opportunistic" | "opportunistic" => "starttls-opportunistic",
-        "implicit" | "implicit-tls" | "implicit-ssl" | "ssl" | "smtps" | "ssl/tls" => "implicit",
-        "tls" => return Err(AMBIGUOUS_TLS.into()),
-        _ => {
-            return Err(format!(
-                "expected one of {} (or a product's word: explicit, SSL, SMTPS){}",
-                SECURITY_VALUES.join(", "),
-                did_you_mean(&word, SECURITY_VALUES.iter().copied())
-            ));
-        }
+    if word == "tls" {
+        return Err(AMBIGUOUS_TLS.into());
+    }
+    let Some(&(_, mode)) = SECURITY_WORDS.iter().find(|(w, _)| *w == word) else {
+        return Err(format!(
+            "expected one of {} (or a product's word: explicit, SSL, SMTPS){}",
+            SECURITY_VALUES.join(", "),
+            did_you_mean(&word, SECURITY_VALUES.iter().copied())
+        ));
     };
     Ok(mode)
 }
 
-const ON_FAILURE_VALUES: &[&str] = &["fail", "queue"];
+pub(crate) const ON_FAILURE_VALUES: &[&str] = &["fail", "queue"];
 
 fn on_failure(value: &Value) -> Result<&'static str, String> {
     let s = string(value)?;

@@ -1,8 +1,6 @@
 //! The examples in `examples/` work, not only compile: a few of them run
 //! against the real peers (Postfix with Dovecot SASL, dante, the test CA).
 
-#![cfg(all(feature = "tls", feature = "auth", feature = "proxy"))]
-
 use std::path::PathBuf;
 use std::process::Command;
 

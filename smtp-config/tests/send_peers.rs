@@ -6,8 +6,6 @@
 //! The peers must be running (`scripts/test.sh`, or `scripts/peers/start.sh`);
 //! `smtp_testkit::peers()` fails the test with instructions when they are not.
 
-#![cfg(all(feature = "tls", feature = "auth", feature = "proxy"))]
-
 mod common;
 
 use std::time::Duration;

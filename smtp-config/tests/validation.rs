@@ -270,13 +270,11 @@ fn missing_companions() {
         .env("SMTP_AUTH__USERNAME", "me");
     let l = rig.ok();
     assert!(l.config().auth.username.is_some() && !l.config().auth.has_secret());
-    if cfg!(feature = "auth") {
-        assert_eq!(
-            l.build().unwrap_err().to_string(),
-            "missing `auth.password`: auth.username is set (from env SMTP_AUTH__USERNAME) but no password or token: set \
-             SMTP_AUTH__PASSWORD, auth.password_file, auth.password_command or auth.oauth2.*"
-        );
-    }
+    assert_eq!(
+        l.build().unwrap_err().to_string(),
+        "missing `auth.password`: auth.username is set (from env SMTP_AUTH__USERNAME) but no password or token: set \
+         SMTP_AUTH__PASSWORD, auth.password_file, auth.password_command or auth.oauth2.*"
+    );
     let mut rig = Rig::new();
     rig.env("SMTP_AUTH__PASSWORD_FILE", "/run/pw");
     assert_eq!(

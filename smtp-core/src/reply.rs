@@ -429,9 +429,12 @@ mod tests {
     }
 
     #[test]
-    fn never_panics_on_arbitrary_bytes() {
-        // A cheap deterministic fuzz: every prefix of a noisy corpus.
+    fn arbitrary_bytes_give_a_reply_that_matches_its_bytes_or_an_error() {
+        // A cheap deterministic fuzz over a noisy alphabet: whatever comes
+        // back must be explained by the bytes (the property tests and the
+        // fuzz target check the same with random input).
         let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let (mut replies, mut partial, mut errors) = (0, 0, 0);
         for _ in 0..2000 {
             let len = (seed % 64) as usize;
             let mut bytes = Vec::with_capacity(len);
@@ -442,8 +445,40 @@ mod tests {
                 let pick = b"0123456789 -\r\n.25abc\xff\x00";
                 bytes.push(pick[(seed % pick.len() as u64) as usize]);
             }
-            let mut p = ReplyParser::new();
-            let _ = p.parse(&bytes);
+            match ReplyParser::new().parse(&bytes) {
+                Ok((Some(reply), used)) => {
+                    replies += 1;
+                    assert!(used <= bytes.len() && bytes[used - 1] == b'\n', "{bytes:?}");
+                    let last_line = bytes[..used - 1].rsplit(|&b| b == b'\n').next().unwrap();
+                    assert_eq!(
+                        &last_line[..3],
+                        reply.code.to_string().as_bytes(),
+                        "{bytes:?}"
+                    );
+                    assert!((200..600).contains(&reply.code));
+                    let lines = bytes[..used].iter().filter(|&&b| b == b'\n').count();
+                    assert_eq!(reply.lines.len(), lines, "{bytes:?}");
+                    assert!(
+                        reply
+                            .lines
+                            .iter()
+                            .flat_map(|l| l.chars())
+                            .all(|c| !c.is_control()),
+                        "{reply:?}"
+                    );
+                }
+                Ok((None, used)) => {
+                    partial += 1;
+                    assert!(!bytes[used..].contains(&b'\n'), "{bytes:?}");
+                }
+                Err(ParseError::Malformed(_) | ParseError::CodeMismatch { .. }) => errors += 1,
+                Err(e) => panic!("{e} from {} bytes: {bytes:?}", bytes.len()),
+            }
         }
+        // The corpus reaches every outcome, so none of the arms above is dead.
+        assert!(
+            replies > 0 && partial > 0 && errors > 0,
+            "{replies} {partial} {errors}"
+        );
     }
 }

@@ -8,16 +8,15 @@
 //! Killing smtpd needs root (it runs as `postfix`); the test fails, with
 //! how to run it, when it is not root.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::*;
 use smtp_core::{Delivery, Error, MessageSource, PoolConfig, Transport};
+use smtp_testkit::engine::*;
+use smtp_testkit::unique_tag;
 
 const MESSAGES: usize = 10_000;
 const CONNECTIONS: usize = 8;
@@ -201,7 +200,7 @@ async fn ten_thousand_messages_through_eight_connections_with_kills() {
     let rejected = peers.get("PEERS_REJECTED_RCPT").unwrap().to_string();
     let log = peers.get("PEERS_POSTFIX_LOG").unwrap().to_string();
     // Short: the local part (with "-NNNN") must stay within 64 bytes.
-    let tag = unique("load").replace('-', "");
+    let tag = unique_tag("load").replace('-', "");
     let (builder, _) = plain(port);
     let transport = builder
         .pool(PoolConfig {

@@ -327,5 +327,4 @@ fn not_socks5(hs: &Handshake, phase: ProxyPhase, version: u8) -> Error {
 }
 
 #[cfg(test)]
-#[path = "socks5_tests.rs"]
 mod tests;

@@ -6,10 +6,11 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Recording, every_proxy, greeting, peers, proxy_error, url, url_wrong_password};
+use common::{every_proxy, greeting, peers, proxy_error, url, url_wrong_password};
 use smtp_core::{Connector, Target, TcpConnector};
 use smtp_proxy::ProxyUrlExt;
 use smtp_proxy::{Dns, Error, HttpConnect, ProxyPhase, Socks5};
+use smtp_testkit::engine::RecordingConnector;
 
 fn postfix() -> Target {
     Target::new(peers().host.clone(), peers().postfix_plain_port)
@@ -164,7 +165,7 @@ async fn socks5h_sends_the_name_and_socks5_an_address() {
         (Dns::Remote, 0x03, &b"\x09localhost"[..]),
         (Dns::Local, 0x01, b"\x7f\x00\x00\x01"),
     ] {
-        let recording = Recording::default();
+        let recording = RecordingConnector::default();
         let socks = Socks5::new(
             recording.clone(),
             Target::new(p.host.clone(), p.socks5_port),
@@ -175,7 +176,7 @@ async fn socks5h_sends_the_name_and_socks5_an_address() {
             .await
             .unwrap_or_else(|e| panic!("{dns:?}: {e}"));
         assert!(greeting(stream).await.starts_with("220 "));
-        let sent = recording.written.lock().unwrap().clone();
+        let sent = recording.written();
         // [05 01 00] method selection, then VER CMD RSV ATYP DST.ADDR DST.PORT
         assert_eq!(&sent[..3], b"\x05\x01\x00");
         assert_eq!(&sent[3..7], &[0x05, 0x01, 0x00, atyp], "{dns:?}: {sent:x?}");

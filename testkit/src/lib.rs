@@ -3,6 +3,8 @@
 #![warn(missing_docs)]
 
 pub mod chunk_sink;
+#[cfg(feature = "engine")]
+pub mod engine;
 mod envfile;
 mod error;
 mod maildir;

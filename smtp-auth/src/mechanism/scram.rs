@@ -345,5 +345,4 @@ fn prepare_password(password: &str) -> Zeroizing<String> {
 }
 
 #[cfg(test)]
-#[path = "scram_tests.rs"]
 mod tests;

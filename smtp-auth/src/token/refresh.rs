@@ -404,5 +404,4 @@ fn short(s: &str) -> String {
 }
 
 #[cfg(test)]
-#[path = "refresh_tests.rs"]
 mod tests;

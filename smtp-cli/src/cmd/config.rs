@@ -1,4 +1,4 @@
-//! `smtp config show|check`
+//! `smtp config show|check|schema`
 
 use anyhow::Result;
 
@@ -52,5 +52,12 @@ pub fn check(global: &GlobalArgs, conn: &ConnectionArgs) -> Result<()> {
         "configuration ok ({warnings} warning{})",
         if warnings == 1 { "" } else { "s" }
     );
+    Ok(())
+}
+
+/// Prints the configuration file's JSON Schema (generated from the key
+/// table, so it always lists exactly the keys this build understands).
+pub fn schema() -> Result<()> {
+    out!("{:#}", smtp_config::json_schema());
     Ok(())
 }

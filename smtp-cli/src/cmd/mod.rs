@@ -24,6 +24,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             config::show(&global, &conn, origin, json)
         }
         Command::Config(ConfigCommand::Check { conn }) => config::check(&global, &conn),
+        Command::Config(ConfigCommand::Schema) => config::schema(),
         Command::Presets { name } => presets::run(name.as_deref()),
         Command::Shell(args) => shell::run(&global, args).await,
         Command::Sendmail(args) => sendmail::run(&global, args).await,

@@ -4,17 +4,12 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use secrecy::ExposeSecret;
-use smtp_core::ProxyUrl;
-use smtp_core::{BoxError, BoxStream, Connector, Target, TcpConnector};
+use smtp_core::{BoxStream, ProxyUrl};
 use smtp_testkit::Peers;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::io::AsyncReadExt;
 
 /// The running rig; fails the test with how to start it when it is down.
 pub fn peers() -> &'static Peers {
@@ -97,57 +92,4 @@ pub fn proxy_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> &'a smtp_pro
         cur = err.source();
     }
     panic!("no smtp_proxy::Error in {e:?}")
-}
-
-/// TCP that keeps a copy of every byte written: to see the exact SOCKS
-/// request the real proxy received.
-#[derive(Debug, Clone, Default)]
-pub struct Recording {
-    pub written: Arc<Mutex<Vec<u8>>>,
-}
-
-#[async_trait]
-impl Connector for Recording {
-    async fn connect(&self, target: &Target) -> Result<BoxStream, BoxError> {
-        let inner = TcpConnector::new().connect(target).await?;
-        Ok(Box::new(Tee {
-            inner,
-            written: self.written.clone(),
-        }))
-    }
-}
-
-struct Tee {
-    inner: BoxStream,
-    written: Arc<Mutex<Vec<u8>>>,
-}
-
-impl AsyncRead for Tee {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Tee {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = polled {
-            self.written.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-        polled
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
 }

@@ -1,13 +1,11 @@
 //! Pipelining, DATA, HELO fallback and failure modes against smtp-sink
 //! (Postfix's test server) and aiosmtpd.
 
-mod common;
-
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
-use common::*;
 use smtp_core::{Error, MessageSource, Phase, Transport};
+use smtp_testkit::engine::*;
+use smtp_testkit::unique_tag;
 
 fn msg(subject: &str) -> MessageSource {
     MessageSource::from_bytes(format!("Subject: {subject}\r\n\r\n.dot\r\nbody\r\n"))
@@ -15,7 +13,7 @@ fn msg(subject: &str) -> MessageSource {
 
 #[tokio::test]
 async fn pipelining_sends_mail_rcpt_data_in_one_write_and_dot_with_last_chunk() {
-    let recorder = Arc::new(Recorder::default());
+    let recorder = Arc::new(RecordingConnector::default());
     let (builder, transcript) = plain(port("PEERS_SMTP_SINK_PORT"));
     let t = builder.connector(recorder.clone()).build().unwrap();
     t.send(
@@ -40,7 +38,7 @@ async fn pipelining_sends_mail_rcpt_data_in_one_write_and_dot_with_last_chunk() 
 
 #[tokio::test]
 async fn next_transaction_rides_behind_the_previous_end_of_data() {
-    let recorder = Arc::new(Recorder::default());
+    let recorder = Arc::new(RecordingConnector::default());
     let (builder, _) = plain(port("PEERS_SMTP_SINK_PORT"));
     let t = builder.connector(recorder.clone()).build().unwrap();
     let items = (0..3)
@@ -66,12 +64,12 @@ async fn next_transaction_rides_behind_the_previous_end_of_data() {
         riding, 2,
         "messages 2 and 3 ride behind the previous end of data: {writes:#?}"
     );
-    assert_eq!(recorder.connections.load(Ordering::SeqCst), 1);
+    assert_eq!(recorder.connections(), 1);
 }
 
 #[tokio::test]
 async fn without_pipelining_each_command_waits() {
-    let recorder = Arc::new(Recorder::default());
+    let recorder = Arc::new(RecordingConnector::default());
     let (builder, _) = plain(port("PEERS_SMTP_SINK_NOPIPE_PORT"));
     let t = builder.connector(recorder.clone()).build().unwrap();
     let results = t
@@ -207,7 +205,7 @@ async fn messages_after_a_421_in_a_batch_are_not_started() {
 /// connection instead of pushing one past the cap.
 #[tokio::test]
 async fn a_batch_never_exceeds_the_messages_per_connection_cap() {
-    let recorder = Arc::new(Recorder::default());
+    let recorder = Arc::new(RecordingConnector::default());
     let (builder, _) = plain(port("PEERS_SMTP_SINK_PORT"));
     let t = builder
         .connector(recorder.clone())
@@ -228,11 +226,7 @@ async fn a_batch_never_exceeds_the_messages_per_connection_cap() {
     let results = t.send_batch(items).await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     assert_eq!(results.len(), 7);
-    assert_eq!(
-        recorder.connections.load(Ordering::SeqCst),
-        3,
-        "3 + 3 + 1 messages"
-    );
+    assert_eq!(recorder.connections(), 3, "3 + 3 + 1 messages");
 }
 
 #[tokio::test]
@@ -255,7 +249,7 @@ async fn drop_after_final_dot_is_unknown_outcome_never_sent() {
 async fn data_path_is_byte_exact_on_aiosmtpd() {
     // aiosmtpd offers neither PIPELINING nor CHUNKING: plain DATA with
     // dot-stuffing, one command at a time; it stores the unstuffed bytes.
-    let subject = unique("aio");
+    let subject = unique_tag("aio");
     let body = format!("Subject: {subject}\r\n\r\n.lead\r\n..\r\n.\r\nende ✓\r\n");
     let (builder, transcript) = plain(port("PEERS_AIOSMTPD_PLAIN_PORT"));
     let t = builder.build().unwrap();

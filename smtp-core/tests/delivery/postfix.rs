@@ -1,12 +1,11 @@
 //! Real mail through real Postfix (plain port), read back from its Maildir.
 
-mod common;
-
 use std::io::Write;
 use std::sync::Arc;
 
-use common::*;
 use smtp_core::{Error, MessageSource, Transport};
+use smtp_testkit::engine::*;
+use smtp_testkit::unique_tag;
 
 fn message(subject: &str, body: &str) -> Vec<u8> {
     format!(
@@ -32,7 +31,7 @@ fn lf(bytes: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn delivers_byte_exact_with_dot_lines_and_utf8_over_bdat() {
-    let subject = unique("exact");
+    let subject = unique_tag("exact");
     let body = ".leading dot\r\n..two dots\r\nnormal line\r\n.\r\nGrüße, 日本語 ✓\r\n";
     let msg = message(&subject, body);
     let (builder, transcript) = plain(port("PEERS_POSTFIX_PLAIN_PORT"));
@@ -60,7 +59,7 @@ async fn delivers_byte_exact_with_dot_lines_and_utf8_over_bdat() {
 
 #[tokio::test]
 async fn twenty_mib_attachment_streams_from_a_file() {
-    let subject = unique("big");
+    let subject = unique_tag("big");
     let mut file = tempfile::NamedTempFile::new().unwrap();
     let head = message(&subject, "");
     file.write_all(&head).unwrap();
@@ -104,7 +103,7 @@ async fn twenty_mib_attachment_streams_from_a_file() {
 
 #[tokio::test]
 async fn several_recipients_each_get_a_copy() {
-    let subject = unique("multi");
+    let subject = unique_tag("multi");
     let (builder, _) = plain(port("PEERS_POSTFIX_PLAIN_PORT"));
     let t = builder.build().unwrap();
     let d = t
@@ -150,7 +149,7 @@ async fn several_recipients_each_get_a_copy() {
 async fn too_big_for_size_is_refused_before_any_body_byte() {
     let (builder, transcript) = plain(port("PEERS_POSTFIX_SMALL_SIZE_PORT"));
     let t = builder.build().unwrap();
-    let big = message(&unique("toobig"), &"x".repeat(20_000));
+    let big = message(&unique_tag("toobig"), &"x".repeat(20_000));
     let err = t
         .send(
             &envelope("sender@example.test", &["rcpt@example.test"]),
@@ -173,7 +172,7 @@ async fn too_big_for_size_is_refused_before_any_body_byte() {
 
 #[tokio::test]
 async fn smtputf8_addresses_are_announced_and_delivered() {
-    let subject = unique("utf8addr");
+    let subject = unique_tag("utf8addr");
     let (builder, transcript) = plain(port("PEERS_POSTFIX_PLAIN_PORT"));
     let t = builder.build().unwrap();
     t.send(
@@ -189,7 +188,7 @@ async fn smtputf8_addresses_are_announced_and_delivered() {
 
 #[tokio::test]
 async fn ipv6_loopback_works() {
-    let subject = unique("v6");
+    let subject = unique_tag("v6");
     let transcript = Arc::new(smtp_core::MemoryTranscript::new());
     let t = smtp_core::SmtpTransport::builder("::1")
         .port(port("PEERS_POSTFIX_PLAIN_PORT"))
@@ -209,23 +208,18 @@ async fn ipv6_loopback_works() {
 
 #[tokio::test]
 async fn pool_reuses_one_connection_for_sequential_sends() {
-    let recorder = Arc::new(Recorder::default());
+    let recorder = Arc::new(RecordingConnector::default());
     let (builder, transcript) = plain(port("PEERS_POSTFIX_PLAIN_PORT"));
     let t = builder.connector(recorder.clone()).build().unwrap();
     for i in 0..5 {
         t.send(
             &envelope("s@example.test", &["r@example.test"]),
-            MessageSource::from_bytes(message(&unique(&format!("pool{i}")), "x\r\n")),
+            MessageSource::from_bytes(message(&unique_tag(&format!("pool{i}")), "x\r\n")),
         )
         .await
         .unwrap();
     }
-    assert_eq!(
-        recorder
-            .connections
-            .load(std::sync::atomic::Ordering::SeqCst),
-        1
-    );
+    assert_eq!(recorder.connections(), 1);
     // Reused right away: the quiet-check needs no round trip, no RSET.
     assert!(
         !transcript.lines().iter().any(|l| l == "C: RSET"),
@@ -236,7 +230,7 @@ async fn pool_reuses_one_connection_for_sequential_sends() {
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     t.send(
         &envelope("s@example.test", &["r@example.test"]),
-        MessageSource::from_bytes(message(&unique("pool-idle"), "x\r\n")),
+        MessageSource::from_bytes(message(&unique_tag("pool-idle"), "x\r\n")),
     )
     .await
     .unwrap();
@@ -248,19 +242,14 @@ async fn pool_reuses_one_connection_for_sequential_sends() {
             .count(),
         1
     );
-    assert_eq!(
-        recorder
-            .connections
-            .load(std::sync::atomic::Ordering::SeqCst),
-        1
-    );
+    assert_eq!(recorder.connections(), 1);
     t.close().await;
     assert!(transcript.lines().contains(&"C: QUIT".to_string()));
 }
 
 #[tokio::test]
 async fn a_refused_recipient_does_not_stop_the_others() {
-    let subject = unique("partial");
+    let subject = unique_tag("partial");
     let rejected = smtp_testkit::peers()
         .get("PEERS_REJECTED_RCPT")
         .unwrap()

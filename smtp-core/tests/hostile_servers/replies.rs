@@ -4,14 +4,12 @@
 //! command. Each must end in a typed error naming the phase, never in a
 //! reply attributed to the wrong command; the connection is not reused.
 
-mod common;
-
 use std::time::Duration;
 
-use common::envelope;
 use smtp_core::{
     Error, MessageSource, Phase, Security, SmtpTransport, SmtpTransportBuilder, Timeouts, Transport,
 };
+use smtp_testkit::engine::envelope;
 use smtp_testkit::{ScriptedServer, Step};
 
 const CAPS: &str = "250-hostile\r\n250 8BITMIME\r\n";

@@ -3,13 +3,11 @@
 //! session never going back to the pool. Real peers: smtp-sink (DATA path:
 //! PIPELINING, no CHUNKING) and Postfix (BDAT path: both).
 
-mod common;
-
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
-use common::*;
 use smtp_core::{MessageSource, Transport};
+use smtp_testkit::engine::*;
+use smtp_testkit::unique_tag;
 
 fn message(subject: &str) -> MessageSource {
     MessageSource::from_bytes(format!(
@@ -21,12 +19,12 @@ fn message(subject: &str) -> MessageSource {
 /// and the next send connects anew.
 #[tokio::test]
 async fn quit_shares_the_write_of_the_final_dot() {
-    let recorder = Arc::new(Recorder::default());
+    let recorder = Arc::new(RecordingConnector::default());
     let (builder, transcript) = plain(port("PEERS_SMTP_SINK_PORT"));
     let t = builder.connector(recorder.clone()).build().unwrap();
     let to = envelope("s@example.test", &["r@example.test"]);
     let d = t
-        .send_and_close(&to, message(&unique("close-dot")))
+        .send_and_close(&to, message(&unique_tag("close-dot")))
         .await
         .unwrap_or_else(|e| panic!("{e:?}\n{}", transcript.text()));
     assert!(d.reply.is_positive(), "{d:?}");
@@ -34,13 +32,13 @@ async fn quit_shares_the_write_of_the_final_dot() {
     assert!(flight.ends_with("\r\n.\r\nQUIT\r\n"), "{flight:?}");
     let text = transcript.text();
     assert!(text.contains("221"), "the 221 was not read:\n{text}");
-    assert_eq!(recorder.connections.load(Ordering::SeqCst), 1);
+    assert_eq!(recorder.connections(), 1);
 
-    t.send_and_close(&to, message(&unique("close-dot-again")))
+    t.send_and_close(&to, message(&unique_tag("close-dot-again")))
         .await
         .unwrap_or_else(|e| panic!("{e:?}\n{}", transcript.text()));
     assert_eq!(
-        recorder.connections.load(Ordering::SeqCst),
+        recorder.connections(),
         2,
         "the first session went back to the pool:\n{}",
         transcript.text()
@@ -51,10 +49,10 @@ async fn quit_shares_the_write_of_the_final_dot() {
 /// delivered.
 #[tokio::test]
 async fn quit_shares_the_write_of_bdat_last() {
-    let recorder = Arc::new(Recorder::default());
+    let recorder = Arc::new(RecordingConnector::default());
     let (builder, transcript) = plain(port("PEERS_POSTFIX_PLAIN_PORT"));
     let t = builder.connector(recorder.clone()).build().unwrap();
-    let subject = unique("close-bdat");
+    let subject = unique_tag("close-bdat");
     let d = t
         .send_and_close(
             &envelope("s@example.test", &["tester@example.test"]),
@@ -80,27 +78,27 @@ async fn quit_shares_the_write_of_bdat_last() {
 /// needs a new connection.
 #[tokio::test]
 async fn takes_an_idle_pooled_session_and_does_not_return_it() {
-    let recorder = Arc::new(Recorder::default());
+    let recorder = Arc::new(RecordingConnector::default());
     let (builder, transcript) = plain(port("PEERS_SMTP_SINK_PORT"));
     let t = builder.connector(recorder.clone()).build().unwrap();
     let to = envelope("s@example.test", &["r@example.test"]);
-    t.send(&to, message(&unique("pooled")))
+    t.send(&to, message(&unique_tag("pooled")))
         .await
         .unwrap_or_else(|e| panic!("{e:?}\n{}", transcript.text()));
-    t.send_and_close(&to, message(&unique("pooled-close")))
+    t.send_and_close(&to, message(&unique_tag("pooled-close")))
         .await
         .unwrap_or_else(|e| panic!("{e:?}\n{}", transcript.text()));
     assert_eq!(
-        recorder.connections.load(Ordering::SeqCst),
+        recorder.connections(),
         1,
         "the idle session was not reused:\n{}",
         transcript.text()
     );
-    t.send(&to, message(&unique("after-close")))
+    t.send(&to, message(&unique_tag("after-close")))
         .await
         .unwrap_or_else(|e| panic!("{e:?}\n{}", transcript.text()));
     assert_eq!(
-        recorder.connections.load(Ordering::SeqCst),
+        recorder.connections(),
         2,
         "the closed session went back to the pool:\n{}",
         transcript.text()

@@ -1,12 +1,10 @@
 //! Every connection made under a danger switch logs a warning; safe ones
 //! do not.
 
-mod common;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use common::*;
+use crate::common::*;
 use smtp_transport_tls::RustlsUpgrade;
 
 #[derive(Clone, Default)]

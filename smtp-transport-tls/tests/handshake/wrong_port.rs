@@ -1,9 +1,7 @@
 //! Implicit TLS pointed at a plaintext or STARTTLS port: the error must say
 //! so and name the fix.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use smtp_core::Security;
 use smtp_transport_tls::Error;
 

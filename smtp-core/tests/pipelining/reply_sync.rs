@@ -1,17 +1,15 @@
-//! Review: the reply stream stays in sync after failures inside pipelined
+//! The reply stream stays in sync after failures inside pipelined
 //! flights, against real Postfix (CHUNKING + PIPELINING) and smtp-sink
 //! (PIPELINING, DATA).
 
-mod common;
-
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use common::*;
 use smtp_core::{Error, MessageSource, Phase, Transport};
+use smtp_testkit::engine::*;
+use smtp_testkit::unique_tag;
 use tokio::io::{AsyncRead, ReadBuf};
 
 fn message(subject: &str) -> MessageSource {
@@ -63,15 +61,15 @@ fn delivered_to(copy: &str) -> &str {
 /// own recipient only, never into the second one's open transaction.
 #[tokio::test]
 async fn unreadable_message_behind_a_pipelined_end_does_not_leak_into_the_next() {
-    let third = unique("review-third");
-    let victim = format!("{}@example.test", unique("victim"));
+    let third = unique_tag("review-third");
+    let victim = format!("{}@example.test", unique_tag("victim"));
     let (builder, transcript) = plain(port("PEERS_POSTFIX_PLAIN_PORT"));
     let t = builder.build().unwrap();
     let results = t
         .send_batch(vec![
             (
                 envelope("s@example.test", &["first@example.test"]),
-                message(&unique("review-first")),
+                message(&unique_tag("review-first")),
             ),
             (
                 envelope("s@example.test", &[&victim]),
@@ -108,7 +106,7 @@ async fn unreadable_message_behind_a_pipelined_end_does_not_leak_into_the_next()
 /// mode with the next transaction's commands read as message text.
 #[tokio::test]
 async fn unreadable_message_behind_a_final_dot_keeps_the_data_path_in_sync() {
-    let recorder = Arc::new(Recorder::default());
+    let recorder = Arc::new(RecordingConnector::default());
     let (builder, transcript) = plain(port("PEERS_SMTP_SINK_PORT"));
     let t = builder.connector(recorder.clone()).build().unwrap();
     let results = t
@@ -151,18 +149,18 @@ async fn only_refused_recipients_over_bdat_leave_the_pooled_connection_clean() {
         .get("PEERS_REJECTED_RCPT")
         .unwrap()
         .to_string();
-    let recorder = Arc::new(Recorder::default());
+    let recorder = Arc::new(RecordingConnector::default());
     let (builder, _) = plain(port("PEERS_POSTFIX_PLAIN_PORT"));
     let t = builder.connector(recorder.clone()).build().unwrap();
     let err = t
         .send(
             &envelope("s@example.test", &[&rejected]),
-            message(&unique("review-refused")),
+            message(&unique_tag("review-refused")),
         )
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NoRecipientsAccepted { .. }), "{err:?}");
-    let subject = unique("review-after-refused");
+    let subject = unique_tag("review-after-refused");
     let d = t
         .send(
             &envelope("s@example.test", &["after@example.test"]),
@@ -171,7 +169,7 @@ async fn only_refused_recipients_over_bdat_leave_the_pooled_connection_clean() {
         .await
         .unwrap();
     assert_eq!(d.accepted.len(), 1);
-    assert_eq!(recorder.connections.load(Ordering::SeqCst), 1);
+    assert_eq!(recorder.connections(), 1);
     let to: Vec<String> = all_copies(&subject)
         .await
         .iter()
@@ -188,18 +186,18 @@ async fn refused_middle_message_in_a_bdat_batch_keeps_replies_in_sync() {
         .get("PEERS_REJECTED_RCPT")
         .unwrap()
         .to_string();
-    let last = unique("review-batch-last");
+    let last = unique_tag("review-batch-last");
     let (builder, transcript) = plain(port("PEERS_POSTFIX_PLAIN_PORT"));
     let t = builder.build().unwrap();
     let results = t
         .send_batch(vec![
             (
                 envelope("s@example.test", &["one@example.test"]),
-                message(&unique("review-batch-first")),
+                message(&unique_tag("review-batch-first")),
             ),
             (
                 envelope("s@example.test", &[&rejected]),
-                message(&unique("review-batch-refused")),
+                message(&unique_tag("review-batch-refused")),
             ),
             (
                 envelope("s@example.test", &["three@example.test"]),

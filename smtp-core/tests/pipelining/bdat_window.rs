@@ -4,15 +4,14 @@
 //! scripted server for drops and for a server that keeps state after a
 //! failed transaction (Postfix does not).
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
 use smtp_core::{
     Delivery, Error, MemoryTranscript, MessageSource, Phase, Session, SmtpTransport, Timeouts,
 };
+use smtp_testkit::engine::*;
+use smtp_testkit::unique_tag;
 use smtp_testkit::{ScriptConn, ScriptedServer};
 
 fn message(subject: &str) -> MessageSource {
@@ -250,7 +249,7 @@ async fn quit_rides_behind_bdat_last() {
 /// write of the final dot.
 #[tokio::test]
 async fn quit_rides_behind_the_final_dot() {
-    let recorder = Arc::new(Recorder::default());
+    let recorder = Arc::new(RecordingConnector::default());
     let (builder, transcript) = plain(port("PEERS_SMTP_SINK_PORT"));
     let t = builder.connector(recorder.clone()).build().unwrap();
     let session = t.connect().await.unwrap();
@@ -271,8 +270,8 @@ async fn postfix_batch_of_fifty_with_refused_recipients() {
         .get("PEERS_REJECTED_RCPT")
         .unwrap()
         .to_string();
-    let tag = unique("window50");
-    let recorder = Arc::new(Recorder::default());
+    let tag = unique_tag("window50");
+    let recorder = Arc::new(RecordingConnector::default());
     let (builder, transcript) = plain(port("PEERS_POSTFIX_PLAIN_PORT"));
     let t = builder.connector(recorder.clone()).build().unwrap();
     let good = |i: usize| format!("w{i}@example.test");
@@ -350,11 +349,11 @@ async fn postfix_batch_of_fifty_with_refused_recipients() {
 /// chunks go out, an RSET ends it, and the next message is delivered.
 #[tokio::test]
 async fn refused_chunk_stops_a_long_message_early() {
-    let recorder = Arc::new(Recorder::default());
+    let recorder = Arc::new(RecordingConnector::default());
     let (builder, transcript) = plain(port("PEERS_POSTFIX_SMALL_SIZE_PORT"));
     let t = builder.connector(recorder.clone()).build().unwrap();
     let big = vec![b'x'; 4 * 1024 * 1024];
-    let after = unique("after-long");
+    let after = unique_tag("after-long");
     let results = t
         .send_batch(vec![
             (

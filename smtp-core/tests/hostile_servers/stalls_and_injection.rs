@@ -1,19 +1,18 @@
 //! What real servers never do: stalls, garbage, drops, STARTTLS response
 //! injection. A scripted server plays the hostile part.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use common::*;
 use smtp_core::{
     BoxError, BoxStream, Error, MemoryTranscript, MessageSource, Phase, Security, SessionEvent,
     SmtpTransport, Timeouts, TlsInfo, TlsUpgrade, Transport,
 };
 use smtp_testkit::ScriptedServer;
+use smtp_testkit::engine::*;
+use smtp_testkit::unique_tag;
 
 fn to(port: u16, security: Security, limit: Duration) -> (SmtpTransport, Arc<MemoryTranscript>) {
     let transcript = Arc::new(MemoryTranscript::new());
@@ -245,7 +244,7 @@ async fn opportunistic_continues_in_clear_when_stripped() {
         Security::StartTlsOpportunistic,
         Duration::from_secs(10),
     );
-    let subject = unique("opportunistic");
+    let subject = unique_tag("opportunistic");
     t.send(
         &envelope("a@example.test", &["b@example.test"]),
         MessageSource::from_bytes(format!("Subject: {subject}\r\n\r\nx\r\n")),

@@ -2,9 +2,7 @@
 //! self-signed) and pins: each refused with its own error, and accepted
 //! only by the matching remedy.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use smtp_core::Security;
 use smtp_transport_tls::{Error, TlsConfigBuilder};
 

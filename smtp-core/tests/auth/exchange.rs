@@ -1,8 +1,6 @@
-//! Review: AUTH exchange edge cases (RFC 4954) and secrets in transcripts.
+//! AUTH exchange edge cases (RFC 4954) and secrets in transcripts.
 //! Real Postfix + Dovecot where it can show the behaviour; a scripted
 //! server for exchanges a real server would only produce when hostile.
-
-mod common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,12 +8,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::*;
 use secrecy::SecretSlice;
 use smtp_core::{
     AuthContext, Authenticator, BoxError, Error, Mechanism, MemoryTranscript, Phase, SecretBytes,
     Security, SmtpTransport, Timeouts,
 };
+use smtp_testkit::engine::*;
 use smtp_testkit::{ScriptConn, ScriptedServer};
 
 fn b64(s: &str) -> String {

@@ -1,9 +1,7 @@
 //! Mutual TLS against the rig's Postfix port that requires a client
 //! certificate from the test CA.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use smtp_core::{Phase, Security, Transport};
 use smtp_testkit::{unique_tag, wait_for_mail_async};
 use smtp_transport_tls::{Error, TlsConfigBuilder};
@@ -100,7 +98,6 @@ fn certificate_and_key_must_belong_together() {
 /// after our side of the handshake is done. rustls' own server (real TLS,
 /// not a mock) does exactly that; the refusal must still surface as this
 /// crate's error, through the stream the session reads its greeting from.
-#[cfg(feature = "ring")]
 #[tokio::test]
 async fn refusal_after_the_tls13_handshake_is_explained() {
     use std::sync::Arc;

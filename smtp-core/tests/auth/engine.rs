@@ -1,15 +1,13 @@
 //! The engine's AUTH exchange against real Postfix + Dovecot, with a
 //! minimal mechanism written here (the real ones live in smtp-auth).
 
-mod common;
-
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use base64::Engine;
-use common::*;
 use secrecy::SecretSlice;
 use smtp_core::{AuthContext, Authenticator, BoxError, Error, Mechanism, Phase, SecretBytes};
+use smtp_testkit::engine::*;
 
 #[derive(Debug)]
 struct Plain {

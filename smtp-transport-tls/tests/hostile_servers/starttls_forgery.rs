@@ -2,15 +2,11 @@
 //! middle) says in clear before STARTTLS must not influence anything after
 //! it (RFC 3207 §4.2). The server part is scripted over rustls' own server.
 
-#![cfg(feature = "ring")]
-
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::{peers, rig_tls};
 use async_trait::async_trait;
-use common::{peers, rig_tls};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use smtp_core::{

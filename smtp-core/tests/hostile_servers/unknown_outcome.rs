@@ -1,14 +1,12 @@
-//! Review: once the whole message has been handed over, a lost or garbled
+//! Once the whole message has been handed over, a lost or garbled
 //! answer leaves the outcome unknown (a retry could deliver twice). Drops
 //! and garbage are what real servers never do on purpose, so a scripted
 //! server plays them.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use smtp_core::{Error, MessageSource, Security, SmtpTransport, Timeouts, Transport};
+use smtp_testkit::engine::*;
 use smtp_testkit::{ScriptConn, ScriptedServer};
 
 fn transport(port: u16) -> SmtpTransport {

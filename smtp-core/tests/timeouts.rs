@@ -1,8 +1,6 @@
-//! Review: no await escapes the time limits. The total limit caps a whole
+//! No await escapes the time limits. The total limit caps a whole
 //! send (not only the connect), plugin calls run under a limit, and a
 //! send the caller cancels leaves the session marked unusable.
-
-mod common;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,12 +8,12 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use common::*;
 use secrecy::SecretSlice;
 use smtp_core::{
     AuthContext, Authenticator, BoxError, Error, Mechanism, MessageSource, Phase, Reply,
     SecretBytes, Security, SmtpTransport, Timeouts, Transport,
 };
+use smtp_testkit::engine::*;
 use smtp_testkit::{ScriptConn, ScriptedServer};
 use tokio::io::{AsyncRead, ReadBuf};
 

@@ -3,8 +3,6 @@
 //! choice (smtp-auth). AUTH lists forged in clear before STARTTLS must
 //! not change the mechanism chosen after it, nor reach the caller's error.
 
-#![cfg(all(feature = "tls", feature = "auth"))]
-
 mod common;
 
 use std::time::Duration;

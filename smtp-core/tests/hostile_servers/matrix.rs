@@ -8,18 +8,16 @@
 //! out on the server's connection index 1 and succeeds). The cases of one
 //! fault run concurrently; the failures are reported together.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use common::envelope;
 use secrecy::SecretSlice;
 use smtp_core::{
     AuthContext, Authenticator, BoxError, BoxStream, Error, Mechanism, MessageSource, Phase,
     SecretBytes, Security, SmtpTransport, Timeouts, TlsInfo, TlsUpgrade, Transport,
 };
+use smtp_testkit::engine::envelope;
 use smtp_testkit::{ScriptedServer, Step};
 
 /// Every phase's limit: short, so that stalls are quick to prove.

@@ -4,14 +4,10 @@
 //! after TLS. The server is the testkit's scripted one; its TLS steps run
 //! rustls' own server with the rig's certificate (`rig_tls_accept`).
 
-#![cfg(feature = "ring")]
-
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{peers, rig_tls};
+use crate::common::{peers, rig_tls};
 use smtp_core::{
     Address, Envelope, Error, MessageSource, Phase, Security, SmtpTransport, Timeouts, Transport,
 };

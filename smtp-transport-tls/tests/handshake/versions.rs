@@ -1,9 +1,7 @@
 //! TLS version limits against the rig's TLS 1.2-only and 1.3-only Postfix
 //! ports, implicit TLS by hand and STARTTLS through the engine.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use smtp_core::Security;
 use smtp_transport_tls::{Error, TlsVersion};
 

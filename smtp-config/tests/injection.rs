@@ -3,7 +3,6 @@
 //! before anything connects. The CLI/TOML/env rows are in
 //! smtp-cli/tests/injection.rs; the table with the limits is in
 //! docs/security.md.
-#![cfg(all(feature = "auth", feature = "proxy"))]
 
 use std::sync::Arc;
 
