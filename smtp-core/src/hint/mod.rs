@@ -16,7 +16,7 @@ crate::hint_table! {
     pub mod hints {
         INVALID_INPUT = "invalid-input": "fix the value; nothing was sent";
         INVALID_PROXY_URL = "proxy-invalid-url":
-            "write proxy.url (--proxy) as scheme://[user:password@]host[:port] with scheme socks5h, socks5, socks4a, socks4 or http; percent-encode @ : / % in the user name and password";
+            "write proxy.url (--proxy) as scheme://user:password@host:port (user, password and port optional) with scheme socks5h, socks5, socks4a, socks4 or http; percent-encode @ : / % in the user name and password";
         CONNECT_REFUSED = "connect-refused":
             "connection refused: nothing listens on that port (wrong port?) or a firewall rejects it";
         CONNECT_TIMED_OUT = "connect-timed-out":
