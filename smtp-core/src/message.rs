@@ -38,6 +38,15 @@ impl Message for Arc<[u8]> {
     }
 }
 
+/// A shared message (what a bulk [`Job`](crate::bulk::Job) holds), so a
+/// wrapper such as a DKIM signer can take a job's message as it is.
+#[async_trait]
+impl Message for Arc<dyn Message> {
+    async fn open(&self) -> Result<MessageSource, Error> {
+        (**self).open().await
+    }
+}
+
 /// A message file, streamed from disk at every open.
 #[async_trait]
 impl Message for PathBuf {

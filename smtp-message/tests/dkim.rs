@@ -4,114 +4,23 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use smtp_core::{Message, Security, SmtpTransport, Timeouts, Transport};
 use smtp_message::dkim::{Canonicalization, DkimAlgorithm, DkimSigner};
 use smtp_message::{Composer, Error, RawMessage, RawOptions};
+use smtp_testkit::{DkimKeyKind, DkimTestKey, openssl};
 
-/// A fresh private key made by openssl, and the DNS record of its public
-/// half as a verifier would look it up.
-struct TestKey {
-    pem: PathBuf,
-    record: String,
-    _dir: tempfile::TempDir,
+fn make_key(kind: &str) -> DkimTestKey {
+    DkimTestKey::generate(match kind {
+        "rsa" => DkimKeyKind::Rsa,
+        "rsa-pkcs1" => DkimKeyKind::RsaPkcs1,
+        _ => DkimKeyKind::Ed25519,
+    })
 }
 
-fn openssl(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("openssl is needed to make test keys (apt-get install openssl)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-fn base64(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn make_key(kind: &str) -> TestKey {
-    let dir = tempfile::tempdir().unwrap();
-    let pem = dir.path().join("key.pem");
-    let p = pem.to_str().unwrap();
-    match kind {
-        "rsa" => openssl(&[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            p,
-        ]),
-        // PKCS#1 ("BEGIN RSA PRIVATE KEY"), as older tools write it.
-        "rsa-pkcs1" => {
-            let pkcs8 = dir.path().join("pkcs8.pem");
-            let q = pkcs8.to_str().unwrap();
-            openssl(&[
-                "genpkey",
-                "-algorithm",
-                "RSA",
-                "-pkeyopt",
-                "rsa_keygen_bits:2048",
-                "-out",
-                q,
-            ]);
-            openssl(&["pkey", "-in", q, "-traditional", "-out", p])
-        }
-        "ed25519" => openssl(&["genpkey", "-algorithm", "ed25519", "-out", p]),
-        _ => unreachable!(),
-    };
-    let spki = openssl(&["pkey", "-in", p, "-pubout", "-outform", "DER"]);
-    let record = if kind == "ed25519" {
-        // RFC 8463: p= is the bare 32-byte key, not the SPKI structure.
-        format!("v=DKIM1; k=ed25519; p={}", base64(&spki[spki.len() - 32..]))
-    } else {
-        format!("v=DKIM1; k=rsa; p={}", base64(&spki))
-    };
-    TestKey {
-        pem,
-        record,
-        _dir: dir,
-    }
-}
-
-/// dkimpy's verdict on `message`: Ok on pass, Err with its reason.
 fn dkimpy_verify(message: &[u8], record: &str) -> Result<(), String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/dkim_verify.py");
-    // Debian's interpreter: python3-dkim installs there, not into a
-    // python3 that a version manager may put first on PATH.
-    let mut child = Command::new("/usr/bin/python3")
-        .arg(&script)
-        .arg(record)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("/usr/bin/python3 is needed (scripts/peers/install.sh)");
-    {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(message).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    match out.status.code() {
-        Some(0) => Ok(()),
-        Some(1) => Err(said),
-        _ => panic!("the verifier could not run: {said}"),
-    }
+    smtp_testkit::dkimpy_verify(message, record)
 }
 
 /// Sends through Postfix's plain port and returns the delivered copy.

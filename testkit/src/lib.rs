@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod chunk_sink;
+mod dkim;
 mod envfile;
 mod error;
 mod maildir;
@@ -14,6 +15,7 @@ mod trap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use dkim::{DkimKeyKind, DkimTestKey, dkimpy_verify, openssl};
 pub use error::Error;
 pub use maildir::{remove_mail, wait_for_mail, wait_for_mail_async, wait_for_mail_count};
 pub use peers::{DEFAULT_PEERS_ENV, PEERS_ENV_VAR, Peers, peers, peers_env_path};

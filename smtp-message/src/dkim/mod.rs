@@ -264,6 +264,11 @@ impl DkimSigner {
         self.algorithm
     }
 
+    /// The key file, when the key was read from one.
+    pub fn key_file(&self) -> Option<&Path> {
+        self.key_file.as_deref()
+    }
+
     /// The signed header fields.
     pub fn signed_headers(&self) -> &[String] {
         &self.headers
