@@ -274,3 +274,41 @@ fn debug_never_shows_the_key_and_settings_are_checked() {
     );
     assert!(Canonicalization::parse_pair("loose/simple").is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_postfix_adds_later_are_not_signed_as_absent() {
+    // No Date, no Message-ID: Postfix adds both on delivery; had they been
+    // listed in h= as absent, the delivered copy would no longer verify.
+    let key = make_key("ed25519");
+    let signer = DkimSigner::from_pem_file(&key.pem, "example.test", "ed1").unwrap();
+    let tag = smtp_testkit::unique_tag("dkim-added");
+    let raw = format!(
+        "From: sender@example.test\r\nTo: dkim@example.test\r\nSubject: {tag}\r\n\r\nbody\r\n"
+    );
+    let envelope = smtp_core::Envelope::new(
+        Some(smtp_core::Address::new("sender@example.test").unwrap()),
+        vec![smtp_core::Address::new("dkim@example.test").unwrap()],
+    )
+    .unwrap();
+    let delivered = deliver(&envelope, &signer.sign(raw.into_bytes()), &tag).await;
+    let text = String::from_utf8_lossy(&delivered);
+    let lower = text.to_ascii_lowercase();
+    assert!(
+        lower.contains("\ndate: ") && lower.contains("\nmessage-id: "),
+        "Postfix added them: {text}"
+    );
+    assert!(
+        !lower.contains(":date:") && !lower.contains(":message-id"),
+        "not in h=: {text}"
+    );
+    dkimpy_verify(&delivered, &key.record).unwrap();
+}
+
+#[tokio::test]
+async fn a_message_without_from_cannot_be_signed() {
+    let key = make_key("ed25519");
+    let signer = DkimSigner::from_pem_file(&key.pem, "example.test", "ed1").unwrap();
+    let message = b"To: x@example.test\r\nSubject: s\r\n\r\nbody\r\n".to_vec();
+    let e = signer.sign(message).open().await.unwrap_err();
+    assert!(e.to_string().contains("no From"), "{e}");
+}

@@ -108,8 +108,10 @@ impl Canonicalization {
 }
 
 /// The header fields signed by default: those whose change would alter
-/// what the reader sees or how the message is threaded. Listed fields the
-/// message lacks are signed as absent, so nobody can add them later.
+/// what the reader sees or how the message is threaded. Of these, the
+/// ones a message has are signed; the others are not listed in `h=`, so a
+/// relay that adds one (Postfix adds a missing Date or Message-ID) does not
+/// break the signature.
 pub const DEFAULT_HEADERS: &[&str] = &[
     "From",
     "Reply-To",
@@ -291,28 +293,52 @@ impl DkimSigner {
     /// the engine sends them (bare LF and CR become CRLF); the header block
     /// is held, the body only streamed through the hash.
     pub async fn signature_field(&self, mut source: MessageSource) -> Result<Vec<u8>, Error> {
+        let mut encoder = BodyEncoder::new(false);
+        let mut buf = Vec::with_capacity(CHUNK);
+        // The header block (and the start of the body read with it), as sent.
+        let mut head = Vec::with_capacity(CHUNK + CHUNK / 8);
+        let mut eof = false;
+        while !eof && memchr::memmem::find(&head, b"\r\n\r\n").is_none() {
+            if head.len() > MAX_HEADER_BLOCK {
+                return Err(Error::DkimSign {
+                    reason: format!("no end of the header block within {MAX_HEADER_BLOCK} bytes"),
+                });
+            }
+            buf.clear();
+            if source.read_buf(&mut buf).await? == 0 {
+                encoder.finish(&mut head);
+                eof = true;
+            } else {
+                encoder.encode(&buf, &mut head);
+            }
+        }
+        let present = self.present_headers(&head);
+        if !present.iter().any(|h| h.eq_ignore_ascii_case("from")) {
+            return Err(Error::DkimSign {
+                reason: "the message has no From field".into(),
+            });
+        }
         let signer = AuthSigner::from_key(KeyRef(&self.key))
             .domain(self.domain.as_str())
             .selector(self.selector.as_str())
-            .headers(self.headers.iter().map(String::as_str))
+            .headers(present)
             .header_canonicalization(self.header_canon.to_auth())
             .body_canonicalization(self.body_canon.to_auth());
         let mut stream = signer.sign_streaming();
-        let mut encoder = BodyEncoder::new(false);
-        let mut buf = Vec::with_capacity(CHUNK);
+        stream.write(&head);
+        drop(head);
         let mut wire = Vec::with_capacity(CHUNK + CHUNK / 8);
-        loop {
+        while !eof {
             buf.clear();
-            if source.read_buf(&mut buf).await? == 0 {
-                break;
-            }
             wire.clear();
-            encoder.encode(&buf, &mut wire);
+            if source.read_buf(&mut buf).await? == 0 {
+                encoder.finish(&mut wire);
+                eof = true;
+            } else {
+                encoder.encode(&buf, &mut wire);
+            }
             stream.write(&wire);
         }
-        wire.clear();
-        encoder.finish(&mut wire);
-        stream.write(&wire);
         let signature = stream.finish().map_err(|e| Error::DkimSign {
             reason: e.to_string(),
         })?;
@@ -324,9 +350,33 @@ impl DkimSigner {
     }
 }
 
+/// Largest header block signed: beyond it the message is surely not mail
+/// (smtp-message's raw reader stops at 1 MiB already).
+const MAX_HEADER_BLOCK: usize = 4 * 1024 * 1024;
+
 /// Read size of the hashing pass: large enough that per-chunk overhead
 /// vanishes, small next to the 16 MiB budget of a 50 MiB message.
 const CHUNK: usize = 64 * 1024;
+
+impl DkimSigner {
+    /// The configured header names the message has, in the configured
+    /// order. A listed field the message lacks is left out of `h=`: signed
+    /// as absent, it would break the signature when a relay adds it
+    /// (Postfix adds Date and Message-ID to mail without them).
+    fn present_headers<'s>(&'s self, head: &[u8]) -> Vec<&'s str> {
+        let end = memchr::memmem::find(head, b"\r\n\r\n").map_or(head.len(), |p| p + 4);
+        let parsed = mail_parser::MessageParser::default().parse_headers(&head[..end]);
+        let found: Vec<&str> = parsed
+            .as_ref()
+            .map(|m| m.headers().iter().map(|h| h.name.as_str()).collect())
+            .unwrap_or_default();
+        self.headers
+            .iter()
+            .filter(|h| found.iter().any(|f| f.eq_ignore_ascii_case(h)))
+            .map(String::as_str)
+            .collect()
+    }
+}
 
 /// mail-auth's signer owns its key; this lends it the shared one, so a
 /// signer is built per message without copying or re-parsing the key.
