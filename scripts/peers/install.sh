@@ -19,6 +19,7 @@ PKGS=(
   dovecot-core       # SASL for Postfix: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-* XOAUTH2 OAUTHBEARER
   python3            # aiosmtpd_peer.py, token_endpoint.py
   python3-aiosmtpd   # a second, independent SMTP server
+  python3-dkim       # dkimpy: independent DKIM verifier (smtp-message dkim tests)
   swaks msmtp curl   # reference SMTP clients (smoke.sh)
   libnet-ssleay-perl # swaks -tls/-tlsc (only a Recommends of swaks)
   libio-socket-inet6-perl # swaks to [::1]

@@ -259,6 +259,35 @@ pub struct ConnectionArgs {
     /// Run this command and use its output as the OAuth2 token.
     #[arg(long, value_name = "CMD", help_heading = "Authentication")]
     pub oauth2_token_command: Option<String>,
+
+    #[command(flatten)]
+    pub dkim: DkimArgs,
+}
+
+/// DKIM signing; each overrides `dkim.*` in the config.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DkimArgs {
+    /// Sign with DKIM for this domain (d=; dkim.domain).
+    #[arg(long, value_name = "DOMAIN", help_heading = "DKIM")]
+    pub dkim_domain: Option<String>,
+    /// DKIM selector (s=; dkim.selector).
+    #[arg(long, value_name = "NAME", help_heading = "DKIM")]
+    pub dkim_selector: Option<String>,
+    /// PEM private key, RSA or Ed25519 (dkim.key_file).
+    #[arg(long, value_name = "FILE", help_heading = "DKIM")]
+    pub dkim_key: Option<PathBuf>,
+    /// Header fields to sign, comma separated; must include From (dkim.headers).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        help_heading = "DKIM"
+    )]
+    pub dkim_headers: Vec<String>,
+    /// relaxed/relaxed (default), relaxed/simple, simple/relaxed or
+    /// simple/simple (dkim.canonicalization).
+    #[arg(long, value_name = "HEADER/BODY", help_heading = "DKIM")]
+    pub dkim_canonicalization: Option<String>,
 }
 
 /// Message content and addresses.

@@ -8,8 +8,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use smtp_config::OnFailure;
 use smtp_config::{BuiltTransport, CliOverrides, Config, LoadOptions, Loaded};
-use smtp_core::bulk::RetryPolicy;
+use smtp_core::bulk::{Job, RetryPolicy};
 use smtp_core::{PoolConfig, SmtpTransport, Transcript, Transport};
+#[cfg(feature = "dkim")]
+use smtp_message::dkim::DkimSigner;
 use smtp_queue::{ActivityLog, Queue, QueueTransport};
 
 use crate::cli::{ConnectionArgs, GlobalArgs};
@@ -48,6 +50,9 @@ pub struct Setup {
     pub flush: smtp_queue::FlushOptions,
     /// `log.file` / `--log-file`.
     pub activity: Option<ActivityLog>,
+    /// `dkim.*`: every message handed over is signed (see [`Setup::job_signer`]).
+    #[cfg(feature = "dkim")]
+    pub dkim: Option<DkimSigner>,
 }
 
 impl Setup {
@@ -57,6 +62,31 @@ impl Setup {
             Dest::Smtp(t) => t.target().to_string(),
             Dest::Outbox(_) => "outbox".into(),
         }
+    }
+
+    /// The job with its message DKIM-signed, when signing is configured.
+    /// Signing happens when the message is opened: for a server, at each
+    /// attempt; for the queue or outbox, when it is stored, so a later
+    /// `queue run` sends the signed bytes as they are.
+    pub fn job_signer(&self) -> impl Fn(Job) -> Job + Send + 'static {
+        #[cfg(feature = "dkim")]
+        let signer = self.dkim.clone();
+        move |job| {
+            #[cfg(feature = "dkim")]
+            if let Some(signer) = &signer {
+                return Job::new(job.key, job.envelope, signer.sign(job.message));
+            }
+            job
+        }
+    }
+
+    /// True when messages are signed: a message read from a pipe must then
+    /// be kept in a file, since signing reads it twice.
+    pub fn signs(&self) -> bool {
+        #[cfg(feature = "dkim")]
+        return self.dkim.is_some();
+        #[cfg(not(feature = "dkim"))]
+        false
     }
 
     /// The queue, created on first use.
@@ -73,6 +103,52 @@ impl Dest {
             Dest::Smtp(t) => Arc::new(t.clone()),
             Dest::Outbox(f) => Arc::new(f.clone()),
         }
+    }
+}
+
+/// A message read from stdin. A signed message is read twice (hash, then
+/// send), which a pipe cannot do: it is then copied to a private temporary
+/// file first, removed when the returned path is dropped.
+pub async fn stdin_message(
+    setup: &Setup,
+    options: &smtp_message::RawOptions,
+) -> Result<(smtp_message::RawMessage, Option<tempfile::TempPath>)> {
+    use smtp_message::RawMessage;
+    if !setup.signs() {
+        return Ok((RawMessage::read(tokio::io::stdin(), options).await?, None));
+    }
+    let spool = tempfile::NamedTempFile::new()
+        .context("cannot create a temporary file for the message to sign")?
+        .into_temp_path();
+    let mut file = tokio::fs::File::create(&spool)
+        .await
+        .context("cannot write the message to sign to a temporary file")?;
+    tokio::io::copy(&mut tokio::io::stdin(), &mut file)
+        .await
+        .context("cannot copy the message from stdin")?;
+    drop(file);
+    let raw = RawMessage::from_file(&spool, options).await?;
+    Ok((raw, Some(spool)))
+}
+
+/// A message with the temporary file it was copied to, which lives as
+/// long as the job that sends it.
+pub struct Spooled {
+    raw: smtp_message::RawMessage,
+    /// Removed on drop; only kept alive here.
+    _spool: Option<tempfile::TempPath>,
+}
+
+impl Spooled {
+    pub fn new(raw: smtp_message::RawMessage, spool: Option<tempfile::TempPath>) -> Spooled {
+        Spooled { raw, _spool: spool }
+    }
+}
+
+#[async_trait::async_trait]
+impl smtp_core::Message for Spooled {
+    async fn open(&self) -> Result<smtp_core::MessageSource, smtp_core::Error> {
+        smtp_core::Message::open(&self.raw).await
     }
 }
 
@@ -156,6 +232,17 @@ pub fn overrides(conn: &ConnectionArgs) -> Result<CliOverrides> {
         "auth.oauth2.token_command",
         conn.oauth2_token_command.clone(),
     );
+    let dkim = &conn.dkim;
+    set("dkim.domain", dkim.dkim_domain.clone());
+    set("dkim.selector", dkim.dkim_selector.clone());
+    set(
+        "dkim.key_file",
+        dkim.dkim_key.as_ref().map(|p| p.display().to_string()),
+    );
+    if !dkim.dkim_headers.is_empty() {
+        set("dkim.headers", Some(dkim.dkim_headers.join(",")));
+    }
+    set("dkim.canonicalization", dkim.dkim_canonicalization.clone());
     Ok(o)
 }
 
@@ -288,6 +375,8 @@ pub fn build_with_timeouts(
         on_failure: c.queue.on_failure,
         flush: c.flush_options(),
         activity: c.log.file.clone().map(ActivityLog::new),
+        #[cfg(feature = "dkim")]
+        dkim: built.dkim,
     })
 }
 

@@ -89,6 +89,8 @@ pub fn all_hints() -> Vec<Hint> {
     all.extend_from_slice(smtp_auth::hints::ALL);
     #[cfg(feature = "proxy")]
     all.extend_from_slice(smtp_proxy::hints::ALL);
+    #[cfg(feature = "dkim")]
+    all.extend_from_slice(smtp_message::dkim::hints::ALL);
     all.extend_from_slice(hints::ALL);
     all
 }
@@ -132,6 +134,10 @@ fn plugin_hint(source: &(dyn StdError + 'static)) -> Option<Hint> {
     #[cfg(feature = "auth")]
     if let Some(e) = source.downcast_ref::<smtp_auth::Error>() {
         return Some(e.coded_hint());
+    }
+    #[cfg(feature = "dkim")]
+    if let Some(e) = source.downcast_ref::<smtp_message::Error>() {
+        return e.coded_hint();
     }
     let _ = source;
     None

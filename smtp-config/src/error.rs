@@ -185,6 +185,7 @@ pub enum Error {
 fn plugin_name(what: &str) -> &str {
     match what {
         "tls" => "TLS",
+        "dkim" => "DKIM",
         other => other,
     }
 }

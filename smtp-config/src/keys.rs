@@ -168,6 +168,7 @@ pub(crate) const TABLES: &[&str] = &[
     "message",
     "pool",
     "rate_limit",
+    "dkim",
     "retry",
 ];
 
@@ -243,6 +244,11 @@ keys! {
     "rate_limit.per_minute": Count, None, "Send at most this many messages per minute";
     "retry.attempts": Count, Some("3"), "Attempts for a transient failure (4xx, timeout, dropped connection), first one included";
     "retry.backoff": Duration, Some("1s"), "Wait before the first retry; doubles after each one (a rate-limit reply waits longer)";
+    "dkim.domain": HostName, None, "Sign every message with DKIM for this domain (d=); needs dkim.selector and dkim.key_file";
+    "dkim.selector": Text, None, "DKIM selector (s=): the public key is published at SELECTOR._domainkey.DOMAIN";
+    "dkim.key_file": Path, None, "PEM private key (RSA PKCS#1/PKCS#8 or Ed25519 PKCS#8); the algorithm follows from the key; never logged";
+    "dkim.headers": TextList, Some("From, Reply-To, Subject, Date, To, Cc, Message-ID, In-Reply-To, References, MIME-Version, Content-Type, Content-Transfer-Encoding, Content-Disposition"), "Header fields to sign (must include From); of these, the ones a message has are signed";
+    "dkim.canonicalization": Text, Some("relaxed/relaxed"), "Header/body canonicalization: relaxed/relaxed, relaxed/simple, simple/relaxed or simple/simple";
     "retry.unknown_outcome": Bool, Some("false"), "Also retry a message whose outcome is unknown (connection lost after the end of data); it may then be delivered twice";
 }
 

@@ -60,6 +60,27 @@ pub struct Config {
     /// The protocol transcript.
     #[serde(default)]
     pub transcript: TranscriptConfig,
+    /// DKIM signing.
+    #[serde(default)]
+    pub dkim: DkimConfig,
+}
+
+/// `[dkim]`: signing is on when `domain` is set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DkimConfig {
+    /// Signing domain (`d=`).
+    pub domain: Option<String>,
+    /// Selector (`s=`).
+    pub selector: Option<String>,
+    /// PEM private key file.
+    pub key_file: Option<PathBuf>,
+    /// Header fields to sign; empty means smtp-message's defaults.
+    #[serde(default)]
+    pub headers: Vec<String>,
+    /// `header/body` canonicalization; unset means `relaxed/relaxed`.
+    pub canonicalization: Option<String>,
 }
 
 /// `[transcript]`.

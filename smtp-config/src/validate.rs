@@ -101,6 +101,7 @@ pub(crate) fn validate(
         }
     }
     tls(config, &cx, &mut warn)?;
+    dkim(&cx)?;
 
     let port = config.effective_port();
     match (port, config.security) {
@@ -189,6 +190,29 @@ fn auth(config: &Config, cx: &Ctx<'_>) -> Result<(), Error> {
         return Err(Error::CleartextAuth {
             security_origin: Box::new(cx.origin("security")),
             auth_origin: Box::new(cx.origin(auth_key)),
+        });
+    }
+    Ok(())
+}
+
+/// Signing needs all three of domain, selector and key; any one alone is a
+/// half-done setup that would otherwise send unsigned mail silently.
+fn dkim(cx: &Ctx<'_>) -> Result<(), Error> {
+    const NEEDED: [&str; 3] = ["dkim.domain", "dkim.selector", "dkim.key_file"];
+    let others = ["dkim.headers", "dkim.canonicalization"];
+    let Some(set) = cx
+        .first_set(&NEEDED)
+        .or_else(|| others.into_iter().find(|k| cx.user_set(k)))
+    else {
+        return Ok(());
+    };
+    if let Some(missing) = NEEDED.iter().find(|k| !cx.is_set(k)) {
+        return Err(Error::Missing {
+            key: (*missing).into(),
+            reason: format!(
+                "{set} is set (from {}): DKIM signing needs dkim.domain, dkim.selector and dkim.key_file",
+                cx.origin(set)
+            ),
         });
     }
     Ok(())

@@ -38,6 +38,15 @@ impl Message for Arc<[u8]> {
     }
 }
 
+/// A shared message (what a bulk [`Job`](crate::bulk::Job) holds), so a
+/// wrapper such as a DKIM signer can take a job's message as it is.
+#[async_trait]
+impl Message for Arc<dyn Message> {
+    async fn open(&self) -> Result<MessageSource, Error> {
+        (**self).open().await
+    }
+}
+
 /// A message file, streamed from disk at every open.
 #[async_trait]
 impl Message for PathBuf {
@@ -121,6 +130,19 @@ impl MessageSource {
     pub fn with_eight_bit(mut self, eight_bit: bool) -> MessageSource {
         self.eight_bit = Some(eight_bit);
         self
+    }
+
+    /// Puts header fields in front of the message (a `DKIM-Signature:`
+    /// computed over it, a trace field): `fields` must be complete
+    /// CRLF-ended header lines. The size grows by their length; the 8-bit
+    /// flag is kept.
+    pub fn prepend(self, fields: Vec<u8>) -> MessageSource {
+        let size = self.size.map(|s| s + fields.len() as u64);
+        MessageSource {
+            reader: Box::pin(std::io::Cursor::new(fields).chain(self.reader)),
+            size,
+            eight_bit: self.eight_bit,
+        }
     }
 
     /// The size in bytes, when known.
@@ -226,5 +248,18 @@ mod tests {
         e.encode(input, &mut out);
         e.finish(&mut out);
         assert_eq!(size(input), out.len() as u64);
+    }
+
+    #[tokio::test]
+    async fn prepended_fields_come_first_and_count_in_the_size() {
+        let source = MessageSource::from_bytes(b"Subject: x\r\n\r\nbody\r\n".to_vec())
+            .with_eight_bit(true)
+            .prepend(b"X-A: 1\r\n".to_vec());
+        assert_eq!(source.size(), Some(27));
+        assert_eq!(source.eight_bit(), Some(true));
+        assert_eq!(
+            source.read_to_end().await.unwrap(),
+            b"X-A: 1\r\nSubject: x\r\n\r\nbody\r\n"
+        );
     }
 }

@@ -78,9 +78,61 @@ pub enum Error {
     /// Reading a message stream failed.
     #[error("cannot read the message: {0}")]
     Io(#[from] std::io::Error),
+    /// The DKIM key file cannot be read.
+    #[cfg(feature = "dkim")]
+    #[error("cannot read the DKIM key file {}: {source}", path.display())]
+    DkimKeyFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The DKIM key is not a usable private key. The reason never quotes
+    /// the key.
+    #[cfg(feature = "dkim")]
+    #[error("invalid DKIM key{}: {reason}", path.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default())]
+    DkimKeyFormat {
+        /// The file, when read from one.
+        path: Option<PathBuf>,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A DKIM setting (domain, selector, headers, canonicalization) is
+    /// unusable.
+    #[cfg(feature = "dkim")]
+    #[error("invalid DKIM {setting}: {reason}")]
+    DkimSettings {
+        /// Which setting.
+        setting: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// Signing a message failed.
+    #[cfg(feature = "dkim")]
+    #[error("cannot DKIM-sign the message: {reason}")]
+    DkimSign {
+        /// What mail-auth reported.
+        reason: String,
+    },
 }
 
 impl Error {
+    /// What to do about a DKIM error, with its stable code (see
+    /// docs/troubleshooting.md); `None` for the other errors, whose message
+    /// says it all.
+    #[cfg(feature = "dkim")]
+    pub fn coded_hint(&self) -> Option<smtp_core::Hint> {
+        use crate::dkim::hints;
+        match self {
+            Error::DkimKeyFile { .. } => Some(hints::KEY_FILE),
+            Error::DkimKeyFormat { .. } => Some(hints::KEY_FORMAT),
+            Error::DkimSettings { .. } => Some(hints::SETTINGS),
+            Error::DkimSign { .. } => Some(hints::SIGN),
+            _ => None,
+        }
+    }
+
     pub(crate) fn invalid(field: impl Into<String>, value: &str, reason: &'static str) -> Error {
         Error::InvalidValue {
             field: field.into(),

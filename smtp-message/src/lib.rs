@@ -4,6 +4,8 @@
 
 mod compose;
 mod core_message;
+#[cfg(feature = "dkim")]
+pub mod dkim;
 mod error;
 mod raw;
 mod validate;

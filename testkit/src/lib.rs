@@ -5,6 +5,7 @@
 pub mod chunk_sink;
 #[cfg(feature = "engine")]
 pub mod engine;
+mod dkim;
 mod envfile;
 mod error;
 mod maildir;
@@ -16,6 +17,7 @@ mod trap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use dkim::{DkimKeyKind, DkimTestKey, dkimpy_verify, openssl};
 pub use error::Error;
 pub use maildir::{remove_mail, wait_for_mail, wait_for_mail_async, wait_for_mail_count};
 pub use peers::{DEFAULT_PEERS_ENV, PEERS_ENV_VAR, Peers, peers, peers_env_path};

@@ -36,6 +36,8 @@ pub async fn deliver<I>(setup: &Setup, jobs: I, opts: &Options<'_>) -> Result<()
 where
     I: Iterator<Item = Result<Job, InvalidJob>> + Send + 'static,
 {
+    let sign = setup.job_signer();
+    let jobs = jobs.map(move |job| job.map(&sign));
     let queue_mode = opts.queue || setup.on_failure == OnFailure::Queue;
     if queue_mode && matches!(setup.dest, Dest::Smtp(_)) {
         return deliver_through_queue(setup, jobs, opts).await;

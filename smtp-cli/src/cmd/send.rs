@@ -191,10 +191,13 @@ async fn raw_jobs(args: &SendArgs, setup: &Setup) -> Result<Jobs> {
     let options = RawOptions::default();
     let mut jobs = Vec::new();
     for path in &args.raw {
-        let raw = if path.as_os_str() == "-" {
-            RawMessage::read(tokio::io::stdin(), &options).await
+        let (raw, spool) = if path.as_os_str() == "-" {
+            setup::stdin_message(setup, &options).await
         } else {
-            RawMessage::from_file(path, &options).await
+            RawMessage::from_file(path, &options)
+                .await
+                .map(|raw| (raw, None))
+                .map_err(anyhow::Error::from)
         }
         .with_context(|| format!("cannot read message {}", path.display()))?;
         let rcpts = if given.is_empty() {
@@ -218,7 +221,8 @@ async fn raw_jobs(args: &SendArgs, setup: &Setup) -> Result<Jobs> {
             })?,
         };
         let envelope = Envelope::new(Some(from), rcpts)?;
-        jobs.push(Ok(Job::new(path.display().to_string(), envelope, raw)));
+        let message = setup::Spooled::new(raw, spool);
+        jobs.push(Ok(Job::new(path.display().to_string(), envelope, message)));
     }
     Ok(Box::new(jobs.into_iter()))
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use smtp_core::bulk::Job;
 use smtp_core::{Address, Envelope};
-use smtp_message::{RawMessage, RawOptions};
+use smtp_message::RawOptions;
 
 use crate::cli::{ConnectionArgs, GlobalArgs, SendmailArgs};
 use crate::cmd::deliver::{Options, deliver};
@@ -25,7 +25,7 @@ pub async fn run(global: &GlobalArgs, args: SendmailArgs) -> Result<()> {
         .iter()
         .map(Address::new)
         .collect::<Result<_, _>>()?;
-    let mut raw = RawMessage::read(tokio::io::stdin(), &RawOptions::default())
+    let (mut raw, spool) = setup::stdin_message(&setup, &RawOptions::default())
         .await
         .context("reading the message from stdin")?;
     if args.read_recipients {
@@ -45,7 +45,7 @@ pub async fn run(global: &GlobalArgs, args: SendmailArgs) -> Result<()> {
             .context("the full name given with -F")?;
     }
     let envelope = Envelope::new(Some(from), rcpts)?;
-    let job = Job::new("stdin", envelope, raw);
+    let job = Job::new("stdin", envelope, setup::Spooled::new(raw, spool));
     let opts = Options {
         concurrency: 1,
         json: false,

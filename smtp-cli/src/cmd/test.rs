@@ -55,6 +55,12 @@ fn ms(d: Duration) -> Option<u64> {
 
 pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
     let loaded = setup::load(global, &args.conn)?;
+    // A key that does not load is reported as a stage of its own, before
+    // any connection (building the transport would stop at it too).
+    #[cfg(feature = "dkim")]
+    if let Err(e) = loaded.dkim_signer() {
+        return finish(dkim_failure(&loaded, &e), args.json);
+    }
     let path = setup::transcript_path(&loaded, args.transcript.as_deref());
     let recorder = Arc::new(Recorder::new(path.as_deref())?);
     let setup = setup::build_with_timeouts(
@@ -88,6 +94,11 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
         stages: Vec::new(),
         failure: None,
     };
+
+    #[cfg(feature = "dkim")]
+    if let Some(signer) = &setup.dkim {
+        report.stages.push(dkim_stage(signer));
+    }
 
     if setup.proxy_redacted.is_none() {
         let started = Instant::now();
@@ -397,6 +408,57 @@ fn print_human(r: &Report) {
     }
 }
 
+/// The `dkim` stage: what will be signed, and with what (never the key).
+#[cfg(feature = "dkim")]
+fn dkim_stage(signer: &smtp_message::dkim::DkimSigner) -> Stage {
+    Stage {
+        name: "dkim",
+        ok: true,
+        elapsed_ms: None,
+        detail: serde_json::json!({
+            "domain": signer.domain(),
+            "selector": signer.selector(),
+            "algorithm": signer.algorithm().name(),
+            "canonicalization": signer.canonicalization_name(),
+            "headers": signer.signed_headers(),
+            "key_file": signer.key_file().map(|p| p.display().to_string()),
+        }),
+    }
+}
+
+/// The report when the DKIM key or settings are unusable: nothing is
+/// connected; the exit code is the one of a configuration error.
+#[cfg(feature = "dkim")]
+fn dkim_failure(loaded: &smtp_config::Loaded, e: &smtp_config::Error) -> Report {
+    let c = loaded.config();
+    let hint = e.coded_hint();
+    Report {
+        schema: SCHEMA,
+        ok: false,
+        target: format!(
+            "{}:{}",
+            c.host.as_deref().unwrap_or("(no host)"),
+            c.effective_port()
+        ),
+        security: c.security.to_string(),
+        proxy: c.proxy.url_redacted(),
+        stages: vec![Stage {
+            name: "dkim",
+            ok: false,
+            elapsed_ms: None,
+            detail: serde_json::json!({ "error": e.to_string() }),
+        }],
+        failure: Some(Failure {
+            stage: "dkim".into(),
+            error: e.to_string(),
+            reply: None,
+            hint: hint.map(|h| h.text.to_string()),
+            hint_code: hint.map(|h| h.code),
+            exit_code: exit::USAGE,
+        }),
+    }
+}
+
 fn summarize(s: &Stage) -> String {
     let d = &s.detail;
     let str_of = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
@@ -429,6 +491,14 @@ fn summarize(s: &Stage) -> String {
             }
         }
         "send" => format!("{} {}", str_of("to"), str_of("reply")),
+        "dkim" => format!(
+            "signing as d={} s={} ({}, {}), key {} loads",
+            str_of("domain"),
+            str_of("selector"),
+            str_of("algorithm"),
+            str_of("canonicalization"),
+            str_of("key_file")
+        ),
         "relay" if s.ok => format!(
             "{} may send to {} (MAIL FROM, RCPT TO, RSET: nothing sent)",
             str_of("from"),

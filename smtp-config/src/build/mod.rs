@@ -2,6 +2,7 @@
 //! that knows every plugin, each behind its cargo feature.
 
 mod auth;
+mod dkim;
 mod proxy;
 mod tls;
 
@@ -82,6 +83,11 @@ pub struct Built {
     pub retry: RetryConfig,
     /// Pool limits (already applied to the SMTP transport).
     pub pool: PoolConfig,
+    /// The DKIM signer (`dkim.*`), key already loaded; wrap each message
+    /// with [`DkimSigner::sign`](smtp_message::dkim::DkimSigner::sign)
+    /// before handing it to the sender or the queue.
+    #[cfg(feature = "dkim")]
+    pub dkim: Option<smtp_message::dkim::DkimSigner>,
 }
 
 impl Built {
@@ -123,6 +129,11 @@ impl Loaded {
         customize: impl FnOnce(SmtpTransportBuilder) -> SmtpTransportBuilder,
     ) -> Result<Built, Error> {
         let c = &self.config;
+        // The key is read first: a bad key file fails before any connection.
+        #[cfg(feature = "dkim")]
+        let dkim = self.dkim_signer()?;
+        #[cfg(not(feature = "dkim"))]
+        dkim::refuse_without_feature(self)?;
         let transport = match &c.host {
             None => {
                 let dir = self.queue_dir();
@@ -147,6 +158,8 @@ impl Loaded {
             rate_limit: c.rate_limit,
             retry: c.retry,
             pool: c.pool,
+            #[cfg(feature = "dkim")]
+            dkim,
         })
     }
 
