@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use smtp_core::{Envelope, MessageSource, Security, SmtpTransport, Transport};
-use smtp_transport_tls::{RustlsUpgrade, TlsConfig, TlsVersion};
+use smtp_transport_tls::{RustlsUpgrade, TlsVersion};
 
 use crate::args::{Args, envelope, message_bytes, transport};
 
@@ -200,7 +200,7 @@ pub async fn new_connection_each(args: &Args) -> Result<String, String> {
 /// connect to the reply to the post-TLS EHLO; QUIT is not counted.
 pub async fn starttls(args: &Args) -> Result<String, String> {
     let ca = args.ca_file.as_deref().ok_or("starttls needs --ca-file")?;
-    let tls: RustlsUpgrade = TlsConfig::builder()
+    let tls: RustlsUpgrade = RustlsUpgrade::builder()
         .webpki_roots(false)
         .add_ca_file(ca)
         .min_version(TlsVersion::Tls1_3)

@@ -50,8 +50,8 @@ impl AuthFailure {
     }
 
     /// What to try ([`AuthFailure::coded_hint`] without the code).
-    pub fn hint(self) -> &'static str {
-        self.coded_hint().text
+    pub fn hint(self) -> String {
+        self.coded_hint().to_string()
     }
 
     /// True when trying again later may succeed.
@@ -197,7 +197,11 @@ mod tests {
                 .hint()
                 .contains("app password")
         );
-        assert!(AuthFailure::EncryptionRequired.hint().contains("starttls"));
+        assert!(
+            AuthFailure::EncryptionRequired
+                .hint()
+                .contains("Security::StartTlsRequired")
+        );
         assert!(AuthFailure::Temporary.is_transient());
         assert!(!AuthFailure::BadCredentials.is_transient());
         assert_eq!(

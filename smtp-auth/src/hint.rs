@@ -3,8 +3,9 @@
 //!
 //! An error's `Display` states only what failed; the advice lives here,
 //! with a stable code the CLI prints and `docs/troubleshooting.md` explains.
-//! Each text names the config key and the CLI flag, so it serves library
-//! and CLI users alike.
+//! Each text names settings as [`smtp_core::Setting`]s (`{AuthMechanisms}`):
+//! the hint's `Display` words them as library methods, smtp-config as
+//! config keys, the CLI as keys and flags.
 
 use smtp_core::Hint;
 
@@ -16,7 +17,7 @@ smtp_core::hint_table! {
     /// [`Error::coded_hint`] return one.
     pub mod hints {
         BAD_CREDENTIALS = "auth-bad-credentials":
-            "check auth.username (--user) and the password (or refresh the token); providers with 2-step verification (Gmail, iCloud, Yahoo, Outlook.com) need an app password or OAuth2";
+            "check {AuthUsername} and {AuthPassword} (or refresh the token); providers with 2-step verification (Gmail, iCloud, Yahoo, Outlook.com) need an app password or OAuth2";
         APP_PASSWORD_REQUIRED = "auth-app-password-required":
             "create an app password in the account's security settings (Gmail, iCloud, Yahoo, Outlook.com) and use it instead of the account password, or use OAuth2";
         WEB_LOGIN_REQUIRED = "auth-web-login-required":
@@ -24,65 +25,65 @@ smtp_core::hint_table! {
         SMTP_AUTH_DISABLED = "auth-smtp-auth-disabled":
             "enable authenticated SMTP for the mailbox (Microsoft 365: admin center, mailbox, Manage email apps), or use OAuth2 (XOAUTH2)";
         MECHANISM_TOO_WEAK = "auth-mechanism-too-weak":
-            "allow a stronger mechanism in auth.mechanisms (--auth-mechanisms SCRAM-SHA-256), or use TLS so the server accepts PLAIN or LOGIN";
+            "allow a stronger mechanism such as SCRAM-SHA-256 in {AuthMechanisms}, or use TLS so the server accepts PLAIN or LOGIN";
         ENCRYPTION_REQUIRED = "auth-encryption-required":
-            "use security = \"starttls\" (--security starttls, port 587) or \"implicit\" (port 465)";
+            "use {Security=starttls} (port 587) or {Security=implicit} (port 465)";
         AUTH_REQUIRED = "auth-required":
-            "configure auth.username (--user) and a password (auth.password_*: --password-env, --password-file or --password-command) or an OAuth2 token";
+            "configure {AuthUsername} and {AuthPassword} or {OAuth2Token}";
         TEMPORARY = "auth-temporary": "try again later; the server's authentication backend may be down";
         REFUSED = "auth-refused": "check the credentials and the server's message";
         NO_COMMON_MECHANISM = "auth-no-common-mechanism":
-            "allow one of the server's mechanisms in auth.mechanisms (--auth-mechanisms)";
+            "allow one of the server's mechanisms in {AuthMechanisms}";
         AUTH_NOT_OFFERED = "auth-not-offered":
-            "this port does not offer a login: use the submission port (587 or 465), or remove the credentials (auth.username, --user) if none is needed";
+            "this port does not offer a login: use the submission port (587 or 465), or remove the credentials ({AuthUsername}) if none is needed";
         AUTH_NOT_OFFERED_WITHOUT_TLS = "auth-not-offered-without-tls":
-            "enable TLS with security = \"starttls\" (--security starttls) or \"implicit\": most servers offer AUTH only on an encrypted connection";
+            "enable TLS with {Security=starttls} or {Security=implicit}: most servers offer AUTH only on an encrypted connection";
         MECHANISMS_UNSUPPORTED = "auth-mechanisms-unsupported":
             "ask the server's administrator to enable PLAIN or LOGIN over TLS, SCRAM-SHA-256, or OAuth2";
         NO_OAUTH2 = "auth-no-oauth2":
-            "use a password (auth.password_*: --password-env, --password-file or --password-command) instead of a token; an app password where the provider requires one";
+            "use a password ({AuthPassword}) instead of a token; an app password where the provider requires one";
         OAUTH2_ONLY = "auth-oauth2-only":
-            "configure an OAuth2 token (auth.oauth2.*, --oauth2-token-env/--oauth2-token-command) instead of a password";
+            "configure an OAuth2 token ({OAuth2Token}) instead of a password";
         CLEARTEXT_REFUSED = "auth-cleartext-refused":
-            "enable TLS with security = \"starttls\" (--security starttls) or \"implicit\"; only on a trusted network set auth.allow_cleartext = true (--allow-cleartext-auth)";
+            "enable TLS with {Security=starttls} or {Security=implicit}; only on a trusted network set {AuthAllowCleartext=true}";
         UNKNOWN_MECHANISM = "auth-unknown-mechanism":
-            "use PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2 or OAUTHBEARER in auth.mechanisms (--auth-mechanisms)";
+            "use PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2 or OAUTHBEARER in {AuthMechanisms}";
         INVALID_CONFIG = "auth-invalid-config":
-            "fix the auth settings: passwords go with PLAIN/LOGIN/CRAM-MD5/SCRAM-*, tokens with XOAUTH2/OAUTHBEARER (auth.mechanisms, --auth-mechanisms)";
+            "fix the auth settings: passwords go with PLAIN/LOGIN/CRAM-MD5/SCRAM-*, tokens with XOAUTH2/OAUTHBEARER ({AuthMechanisms})";
         INVALID_CHALLENGE = "auth-invalid-challenge":
-            "the server's SASL exchange is broken: try another mechanism in auth.mechanisms (--auth-mechanisms)";
+            "the server's SASL exchange is broken: try another mechanism in {AuthMechanisms}";
         SCRAM_SERVER_ERROR = "auth-scram-server-error":
-            "the server ended SCRAM with an error: check auth.username (--user) and the password";
+            "the server ended SCRAM with an error: check {AuthUsername} and {AuthPassword}";
         SCRAM_NONCE_MISMATCH = "auth-scram-nonce-mismatch":
             "the SCRAM exchange may be tampered with: do not retry on this network";
         SCRAM_ITERATIONS = "auth-scram-iterations":
-            "a low count lets an eavesdropper guess the password offline, a huge one stalls the client: ask the server's administrator to fix it, or use another mechanism (auth.mechanisms, --auth-mechanisms)";
+            "a low count lets an eavesdropper guess the password offline, a huge one stalls the client: ask the server's administrator to fix it, or use another mechanism ({AuthMechanisms})";
         SCRAM_IMPOSTOR = "auth-scram-impostor":
             "the server could not prove it knows the password: possible impostor, do not trust this connection";
         COMMAND_SPAWN = "auth-command-spawn":
-            "check auth.password_command / auth.oauth2.token_command (--password-command, --oauth2-token-command): it runs with `sh -c`, so `sh` must exist";
+            "check {AuthPasswordCommand} / {OAuth2TokenCommand}: it runs with `sh -c`, so `sh` must exist";
         COMMAND_FAILED = "auth-command-failed":
-            "run the command by hand to see its error output (auth.password_command or auth.oauth2.token_command; --password-command or --oauth2-token-command)";
+            "run the command by hand to see its error output ({AuthPasswordCommand} or {OAuth2TokenCommand})";
         COMMAND_TIMEOUT = "auth-command-timeout":
             "the password or token command hung (waiting for input?): make it non-interactive";
         EMPTY_SECRET = "auth-empty-secret":
-            "the password file or command produced nothing usable: check its output (auth.password_file, auth.password_command)";
+            "the password file or command produced nothing usable: check its output ({AuthPasswordFile}, {AuthPasswordCommand})";
         PASSWORD_FILE = "auth-password-file":
-            "check that auth.password_file (--password-file) exists and is readable";
+            "check that {AuthPasswordFile} exists and is readable";
         TOKEN_ENDPOINT_URL = "auth-token-endpoint-url":
-            "auth.oauth2.token_url must be https:// (http:// only to a loopback host)";
+            "{OAuth2TokenUrl} must be https:// (http:// only to a loopback host)";
         TOKEN_HTTP = "auth-token-http":
-            "the token endpoint could not be reached: check auth.oauth2.token_url and the network";
+            "the token endpoint could not be reached: check {OAuth2TokenUrl} and the network";
         TOKEN_EXPIRED = "auth-token-expired":
-            "the refresh token is expired or revoked: sign in again and set the new auth.oauth2.refresh_token";
+            "the refresh token is expired or revoked: sign in again and set the new {OAuth2RefreshToken}";
         TOKEN_CLIENT = "auth-token-client":
-            "check auth.oauth2.client_id and auth.oauth2.client_secret";
+            "check {OAuth2ClientId} and {OAuth2ClientSecret}";
         TOKEN_SCOPE = "auth-token-scope":
             "check the scope the refresh token was issued for (Gmail: https://mail.google.com/; Microsoft 365: https://outlook.office.com/SMTP.Send)";
         TOKEN_REFUSED = "auth-token-refused":
-            "check auth.oauth2.client_id, auth.oauth2.client_secret and auth.oauth2.refresh_token";
+            "check {OAuth2ClientId}, {OAuth2ClientSecret} and {OAuth2RefreshToken}";
         TOKEN_RESPONSE = "auth-token-response":
-            "the token endpoint answered without an access token: check auth.oauth2.token_url";
+            "the token endpoint answered without an access token: check {OAuth2TokenUrl}";
     }
 }
 

@@ -73,15 +73,9 @@ impl std::fmt::Display for CliError {
 }
 impl std::error::Error for CliError {}
 
-/// The hint line: the advice, then its code, which is the anchor of its
-/// entry in docs/troubleshooting.md.
-pub fn hint_line(h: smtp_core::Hint) -> String {
-    format!("{} [{}]", h.text, h.code)
-}
-
 fn print_hint(h: Option<smtp_core::Hint>) {
     if let Some(h) = h {
-        eprintln!("hint: {}", hint_line(h));
+        eprintln!("hint: {}", crate::wording::hint_line(&h));
     }
 }
 

@@ -18,6 +18,7 @@ mod codes;
 mod exit;
 mod record;
 mod setup;
+mod wording;
 
 use clap::Parser;
 

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use smtp_config::OnFailure;
 use smtp_config::{BuiltTransport, CliOverrides, Config, LoadOptions, Loaded};
 use smtp_core::bulk::{Job, RetryPolicy};
-use smtp_core::{PoolConfig, SmtpTransport, Transcript, Transport};
+use smtp_core::{SmtpTransport, Transcript, Transport};
 #[cfg(feature = "dkim")]
 use smtp_message::dkim::DkimSigner;
 use smtp_queue::{ActivityLog, Queue, QueueTransport};
@@ -346,10 +346,8 @@ pub fn build_with_timeouts(
         subject_prefix: c.message.subject_prefix.clone(),
         test_recipient: c.message.test_recipient.clone(),
     };
-    let mut pool = PoolConfig::default();
-    pool.max_connections = (c.pool.max_connections as usize).max(concurrency.unwrap_or(1));
-    pool.idle_timeout = c.pool.idle_timeout;
-    pool.max_messages_per_connection = c.pool.max_messages_per_connection as usize;
+    let mut pool = c.pool.limits;
+    pool.max_connections = pool.max_connections.max(concurrency.unwrap_or(1));
     let built = loaded.build_with(|mut b| {
         if let Some(t) = transcript {
             b = b.transcript(t);

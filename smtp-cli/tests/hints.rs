@@ -735,3 +735,35 @@ fn smtp_test_output_says_each_fact_once() {
     assert_eq!(code, 1, "{text}");
     assert_eq!(text.matches("535 5.7.8").count(), 1, "{text}");
 }
+
+#[test]
+fn tls_version_settings_are_refused_with_core_s_code_worded_with_flags() {
+    let (code, text) = run(
+        &[
+            "test",
+            "--tls-min-version",
+            "1.3",
+            "--tls-max-version",
+            "1.2",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2, "{text}");
+    assert_says(&text, &["tls.min_version = 1.3", "tls.max_version = 1.2"]);
+    assert!(
+        text.contains(
+            "hint: make tls.min_version (--tls-min-version) lower than or equal to \
+             tls.max_version (--tls-max-version) [tls-version-range]"
+        ),
+        "{text}"
+    );
+    let (code, text) = run(&["test", "--tls-min-version", "1.1"], &[]);
+    assert_eq!(code, 2, "{text}");
+    assert_says(&text, &["RFC 8996"]);
+    let hint = text.lines().find(|l| l.starts_with("hint:")).unwrap_or("");
+    assert!(hint.ends_with("[tls-unsupported-version]"), "{text}");
+    assert!(
+        hint.contains("tls.min_version (--tls-min-version)"),
+        "{text}"
+    );
+}

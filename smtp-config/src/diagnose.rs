@@ -17,7 +17,7 @@ smtp_core::hint_table! {
     pub mod hints {
         READ_FILE = "config-read-file": "check the file's permissions, or move it out of the way";
         FILE_NOT_FOUND = "config-file-not-found":
-            "check the path, or drop --config / SMTP_CONFIG to use the default files";
+            "check the path, or unset {ConfigFile} to use the default files";
         PARSE = "config-parse": "fix the TOML syntax at that line";
         UNKNOWN_ENV_KEY = "config-unknown-env-key":
             "every SMTP_* variable must name a key (SMTP_TLS__MIN_VERSION for tls.min_version); unset the variable or fix its name";
@@ -26,9 +26,7 @@ smtp_core::hint_table! {
             "fix the value where the message says it came from (file, SMTP_* variable or flag); `smtp config show` prints every value with its origin";
         CONFLICT = "config-conflict": "keep only one of them in that layer";
         CLEARTEXT_AUTH = "config-cleartext-auth":
-            "use security = \"starttls\" or \"implicit\" (--security), or restrict auth.mechanisms (--auth-mechanisms) to CRAM-MD5 or SCRAM-*; only on a trusted network set auth.allow_cleartext = true (--allow-cleartext-auth)";
-        TLS_VERSION_ORDER = "config-tls-version-order":
-            "make tls.min_version (--tls-min-version) lower than or equal to tls.max_version (--tls-max-version)";
+            "use {Security=starttls} or {Security=implicit}, or restrict {AuthMechanisms} to CRAM-MD5 or SCRAM-*; only on a trusted network set {AuthAllowCleartext=true}";
         MISSING = "config-missing": "set the key the message names";
         AMBIGUOUS_SECURITY = "config-ambiguous-security":
             "write security = \"implicit\" for TLS from the first byte (port 465, also called SSL or SMTPS) or \"starttls\" for TLS after STARTTLS (ports 587 and 25, also called explicit); see docs/security-modes.md";
@@ -60,10 +58,12 @@ impl Error {
                 hints::UNKNOWN_ENV_KEY
             }
             Error::UnknownKey { .. } => hints::UNKNOWN_KEY,
-            Error::InvalidValue { .. } => hints::INVALID_VALUE,
+            Error::InvalidValue { key, value, .. } => {
+                tls_version_hint(key, value).unwrap_or(hints::INVALID_VALUE)
+            }
             Error::Conflict { .. } => hints::CONFLICT,
             Error::CleartextAuth { .. } => hints::CLEARTEXT_AUTH,
-            Error::TlsVersionOrder { .. } => hints::TLS_VERSION_ORDER,
+            Error::TlsVersionRange { .. } => smtp_core::hints::TLS_VERSION_RANGE,
             Error::Missing { .. } => hints::MISSING,
             Error::AmbiguousSecurity { .. } => hints::AMBIGUOUS_SECURITY,
             Error::UnknownProfile { .. } => hints::UNKNOWN_PROFILE,
@@ -77,6 +77,21 @@ impl Error {
         };
         Some(h)
     }
+}
+
+/// A TLS version is refused by smtp-core's parser, whose hint says why
+/// (`tls-unsupported-version`, `tls-unknown-version`): one rule, one code,
+/// whether a program or a config file set the version.
+fn tls_version_hint(key: &str, value: &str) -> Option<Hint> {
+    let doc = crate::keys::find(key)?;
+    if doc.kind != crate::keys::KeyKind::TlsVersion {
+        return None;
+    }
+    let err = value
+        .trim_matches('"')
+        .parse::<smtp_core::TlsVersion>()
+        .err()?;
+    Some(err.coded_hint())
 }
 
 /// Every hint any error can carry: smtp-core's, each enabled plugin's and
@@ -113,9 +128,10 @@ pub fn coded_hint(error: &smtp_core::Error) -> Option<Hint> {
     error.coded_hint()
 }
 
-/// [`coded_hint`] without the code.
+/// [`coded_hint`] without the code, worded with config keys
+/// ([`hint_text`](crate::hint_text)).
 pub fn hint(error: &smtp_core::Error) -> Option<String> {
-    coded_hint(error).map(|h| h.text.to_string())
+    coded_hint(error).map(|h| crate::hint_text(&h))
 }
 
 /// The hint of a plugin error met while building (not sending).
@@ -156,6 +172,23 @@ mod tests {
         assert!(hint(&core).unwrap().contains("refused"));
         assert_eq!(coded_hint(&core).unwrap().code, "connect-refused");
         assert!(core.is_transient());
+    }
+
+    #[test]
+    fn a_refused_tls_version_gets_the_parser_s_hint() {
+        let e = |key: &str, value: &str| Error::InvalidValue {
+            key: key.into(),
+            value: value.into(),
+            origin: Box::new(Origin::Default),
+            reason: String::new(),
+        };
+        let code = |e: Error| e.coded_hint().unwrap().code;
+        assert_eq!(
+            code(e("tls.min_version", "\"1.1\"")),
+            "tls-unsupported-version"
+        );
+        assert_eq!(code(e("tls.max_version", "1.4")), "tls-unknown-version");
+        assert_eq!(code(e("port", "\"x\"")), "config-invalid-value");
     }
 
     #[test]

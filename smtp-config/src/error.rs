@@ -84,18 +84,22 @@ pub enum Error {
         /// Where the credentials came from.
         auth_origin: Box<Origin>,
     },
-    /// `tls.min_version` above `tls.max_version`.
+    /// `tls.min_version` above `tls.max_version`: smtp-core's range check
+    /// ([`smtp_core::TlsVersion::range`]) refused them; here with where
+    /// each end was set.
     #[error(
-        "tls.min_version = {min} (from {min_origin}) is higher than tls.max_version = {max} (from {max_origin})"
+        "tls.min_version = {} (from {min_origin}) is higher than tls.max_version = {} (from {max_origin})",
+        min.number(),
+        max.number()
     )]
-    TlsVersionOrder {
-        /// The minimum.
-        min: String,
-        /// Where it came from.
+    TlsVersionRange {
+        /// The lowest version.
+        min: smtp_core::TlsVersion,
+        /// The highest version.
+        max: smtp_core::TlsVersion,
+        /// Where `tls.min_version` came from.
         min_origin: Box<Origin>,
-        /// The maximum.
-        max: String,
-        /// Where it came from.
+        /// Where `tls.max_version` came from.
         max_origin: Box<Origin>,
     },
     /// `security = "TLS"`: products use the word for implicit TLS and for
@@ -192,8 +196,8 @@ fn plugin_name(what: &str) -> &str {
 
 impl Error {
     /// What a person should do, when the message alone does not say
-    /// ([`Error::coded_hint`] without the code).
+    /// ([`Error::coded_hint`] without the code, worded with config keys).
     pub fn hint(&self) -> Option<String> {
-        self.coded_hint().map(|h| h.text.to_string())
+        self.coded_hint().map(|h| crate::hint_text(&h))
     }
 }

@@ -18,6 +18,7 @@ mod schema;
 mod suggest;
 mod validate;
 mod value;
+mod wording;
 
 #[cfg(test)]
 mod doc_check;
@@ -28,8 +29,8 @@ pub use error::Error;
 pub use load::SYSTEM_CONFIG_FILE;
 pub use loaded::{Loaded, Warning};
 pub use model::{
-    AuthConfig, Config, DkimConfig, LogConfig, MessageConfig, OAuth2Config, OnFailure, PoolConfig,
-    ProxyConfig, QueueConfig, RateLimitConfig, RetryConfig, TimeoutsConfig, TlsConfig, TlsVersion,
+    AuthConfig, Config, DkimConfig, LogConfig, MessageConfig, OAuth2Config, OnFailure, PoolSettings,
+    ProxyConfig, QueueConfig, RateLimitConfig, RetryConfig, TimeoutsConfig, TlsConfig,
     TranscriptConfig,
 };
 pub use options::{CliOverrides, LoadOptions};
@@ -37,3 +38,4 @@ pub use origin::Origin;
 pub use presets::{Preset, presets};
 pub use provenance::{Provenance, ProvenanceEntry};
 pub use schema::json_schema;
+pub use wording::{hint_text, key_of, setting_words};

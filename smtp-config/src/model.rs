@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::Deserialize;
-use smtp_core::Security;
+use smtp_core::{Security, TlsVersion};
 
 /// The merged configuration. Built by [`Config::load`](crate::Config::load);
 /// read it through [`Loaded::config`](crate::Loaded::config).
@@ -46,7 +46,7 @@ pub struct Config {
     /// Outbox directory as set; see [`Loaded::outbox_dir`](crate::Loaded::outbox_dir).
     pub outbox: Option<PathBuf>,
     /// Connection pool.
-    pub pool: PoolConfig,
+    pub pool: PoolSettings,
     /// Sending rate limits.
     #[serde(default)]
     pub rate_limit: RateLimitConfig,
@@ -204,36 +204,16 @@ pub struct TimeoutsConfig {
     pub total: Option<Duration>,
 }
 
-/// A TLS protocol version rustls speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[non_exhaustive]
-pub enum TlsVersion {
-    /// TLS 1.2.
-    #[serde(rename = "1.2")]
-    Tls12,
-    /// TLS 1.3.
-    #[serde(rename = "1.3")]
-    Tls13,
-}
-
-impl TlsVersion {
-    /// `"1.2"` or `"1.3"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TlsVersion::Tls12 => "1.2",
-            TlsVersion::Tls13 => "1.3",
-        }
-    }
-}
-
 /// `[tls]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TlsConfig {
     /// Lowest version.
+    #[serde(deserialize_with = "de::tls_version")]
     pub min_version: TlsVersion,
     /// Highest version.
+    #[serde(deserialize_with = "de::tls_version")]
     pub max_version: TlsVersion,
     /// CA files to trust instead of the platform's roots.
     #[serde(default)]
@@ -371,21 +351,26 @@ pub struct MessageConfig {
     pub test_recipient: Option<String>,
 }
 
-/// `[pool]`.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[pool]`: the library's pool limits, and the pipelining window (a
+/// setting of the transport builder, not of the pool).
+#[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
-pub struct PoolConfig {
-    /// Most open connections.
-    pub max_connections: u32,
-    /// Idle time before a pooled connection is closed.
-    #[serde(deserialize_with = "de::duration")]
-    pub idle_timeout: Duration,
-    /// Messages per connection before reconnecting.
-    pub max_messages_per_connection: u32,
-    /// With CHUNKING and PIPELINING, most messages in flight at once on
-    /// one connection (1-64, see [`KeyKind::Window`](crate::keys::KeyKind::Window)).
+pub struct PoolSettings {
+    /// `pool.max_connections`, `pool.idle_timeout` and
+    /// `pool.max_messages_per_connection`, as smtp-core takes them.
+    pub limits: smtp_core::PoolConfig,
+    /// `pool.pipeline_window`: with CHUNKING and PIPELINING, most messages
+    /// in flight at once on one connection (1-64, see
+    /// [`KeyKind::Window`](crate::keys::KeyKind::Window)).
     pub pipeline_window: u32,
+}
+
+// By hand, not derived: smtp-core has no serde, and a derived mirror of
+// its PoolConfig would be a second type with the same fields.
+impl<'de> Deserialize<'de> for PoolSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PoolSettings, D::Error> {
+        d.deserialize_map(de::PoolVisitor)
+    }
 }
 
 /// `[rate_limit]`.
@@ -446,9 +431,62 @@ mod de {
         s.parse().map_err(serde::de::Error::custom)
     }
 
+    pub(super) fn tls_version<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<smtp_core::TlsVersion, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+
     pub(super) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let s = String::deserialize(d)?;
         humantime::parse_duration(&s).map_err(serde::de::Error::custom)
+    }
+
+    const POOL_KEYS: &[&str] = &[
+        "max_connections",
+        "idle_timeout",
+        "max_messages_per_connection",
+        "pipeline_window",
+    ];
+
+    pub(super) struct PoolVisitor;
+
+    impl<'de> serde::de::Visitor<'de> for PoolVisitor {
+        type Value = super::PoolSettings;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("the [pool] table")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<super::PoolSettings, A::Error> {
+            use serde::de::Error;
+            // Every key has a default in the key table, so each is present;
+            // smtp-core's defaults only fill a hand-made partial table.
+            let mut pool = super::PoolSettings {
+                limits: smtp_core::PoolConfig::default(),
+                pipeline_window: 16, // pool.pipeline_window's default in the key table
+            };
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "max_connections" => pool.limits.max_connections = map.next_value()?,
+                    "idle_timeout" => {
+                        let text = map.next_value::<String>()?;
+                        pool.limits.idle_timeout =
+                            humantime::parse_duration(&text).map_err(A::Error::custom)?;
+                    }
+                    "max_messages_per_connection" => {
+                        pool.limits.max_messages_per_connection = map.next_value()?
+                    }
+                    "pipeline_window" => pool.pipeline_window = map.next_value()?,
+                    other => return Err(A::Error::unknown_field(other, POOL_KEYS)),
+                }
+            }
+            Ok(pool)
+        }
     }
 
     pub(super) fn opt_duration<'de, D: Deserializer<'de>>(

@@ -220,11 +220,13 @@ fn dkim(cx: &Ctx<'_>) -> Result<(), Error> {
 
 fn tls(config: &Config, cx: &Ctx<'_>, warn: &mut impl FnMut(&str, String)) -> Result<(), Error> {
     let t = &config.tls;
-    if t.min_version > t.max_version {
-        return Err(Error::TlsVersionOrder {
-            min: t.min_version.as_str().into(),
+    if let Err(smtp_core::TlsVersionError::Range { min, max }) =
+        smtp_core::TlsVersion::range(t.min_version, t.max_version)
+    {
+        return Err(Error::TlsVersionRange {
+            min,
+            max,
             min_origin: Box::new(cx.origin("tls.min_version")),
-            max: t.max_version.as_str().into(),
             max_origin: Box::new(cx.origin("tls.max_version")),
         });
     }

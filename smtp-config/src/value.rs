@@ -303,20 +303,11 @@ fn tls_version(value: &Value) -> Result<&'static str, String> {
         },
         other => string(other)?,
     };
-    let lower = raw.trim().to_ascii_lowercase();
-    let bare = lower
-        .trim_start_matches("tlsv")
-        .trim_start_matches("tls")
-        .trim_start_matches('v')
-        .trim_start_matches(['_', ' ']);
-    match bare.replace('_', ".").as_str() {
-        "1.2" => Ok("1.2"),
-        "1.3" => Ok("1.3"),
-        "1.0" | "1" | "1.1" => Err(format!(
-            "TLS {bare} is not supported (rustls speaks only TLS 1.2 and 1.3, and 1.0/1.1 are deprecated by RFC 8996): use \"1.2\""
-        )),
-        _ => Err("expected \"1.2\" or \"1.3\"".into()),
-    }
+    // smtp-core's parser: the one that knows every spelling and why
+    // 1.0 and 1.1 are refused.
+    raw.parse::<smtp_core::TlsVersion>()
+        .map(smtp_core::TlsVersion::number)
+        .map_err(|e| e.to_string())
 }
 
 fn list(value: &Value, split_text: bool) -> Result<Vec<String>, String> {
@@ -476,7 +467,7 @@ mod tests {
         assert!(
             n(KeyKind::TlsVersion, "2")
                 .unwrap_err()
-                .contains("\"1.2\" or \"1.3\"")
+                .contains("expected 1.2 or 1.3")
         );
     }
 

@@ -61,7 +61,7 @@ fn host_builds_smtp_with_settings() {
     };
     assert_eq!(smtp.security(), Security::None);
     assert_eq!(smtp.target().port, 2525);
-    assert_eq!(built.pool.max_connections, 2);
+    assert_eq!(built.pool.limits.max_connections, 2);
     assert_eq!(built.retry.attempts, 3);
     assert_eq!(smtp.pipeline_window(), 16, "the default window");
 }

@@ -128,13 +128,13 @@ fn env_nesting_and_types() {
         .env("SMTP_TLS__CA_FILE", "[/a.pem, /b.pem]");
     let l = rig.ok();
     let c = l.config();
-    assert_eq!(c.tls.min_version, smtp_config::TlsVersion::Tls13);
+    assert_eq!(c.tls.min_version, smtp_core::TlsVersion::Tls1_3);
     assert_eq!(c.auth.mechanisms, ["XOAUTH2", "OAUTHBEARER"]);
     assert_eq!(
         c.timeouts.data_end,
         Some(std::time::Duration::from_secs(90))
     );
-    assert_eq!(c.pool.max_connections, 2);
+    assert_eq!(c.pool.limits.max_connections, 2);
     assert_eq!(
         c.tls.ca_file,
         [std::path::PathBuf::from("/a.pem"), "/b.pem".into()]

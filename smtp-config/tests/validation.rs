@@ -149,8 +149,9 @@ fn old_tls_versions_are_refused() {
         assert_eq!(
             rig.err(),
             format!(
-                "invalid value \"{v}\" for `tls.min_version` in env SMTP_TLS__MIN_VERSION: TLS {v} is not supported \
-                 (rustls speaks only TLS 1.2 and 1.3, and 1.0/1.1 are deprecated by RFC 8996): use \"1.2\""
+                "invalid value \"{v}\" for `tls.min_version` in env SMTP_TLS__MIN_VERSION: TLS version \"{v}\" \
+                 is not supported: rustls implements only TLS 1.2 and 1.3 (RFC 8996 deprecated SSLv3, \
+                 TLS 1.0 and 1.1 as insecure)"
             )
         );
     }
@@ -158,7 +159,7 @@ fn old_tls_versions_are_refused() {
     let (e, path) = file_err("[tls]\nmin_version = 1.1\n");
     assert!(
         e.starts_with(&format!(
-            "invalid value 1.1 for `tls.min_version` in {path}:2: TLS 1.1 is not supported"
+            "invalid value 1.1 for `tls.min_version` in {path}:2: TLS version \"1.1\" is not supported"
         )),
         "{e}"
     );

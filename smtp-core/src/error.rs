@@ -352,7 +352,7 @@ impl Error {
 
     /// What a person should try, when there is a likely cause.
     pub fn hint(&self) -> Option<String> {
-        self.coded_hint().map(|h| h.text.to_string())
+        self.coded_hint().map(|h| h.to_string())
     }
 
     /// [`Error::hint`] with its stable code (see [`Hint`](crate::Hint)):

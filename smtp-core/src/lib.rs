@@ -18,8 +18,10 @@ mod quick_ack;
 pub mod reply;
 pub mod sasl;
 pub mod session;
+mod setting;
 pub mod timeouts;
 pub mod tls;
+mod tls_version;
 pub mod transcript;
 pub mod transport;
 
@@ -35,8 +37,10 @@ pub use proxy_url::{ProxyCredentials, ProxyScheme, ProxyUrl};
 pub use reply::{EnhancedCode, Reply};
 pub use sasl::{AuthContext, Authenticator, Mechanism, SecretBytes};
 pub use session::Session;
+pub use setting::Setting;
 pub use timeouts::{Timeouts, WAITING_NOTICE_AFTER};
 pub use tls::{CertificateInfo, Security, TlsInfo, TlsUpgrade};
+pub use tls_version::{TlsVersion, TlsVersionError};
 pub use transcript::{Direction, MemoryTranscript, SessionEvent, Transcript};
 pub use transport::{
     FileTransport, MemoryTransport, PoolConfig, SentMessage, SmtpTransport, SmtpTransportBuilder,

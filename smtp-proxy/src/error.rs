@@ -270,7 +270,7 @@ impl Error {
 
     /// What a person should try ([`Error::coded_hint`] without the code).
     pub fn hint(&self) -> Option<String> {
-        Some(self.coded_hint().text.to_string())
+        Some(self.coded_hint().to_string())
     }
 }
 
@@ -301,7 +301,7 @@ mod tests {
             http(401, &["Basic"])
                 .hint()
                 .unwrap()
-                .contains("proxy.url (--proxy)")
+                .contains("`smtp_proxy::ProxyUrl::parse`")
         );
         assert!(
             http(407, &["NTLM", "Negotiate"])

@@ -1,8 +1,9 @@
 //! The stable hint codes of this crate, and which error gets which.
 //!
 //! An error's `Display` states only what failed; the advice lives here. Each
-//! text names the config key and the CLI flag, so it serves library and CLI
-//! users alike.
+//! text names settings as [`smtp_core::Setting`]s (`{ProxyUrl}`): the hint's
+//! `Display` words them as library methods, smtp-config as config keys,
+//! the CLI as keys and flags.
 
 use smtp_core::Hint;
 
@@ -13,47 +14,47 @@ smtp_core::hint_table! {
     /// Every hint smtp-proxy gives; [`Error::coded_hint`] returns one.
     pub mod hints {
         INVALID_CREDENTIALS = "proxy-invalid-credentials":
-            "fix the user name and password in proxy.url (--proxy): the message says which limit of the proxy protocol they break";
+            "fix the user name and password in {ProxyUrl}: the message says which limit of the proxy protocol they break";
         UNSUPPORTED_TARGET = "proxy-unsupported-target":
-            "use socks5h:// (or socks5://) in proxy.url (--proxy): it can reach any host name and IPv6 address";
+            "use socks5h:// (or socks5://) in {ProxyUrl}: it can reach any host name and IPv6 address";
         CONNECT_TO_PROXY = "proxy-unreachable":
-            "check the proxy host and port in proxy.url (--proxy), and that the proxy is running";
+            "check the proxy host and port in {ProxyUrl}, and that the proxy is running";
         RESOLVE = "proxy-resolve-locally":
-            "the server name does not resolve on this machine: use socks5h:// or socks4a:// in proxy.url (--proxy) so that the proxy resolves it";
+            "the server name does not resolve on this machine: use socks5h:// or socks4a:// in {ProxyUrl} so that the proxy resolves it";
         CONNECT_TIMEOUT = "proxy-connect-timeout":
-            "the proxy does not answer: check its host and port in proxy.url (--proxy), and any firewall in between";
+            "the proxy does not answer: check its host and port in {ProxyUrl}, and any firewall in between";
         HANDSHAKE_TIMEOUT = "proxy-handshake-timeout":
-            "the proxy accepted the connection but stopped answering: check that its port speaks the protocol of the proxy.url scheme, or raise the timeout (timeouts.connect, --timeout)";
+            "the proxy accepted the connection but stopped answering: check that its port speaks the protocol of the {ProxyUrl} scheme, or raise {ConnectTimeout}";
         WRONG_PROTOCOL = "proxy-wrong-protocol":
-            "check that the proxy port speaks the protocol of the proxy.url (--proxy) scheme: socks5h/socks5, socks4a/socks4 or http";
+            "check that the proxy port speaks the protocol of the {ProxyUrl} scheme: socks5h/socks5, socks4a/socks4 or http";
         AUTH_REQUIRED = "proxy-auth-required":
-            "the proxy requires authentication: put user:password@ in proxy.url (--proxy)";
+            "the proxy requires authentication: put user:password@ in {ProxyUrl}";
         AUTH_METHOD_UNSUPPORTED = "proxy-auth-method-unsupported":
             "the proxy wants an authentication method this client does not support (GSSAPI, NTLM, ...): ask for a user name and password (Basic) account";
         AUTH_REJECTED = "proxy-auth-rejected":
-            "check the proxy user name and password in proxy.url (--proxy); percent-encode @ : / % in them";
+            "check the proxy user name and password in {ProxyUrl}; percent-encode @ : / % in them";
         SOCKS5_GENERAL_FAILURE = "proxy-socks5-general-failure":
             "the proxy failed for its own reasons: see the proxy's log";
         DESTINATION_NOT_ALLOWED = "proxy-destination-not-allowed":
             "the proxy refuses this destination: ask its administrator to allow the server and port";
         SERVER_UNREACHABLE = "proxy-server-unreachable":
-            "the proxy could not reach the server: check host and port (--host, --port), and that the proxy's network can reach it";
+            "the proxy could not reach the server: check {Host} and {Port}, and that the proxy's network can reach it";
         SERVER_REFUSED = "proxy-server-refused":
-            "the server refused the proxy's connection: check the port (--port), and that the server runs";
+            "the server refused the proxy's connection: check {Port}, and that the server runs";
         SOCKS5_TTL_EXPIRED = "proxy-socks5-ttl-expired":
             "the proxy could not reach the server in time: try again later";
         CONNECT_NOT_SUPPORTED = "proxy-connect-not-supported":
             "the proxy does not allow CONNECT tunnels: use another proxy (or, for http://, check it is an HTTP proxy)";
         SOCKS5_ADDRESS_TYPE = "proxy-socks5-address-type":
-            "the proxy cannot handle this kind of address: switch proxy.url (--proxy) between socks5h:// (the proxy resolves names) and socks5:// (names are resolved here)";
+            "the proxy cannot handle this kind of address: switch {ProxyUrl} between socks5h:// (the proxy resolves names) and socks5:// (names are resolved here)";
         UNKNOWN_REPLY = "proxy-unknown-reply":
-            "the proxy sent a reply code outside its protocol: check that the proxy.url scheme fits this proxy, and see its log";
+            "the proxy sent a reply code outside its protocol: check that the {ProxyUrl} scheme fits this proxy, and see its log";
         SOCKS4_REJECTED = "proxy-socks4-rejected":
             "the proxy refuses this destination or could not reach it (SOCKS4 does not say which): check host and port, or use socks5h:// for a precise reason";
         SOCKS4_IDENTD = "proxy-socks4-identd":
             "the proxy checks the user with identd, which does not run here or disagrees: use socks5h:// with a user name and password";
         HTTP_BAD_REQUEST = "proxy-http-bad-request":
-            "the proxy did not understand the request: check the server host name (--host)";
+            "the proxy did not understand the request: check {Host}";
         HTTP_REFUSED = "proxy-http-refused": "the proxy refused the tunnel: see its log";
     }
 }

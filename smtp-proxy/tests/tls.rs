@@ -15,11 +15,11 @@ use smtp_core::{
     Address, Envelope, MessageSource, Security, SmtpTransport, TcpConnector, Timeouts, Transport,
 };
 use smtp_proxy::ProxyUrlExt;
-use smtp_transport_tls::TlsConfig;
+use smtp_transport_tls::RustlsUpgrade;
 
 async fn send_tls(proxy: ProxyUrl, security: Security, port: u16, what: &str) {
     let p = peers();
-    let tls = TlsConfig::builder()
+    let tls = RustlsUpgrade::builder()
         .add_ca_file(p.ca_cert.clone())
         .build()
         .expect("tls config");

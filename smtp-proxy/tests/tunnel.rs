@@ -67,7 +67,7 @@ async fn wrong_password_is_a_proxy_auth_error() {
         assert_eq!(e.phase(), ProxyPhase::Auth, "{what}: {e}");
         assert_eq!(e.coded_hint().code, "proxy-auth-rejected", "{what}: {e}");
         assert!(
-            e.coded_hint().text.contains("proxy.url (--proxy)"),
+            e.coded_hint().text.contains("{ProxyUrl}"),
             "{what}: {}",
             e.coded_hint()
         );

@@ -1,23 +1,27 @@
-//! [`TlsConfig`] and its builder: versions, trust, client certificate,
-//! pins. `build()` loads every file and returns a ready [`RustlsUpgrade`].
+//! [`TlsConfig`], the settings of a [`RustlsUpgrade`], and
+//! [`RustlsUpgradeBuilder`], which sets them (versions, trust, client
+//! certificate, pins); its `build()` loads every file and returns the
+//! upgrade, as rustls' `ClientConfig` builder returns a `ClientConfig`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
 use rustls::{ClientConfig, RootCertStore};
+use smtp_core::TlsVersion;
 
-use crate::danger::DangerousTlsConfigBuilder;
+use crate::danger::DangerousRustlsUpgradeBuilder;
 use crate::error::Error;
 use crate::load::{self, PemSource};
 use crate::pin::SpkiPin;
 use crate::upgrade::RustlsUpgrade;
 use crate::verify::{Checks, Verifier};
-use crate::version::{TlsVersion, rustls_versions};
+use crate::version::rustls_versions;
 
 /// The settings a [`RustlsUpgrade`] was built from.
 ///
-/// Made with [`TlsConfig::builder`]; every default is the safe choice:
+/// Set with [`RustlsUpgrade::builder`] and read back with
+/// [`RustlsUpgrade::settings`]; every default is the safe choice:
 /// TLS 1.2 and 1.3, the Mozilla roots shipped in `webpki-roots`, full
 /// certificate and name verification, no client certificate, no pins.
 #[derive(Debug, Clone)]
@@ -51,14 +55,16 @@ impl Default for TlsConfig {
     }
 }
 
-impl TlsConfig {
-    /// A builder with the safe defaults.
-    pub fn builder() -> TlsConfigBuilder {
-        TlsConfigBuilder {
+impl RustlsUpgrade {
+    /// A builder with the safe defaults (see [`TlsConfig`]).
+    pub fn builder() -> RustlsUpgradeBuilder {
+        RustlsUpgradeBuilder {
             config: TlsConfig::default(),
         }
     }
+}
 
+impl TlsConfig {
     /// The lowest TLS version offered.
     pub fn min_version(&self) -> TlsVersion {
         self.min_version
@@ -191,9 +197,9 @@ fn built_in_provider() -> Option<CryptoProvider> {
 ///
 /// ```no_run
 /// # fn main() -> Result<(), smtp_transport_tls::Error> {
-/// use smtp_transport_tls::{TlsConfig, TlsVersion};
+/// use smtp_transport_tls::{RustlsUpgrade, TlsVersion};
 ///
-/// let upgrade = TlsConfig::builder()
+/// let upgrade = RustlsUpgrade::builder()
 ///     .min_version(TlsVersion::Tls1_3)
 ///     .add_ca_file("/etc/ssl/private-ca.pem")
 ///     .client_auth("/etc/smtp/client.pem", "/etc/smtp/client.key")
@@ -202,11 +208,11 @@ fn built_in_provider() -> Option<CryptoProvider> {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
-pub struct TlsConfigBuilder {
+pub struct RustlsUpgradeBuilder {
     pub(crate) config: TlsConfig,
 }
 
-impl TlsConfigBuilder {
+impl RustlsUpgradeBuilder {
     /// The lowest version to offer (default 1.2).
     pub fn min_version(mut self, version: TlsVersion) -> Self {
         self.config.min_version = version;
@@ -288,8 +294,8 @@ impl TlsConfigBuilder {
     }
 
     /// The switches that weaken verification. See [`crate::danger`].
-    pub fn danger(self) -> DangerousTlsConfigBuilder {
-        DangerousTlsConfigBuilder { builder: self }
+    pub fn danger(self) -> DangerousRustlsUpgradeBuilder {
+        DangerousRustlsUpgradeBuilder { builder: self }
     }
 
     /// Same as `.danger().accept_invalid_certs(on)`, for settings read from
@@ -323,28 +329,31 @@ mod tests {
         assert_eq!(config.max_version(), TlsVersion::Tls1_3);
         assert!(!config.is_dangerous());
         assert_eq!(config.checks(), Checks::Full);
-        assert!(TlsConfig::builder().build().is_ok());
+        assert!(RustlsUpgrade::builder().build().is_ok());
     }
 
     #[test]
     fn bad_settings_fail_at_build() {
-        let err = TlsConfig::builder()
+        let err = RustlsUpgrade::builder()
             .min_version(TlsVersion::Tls1_3)
             .max_version(TlsVersion::Tls1_2)
             .build()
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidVersionRange { .. }), "{err:?}");
+        assert!(matches!(err, Error::Version(_)), "{err:?}");
 
-        let err = TlsConfig::builder().pin_sha256("abc").build().unwrap_err();
+        let err = RustlsUpgrade::builder()
+            .pin_sha256("abc")
+            .build()
+            .unwrap_err();
         assert!(matches!(err, Error::InvalidPin { .. }), "{err:?}");
 
-        let err = TlsConfig::builder()
+        let err = RustlsUpgrade::builder()
             .add_ca_file("/nonexistent.pem")
             .build()
             .unwrap_err();
         assert!(matches!(err, Error::CaFile { .. }), "{err:?}");
 
-        let err = TlsConfig::builder()
+        let err = RustlsUpgrade::builder()
             .client_auth("/nonexistent-cert.pem", "/nonexistent-key.pem")
             .build()
             .unwrap_err();
@@ -353,21 +362,21 @@ mod tests {
 
     #[test]
     fn no_roots_is_an_error_unless_nothing_is_checked() {
-        let err = TlsConfig::builder()
+        let err = RustlsUpgrade::builder()
             .webpki_roots(false)
             .build()
             .unwrap_err();
         assert!(matches!(err, Error::NoTrustAnchors), "{err:?}");
-        let own_ca = TlsConfig::builder()
+        let own_ca = RustlsUpgrade::builder()
             .webpki_roots(false)
             .add_ca_pem(include_bytes!("../tests/data/localhost.pem").as_slice());
         assert!(own_ca.build().is_ok());
         // A pin is a trust anchor of its own.
-        let pinned = TlsConfig::builder()
+        let pinned = RustlsUpgrade::builder()
             .webpki_roots(false)
             .pin_sha256("REV/XIvuoMH1hz4e9bYXKARcFEFuSS26zaUoFykEStw=");
         assert!(pinned.build().is_ok());
-        let unchecked = TlsConfig::builder()
+        let unchecked = RustlsUpgrade::builder()
             .webpki_roots(false)
             .danger()
             .accept_invalid_certs(true);
@@ -385,7 +394,7 @@ mod tests {
         )
         .unwrap();
         let cert = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/localhost.pem");
-        let err = TlsConfig::builder()
+        let err = RustlsUpgrade::builder()
             .client_auth(cert, &key)
             .build()
             .unwrap_err();

@@ -4,8 +4,8 @@
 //! | switch | what is still checked | what an attacker on the path can do |
 //! |--------|-----------------------|-------------------------------------|
 //! | none (default) | chain to a trusted CA, validity dates, server name, pins | nothing |
-//! | [`accept_invalid_hostnames`](DangerousTlsConfigBuilder::accept_invalid_hostnames) | chain and dates, pins | present any valid certificate for *another* name from a trusted CA |
-//! | [`accept_invalid_certs`](DangerousTlsConfigBuilder::accept_invalid_certs) | only pins, if any | everything, unless a pin is set: read the password and the mail |
+//! | [`accept_invalid_hostnames`](DangerousRustlsUpgradeBuilder::accept_invalid_hostnames) | chain and dates, pins | present any valid certificate for *another* name from a trusted CA |
+//! | [`accept_invalid_certs`](DangerousRustlsUpgradeBuilder::accept_invalid_certs) | only pins, if any | everything, unless a pin is set: read the password and the mail |
 //!
 //! Both switches:
 //! - log a `tracing::warn!` on **every** connection, so they cannot be
@@ -13,19 +13,19 @@
 //! - make `TlsInfo::verified` false;
 //! - keep checking the handshake signatures, so a pin still proves the
 //!   server holds the pinned key. `accept_invalid_certs` together with
-//!   [`pin_sha256`](crate::TlsConfigBuilder::pin_sha256) is the way to
+//!   [`pin_sha256`](crate::RustlsUpgradeBuilder::pin_sha256) is the way to
 //!   trust one self-signed server by its key alone.
 //!
 //! Prefer, in this order: the right name ([`TlsUpgrade`] gets the name to
 //! verify, which may differ from the host connected to); the server's CA
-//! in [`add_ca_file`](crate::TlsConfigBuilder::add_ca_file); a pin.
+//! in [`add_ca_file`](crate::RustlsUpgradeBuilder::add_ca_file); a pin.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), smtp_transport_tls::Error> {
-//! use smtp_transport_tls::TlsConfig;
+//! use smtp_transport_tls::RustlsUpgrade;
 //!
 //! // A lab server with a self-signed certificate, trusted by its key only.
-//! let upgrade = TlsConfig::builder()
+//! let upgrade = RustlsUpgrade::builder()
 //!     .pin_sha256("REV/XIvuoMH1hz4e9bYXKARcFEFuSS26zaUoFykEStw=")
 //!     .danger()
 //!     .accept_invalid_certs(true)
@@ -35,18 +35,18 @@
 //!
 //! [`TlsUpgrade`]: smtp_core::TlsUpgrade
 
-use crate::config::TlsConfigBuilder;
+use crate::config::RustlsUpgradeBuilder;
 use crate::error::Error;
 use crate::upgrade::RustlsUpgrade;
 
-/// The dangerous part of [`TlsConfigBuilder`], reached with
-/// [`TlsConfigBuilder::danger`].
+/// The dangerous part of [`RustlsUpgradeBuilder`], reached with
+/// [`RustlsUpgradeBuilder::danger`].
 #[derive(Debug, Clone)]
-pub struct DangerousTlsConfigBuilder {
-    pub(crate) builder: TlsConfigBuilder,
+pub struct DangerousRustlsUpgradeBuilder {
+    pub(crate) builder: RustlsUpgradeBuilder,
 }
 
-impl DangerousTlsConfigBuilder {
+impl DangerousRustlsUpgradeBuilder {
     /// Accept any certificate: expired, self-signed, for another name.
     /// Only pins (if any) and handshake signatures are still checked.
     pub fn accept_invalid_certs(mut self, on: bool) -> Self {
@@ -62,11 +62,11 @@ impl DangerousTlsConfigBuilder {
     }
 
     /// Back to the safe options.
-    pub fn safe(self) -> TlsConfigBuilder {
+    pub fn safe(self) -> RustlsUpgradeBuilder {
         self.builder
     }
 
-    /// Same as [`TlsConfigBuilder::build`].
+    /// Same as [`RustlsUpgradeBuilder::build`].
     pub fn build(self) -> Result<RustlsUpgrade, Error> {
         self.builder.build()
     }

@@ -210,7 +210,7 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("answered in plaintext"), "{text}");
         assert_eq!(err.coded_hint().code, "tls-plaintext-reply");
-        assert!(err.coded_hint().text.contains("--security starttls"));
+        assert!(err.coded_hint().text.contains("{Security=starttls}"));
         assert!(text.contains("\"220 localhost ESMTP\""), "{text}");
     }
 
@@ -227,7 +227,12 @@ mod tests {
         );
         assert!(err.to_string().contains("\"250 injected reply\""), "{err}");
         assert_eq!(err.coded_hint().code, "tls-reply-before-handshake");
-        assert!(!err.coded_hint().text.contains("--security"));
+        assert!(
+            !err.coded_hint()
+                .settings()
+                .unwrap()
+                .contains(&smtp_core::Setting::Security)
+        );
     }
 
     #[test]
@@ -269,7 +274,11 @@ mod tests {
             err.to_string(),
             "the server's certificate is not signed by a trusted certificate authority"
         );
-        assert!(err.coded_hint().text.contains("tls.ca_file (--ca-file)"));
+        assert!(
+            err.coded_hint()
+                .to_string()
+                .contains("`RustlsUpgradeBuilder::add_ca_file`")
+        );
 
         let expired = CertificateError::ExpiredContext {
             time: UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_700_000_000)),
@@ -358,6 +367,6 @@ mod tests {
         let err = rustls_error(InvalidMessage::InvalidContentType.into(), &ATTEMPT);
         assert!(matches!(err, Error::NotTls { .. }), "{err:?}");
         assert!(err.to_string().contains("did not answer with TLS"), "{err}");
-        assert!(err.coded_hint().text.contains("--security starttls"));
+        assert!(err.coded_hint().text.contains("{Security=starttls}"));
     }
 }

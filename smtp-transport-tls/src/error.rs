@@ -1,6 +1,6 @@
 //! The one error type of this crate.
 //!
-//! Configuration errors come from [`TlsConfigBuilder::build`] and parsing;
+//! Configuration errors come from [`RustlsUpgradeBuilder::build`] and parsing;
 //! handshake errors come from [`RustlsUpgrade`]'s `upgrade` (the engine
 //! wraps them in `smtp_core::Error::Tls`, reachable with `downcast_ref`
 //! through `source()`). Each `Display` is one line stating what failed and
@@ -9,40 +9,19 @@
 //!
 //! [`Error::coded_hint`]: crate::Error::coded_hint
 //!
-//! [`TlsConfigBuilder::build`]: crate::TlsConfigBuilder::build
+//! [`RustlsUpgradeBuilder::build`]: crate::RustlsUpgradeBuilder::build
 //! [`RustlsUpgrade`]: crate::RustlsUpgrade
 
 use std::path::PathBuf;
-
-use crate::version::TlsVersion;
 
 /// Everything that can go wrong configuring TLS or during a handshake.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A TLS version rustls does not implement (SSLv3, TLS 1.0, TLS 1.1).
-    #[error(
-        "TLS version {given:?} is not supported: rustls implements only TLS 1.2 and 1.3 \
-         (RFC 8996 deprecated SSLv3, TLS 1.0 and 1.1 as insecure)"
-    )]
-    UnsupportedVersion {
-        /// The version as written.
-        given: String,
-    },
-    /// A TLS version that is not a version at all.
-    #[error("unknown TLS version {given:?}: expected 1.2 or 1.3")]
-    UnknownVersion {
-        /// The version as written.
-        given: String,
-    },
-    /// `min_version` is above `max_version`.
-    #[error("TLS min_version {min} is above max_version {max}")]
-    InvalidVersionRange {
-        /// The configured minimum.
-        min: TlsVersion,
-        /// The configured maximum.
-        max: TlsVersion,
-    },
+    /// A TLS version that cannot be used, or a range whose lowest version
+    /// is above its highest.
+    #[error(transparent)]
+    Version(#[from] smtp_core::TlsVersionError),
     /// A pin that is not base64 of 32 bytes.
     #[error(
         "invalid SPKI pin {pin:?}: {reason}; expected the base64 SHA-256 of the server's \

@@ -2,8 +2,10 @@
 //!
 //! An error's `Display` states only what failed; the advice lives here,
 //! with a stable code the CLI prints and `docs/troubleshooting.md` explains.
-//! Each text names the config key and the CLI flag, so it serves library
-//! and CLI users alike.
+//! Each text names settings as [`smtp_core::Setting`]s (`{TlsCaFile}`):
+//! the hint's `Display` words them as this crate's methods, smtp-config as
+//! config keys, the CLI as keys and flags. The version errors' hints are
+//! smtp-core's, where [`smtp_core::TlsVersion`] lives.
 
 use smtp_core::Hint;
 
@@ -12,60 +14,54 @@ use crate::error::Error;
 smtp_core::hint_table! {
     /// Every hint smtp-transport-tls gives; [`Error::coded_hint`] returns one.
     pub mod hints {
-        UNSUPPORTED_VERSION = "tls-unsupported-version":
-            "set tls.min_version / tls.max_version (--tls-min-version / --tls-max-version) to \"1.2\" or \"1.3\"";
-        UNKNOWN_VERSION = "tls-unknown-version":
-            "write tls.min_version / tls.max_version (--tls-min-version / --tls-max-version) as \"1.2\" or \"1.3\"";
-        VERSION_RANGE = "tls-version-range":
-            "make tls.min_version (--tls-min-version) lower than or equal to tls.max_version (--tls-max-version)";
         INVALID_PIN = "tls-invalid-pin":
-            "set tls.pin_sha256 (--pin-sha256) to the spki_sha256 value `smtp test --json` reports for the server";
+            "set {TlsPinSha256} to the spki_sha256 value `smtp test --json` reports for the server";
         CA_FILE = "tls-ca-file":
-            "point tls.ca_file (--ca-file) at a readable PEM file holding CA certificates";
+            "point {TlsCaFile} at a readable PEM file holding CA certificates";
         CLIENT_CERT_FILE = "tls-client-cert-file":
-            "point tls.client_cert (--client-cert) at a readable PEM file holding the certificate chain";
+            "point {TlsClientCert} at a readable PEM file holding the certificate chain";
         CLIENT_KEY_FILE = "tls-client-key-file":
-            "point tls.client_key (--client-key) at a readable PEM file holding an unencrypted PKCS#8, PKCS#1 or SEC1 key (decrypt one with `openssl pkey -in key.pem -out plain-key.pem`)";
+            "point {TlsClientKey} at a readable PEM file holding an unencrypted PKCS#8, PKCS#1 or SEC1 key (decrypt one with `openssl pkey -in key.pem -out plain-key.pem`)";
         CLIENT_AUTH_MISMATCH = "tls-client-auth-mismatch":
-            "tls.client_key (--client-key) must be the private key of the first certificate in tls.client_cert (--client-cert)";
+            "{TlsClientKey} must be the private key of the first certificate in {TlsClientCert}";
         PLATFORM_ROOTS = "tls-platform-roots":
-            "install the system CA bundle (Debian: ca-certificates), or give the server's CA with tls.ca_file (--ca-file)";
+            "install the system CA bundle (Debian: ca-certificates), or give the server's CA with {TlsCaFile}";
         NO_TRUST_ANCHORS = "tls-no-trust-anchors":
-            "give a CA file (tls.ca_file, --ca-file) or turn a root store back on (TlsConfigBuilder::webpki_roots)";
+            "give a CA file ({TlsCaFile}) or turn a root store back on ({TlsWebpkiRoots})";
         NO_CRYPTO_PROVIDER = "tls-no-crypto-provider":
-            "enable the `ring` (default) or `aws-lc-rs` feature of smtp-transport-tls, or pass a provider with TlsConfigBuilder::crypto_provider";
+            "enable the `ring` (default) or `aws-lc-rs` feature of smtp-transport-tls, or pass a provider with {TlsCryptoProvider}";
         INVALID_CONFIG = "tls-invalid-config":
-            "the crypto provider has no cipher suite for the allowed versions: widen tls.min_version / tls.max_version (--tls-min-version / --tls-max-version)";
+            "the crypto provider has no cipher suite for the allowed versions: widen {TlsMinVersion} / {TlsMaxVersion}";
         INVALID_SERVER_NAME = "tls-invalid-server-name":
-            "set tls.server_name (--tls-server-name) to the DNS name on the server's certificate";
+            "set {TlsServerName} to the DNS name on the server's certificate";
         UNKNOWN_ISSUER = "tls-unknown-issuer":
-            "if the server uses a private CA or a self-signed certificate, trust it with tls.ca_file (--ca-file), or pin its key with tls.pin_sha256 (--pin-sha256)";
+            "if the server uses a private CA or a self-signed certificate, trust it with {TlsCaFile}, or pin its key with {TlsPinSha256}";
         CERTIFICATE_EXPIRED = "tls-certificate-expired":
             "the server's administrator must renew the certificate; if the dates look wrong, fix this machine's clock";
         CERTIFICATE_NOT_YET_VALID = "tls-certificate-not-yet-valid":
             "fix this machine's clock; if it is right, the server's administrator must fix the certificate's dates";
         NAME_MISMATCH = "tls-name-mismatch":
-            "connect with a name the certificate lists, or set tls.server_name (--tls-server-name) to one when connecting by IP address or alias";
+            "connect with a name the certificate lists, or set {TlsServerName} to one when connecting by IP address or alias";
         PIN_MISMATCH = "tls-pin-mismatch":
-            "the server's key changed or the connection is intercepted: update tls.pin_sha256 (--pin-sha256) only if the change is legitimate";
+            "the server's key changed or the connection is intercepted: update {TlsPinSha256} only if the change is legitimate";
         BAD_CERTIFICATE = "tls-bad-certificate":
             "the server's certificate is unusable: the server's administrator must replace it";
         VERSION_MISMATCH = "tls-version-mismatch":
-            "the server speaks another TLS version: widen tls.min_version / tls.max_version (--tls-min-version / --tls-max-version) only if you trust its choice";
+            "the server speaks another TLS version: widen {TlsMinVersion} / {TlsMaxVersion} only if you trust its choice";
         PLAINTEXT_REPLY = "tls-plaintext-reply":
-            "this port speaks plain SMTP first: use security = \"starttls\" (--security starttls), usually on port 587 or 25";
+            "this port speaks plain SMTP first: use {Security=starttls}, usually on port 587 or 25";
         REPLY_BEFORE_HANDSHAKE = "tls-reply-before-handshake":
             "a broken server or someone tampering with the connection (STARTTLS injection): report it to the server's administrator and do not send mail over this path";
         NOT_TLS = "tls-not-tls":
-            "this port does not speak TLS: check the port (implicit TLS is usually 465), or use security = \"starttls\" (--security starttls)";
+            "this port does not speak TLS: check the port (implicit TLS is usually 465), or use {Security=starttls}";
         HANDSHAKE_EOF = "tls-handshake-eof":
-            "the port may not speak TLS: try security = \"starttls\" (--security starttls); otherwise the server refused our TLS versions or client certificate (see its log)";
+            "the port may not speak TLS: try {Security=starttls}; otherwise the server refused our TLS versions or client certificate (see its log)";
         CLIENT_CERTIFICATE_REQUIRED = "tls-client-certificate-required":
-            "set tls.client_cert and tls.client_key (--client-cert, --client-key) to a certificate the server trusts";
+            "set {TlsClientCert} and {TlsClientKey} to a certificate the server trusts";
         CLIENT_CERTIFICATE_REFUSED = "tls-client-certificate-refused":
-            "the server refused our client certificate: use one issued by a CA the server trusts (tls.client_cert, --client-cert)";
+            "the server refused our client certificate: use one issued by a CA the server trusts ({TlsClientCert})";
         ALERT = "tls-alert":
-            "usually no cipher suite or TLS version in common, or the server wants a client certificate: check tls.min_version / tls.max_version, tls.client_cert, and the server's log";
+            "usually no cipher suite or TLS version in common, or the server wants a client certificate: check {TlsMinVersion} / {TlsMaxVersion}, {TlsClientCert}, and the server's log";
         HANDSHAKE_FAILED = "tls-handshake-failed":
             "retry; if it keeps failing, check the server's TLS setup and log";
     }
@@ -80,9 +76,7 @@ impl Error {
     /// ```
     pub fn coded_hint(&self) -> Hint {
         match self {
-            Error::UnsupportedVersion { .. } => hints::UNSUPPORTED_VERSION,
-            Error::UnknownVersion { .. } => hints::UNKNOWN_VERSION,
-            Error::InvalidVersionRange { .. } => hints::VERSION_RANGE,
+            Error::Version(e) => e.coded_hint(),
             Error::InvalidPin { .. } => hints::INVALID_PIN,
             Error::CaFile { .. } => hints::CA_FILE,
             Error::ClientCertFile { .. } => hints::CLIENT_CERT_FILE,

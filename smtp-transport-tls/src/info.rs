@@ -9,7 +9,7 @@ use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::pin::SpkiPin;
-use crate::version::TlsVersion;
+use crate::version::from_rustls;
 
 /// The fields of a DER certificate a person needs to judge it: subject,
 /// issuer, names, validity (RFC 3339) and the SPKI pin.
@@ -73,7 +73,7 @@ fn ip_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
 pub(crate) fn tls_info(conn: &ClientConnection, server_name: &str, verified: bool) -> TlsInfo {
     let version = conn
         .protocol_version()
-        .map(|v| match TlsVersion::from_rustls(v) {
+        .map(|v| match from_rustls(v) {
             Some(known) => known.as_str().to_string(),
             None => format!("{v:?}"),
         })

@@ -15,14 +15,14 @@ mod upgrade;
 mod verify;
 mod version;
 
-pub use config::{TlsConfig, TlsConfigBuilder};
+pub use config::{RustlsUpgradeBuilder, TlsConfig};
 pub use error::Error;
 pub use hint::hints;
 pub use info::certificate_info;
 pub use pin::SpkiPin;
+pub use smtp_core::TlsVersion;
 pub use smtp_core::{Security, TlsInfo};
 pub use upgrade::RustlsUpgrade;
-pub use version::TlsVersion;
 
 #[cfg(any(feature = "ring", feature = "aws-lc-rs"))]
 pub use intent::{implicit_tls, starttls_required};

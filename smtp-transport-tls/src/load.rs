@@ -1,7 +1,7 @@
 //! Reading certificates and keys from PEM files (or PEM bytes), with errors
 //! that name the file and the reason.
 //!
-//! Runs once, in `TlsConfigBuilder::build`, so a bad file is reported
+//! Runs once, in `RustlsUpgradeBuilder::build`, so a bad file is reported
 //! before the first connection, not in the middle of one.
 
 use std::path::{Path, PathBuf};

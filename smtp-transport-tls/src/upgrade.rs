@@ -38,9 +38,9 @@ struct Inner {
 
 impl RustlsUpgrade {
     /// The safe defaults: TLS 1.2 and 1.3, webpki roots, full verification.
-    /// Same as `TlsConfig::builder().build()`.
+    /// Same as `RustlsUpgrade::builder().build()`.
     pub fn new() -> Result<RustlsUpgrade, Error> {
-        TlsConfig::builder().build()
+        RustlsUpgrade::builder().build()
     }
 
     pub(crate) fn from_config(settings: TlsConfig) -> Result<RustlsUpgrade, Error> {

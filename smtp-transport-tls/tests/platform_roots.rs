@@ -6,13 +6,13 @@
 mod common;
 
 use common::*;
-use smtp_transport_tls::{Error, TlsConfig};
+use smtp_transport_tls::{Error, RustlsUpgrade};
 
 const CHILD_MARKER: &str = "SMTP_TLS_PLATFORM_ROOTS_CHILD";
 const TEST_NAME: &str = "platform_roots_are_the_os_store";
 
 fn platform_only() -> smtp_transport_tls::RustlsUpgrade {
-    TlsConfig::builder()
+    RustlsUpgrade::builder()
         .webpki_roots(false)
         .platform_roots(true)
         .build()

@@ -274,7 +274,7 @@ pub fn print_event(printer: &mut Printer, event: &Event, queued_is_ok: bool) {
         Event::Failed { entry, error } => {
             eprintln!("failed: {} for {}: {error}", entry.id, entry.to.join(", "));
             if let Some(h) = setup::coded_hint(error) {
-                eprintln!("hint: {} [{}]", h.text, h.code);
+                eprintln!("hint: {}", crate::wording::hint_line(&h));
             }
             (
                 entry,

@@ -25,7 +25,7 @@ struct Line<'a> {
     rejected: Vec<Rejected>,
     reply: Option<String>,
     error: Option<String>,
-    hint: Option<&'static str>,
+    hint: Option<String>,
     /// The hint's stable code (docs/troubleshooting.md has an entry per code).
     hint_code: Option<&'static str>,
     /// For a transient failure: when another attempt makes sense.
@@ -83,7 +83,7 @@ fn line(o: &Outcome) -> Line<'_> {
             Err(e) => e.reply().map(|r| r.to_string()),
         },
         error: o.result.as_ref().err().map(setup::describe),
-        hint: hint.map(|h| h.text),
+        hint: hint.map(|h| crate::wording::hint_text(&h)),
         hint_code: hint.map(|h| h.code),
         retry_at: o
             .retry_at
@@ -202,7 +202,7 @@ impl Printer {
                     l.message,
                     l.error.as_deref().unwrap_or("")
                 );
-                if let (Some(h), Some(code)) = (l.hint, l.hint_code) {
+                if let (Some(h), Some(code)) = (&l.hint, l.hint_code) {
                     eprintln!("hint: {h} [{code}]");
                 }
                 if let Some(at) = &l.retry_at {

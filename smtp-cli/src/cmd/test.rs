@@ -130,7 +130,7 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
                     stage: "dns".into(),
                     error: format!("{} does not resolve: {e}", target.host),
                     reply: None,
-                    hint: Some(hint.text.to_string()),
+                    hint: Some(crate::wording::hint_text(&hint)),
                     hint_code: Some(hint.code),
                     exit_code: exit::TEMPFAIL,
                 });
@@ -343,7 +343,7 @@ fn failure(e: &smtp_core::Error) -> Failure {
         stage,
         error: setup::describe(e),
         reply: e.reply().map(|r| r.to_string()),
-        hint: setup::coded_hint(e).map(|h| h.text.to_string()),
+        hint: setup::coded_hint(e).map(|h| crate::wording::hint_text(&h)),
         hint_code: setup::coded_hint(e).map(|h| h.code),
         exit_code: exit::code_for(e),
     }

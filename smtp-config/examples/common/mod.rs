@@ -50,7 +50,7 @@ pub fn args(usage: &str) -> Args {
 
 /// rustls with the built-in roots, plus `MAIL_CA_FILE` when set.
 pub fn tls() -> Result<Arc<dyn TlsUpgrade>, smtp_transport_tls::Error> {
-    let mut builder = smtp_transport_tls::TlsConfig::builder();
+    let mut builder = smtp_transport_tls::RustlsUpgrade::builder();
     if let Some(ca) = std::env::var_os("MAIL_CA_FILE") {
         builder = builder.add_ca_file(ca);
     }

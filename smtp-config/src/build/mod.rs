@@ -13,7 +13,7 @@ use smtp_core::{
 
 use crate::error::Error;
 use crate::loaded::Loaded;
-use crate::model::{MessageConfig, PoolConfig, RateLimitConfig, RetryConfig};
+use crate::model::{MessageConfig, PoolSettings, RateLimitConfig, RetryConfig};
 
 /// Where messages go.
 #[derive(Debug)]
@@ -82,7 +82,7 @@ pub struct Built {
     /// Retries of transient failures, applied by [`Built::bulk_sender`].
     pub retry: RetryConfig,
     /// Pool limits (already applied to the SMTP transport).
-    pub pool: PoolConfig,
+    pub pool: PoolSettings,
     /// The DKIM signer (`dkim.*`), key already loaded; wrap each message
     /// with [`DkimSigner::sign`](smtp_message::dkim::DkimSigner::sign)
     /// before handing it to the sender or the queue.
@@ -170,11 +170,7 @@ impl Loaded {
             .port(c.effective_port())
             .security(c.security)
             .timeouts(timeouts)
-            .pool(smtp_core::PoolConfig {
-                max_connections: c.pool.max_connections as usize,
-                idle_timeout: c.pool.idle_timeout,
-                max_messages_per_connection: c.pool.max_messages_per_connection as usize,
-            })
+            .pool(c.pool.limits)
             .pipeline_window(c.pool.pipeline_window as usize);
         if let Some(name) = &c.ehlo_name {
             b = b.ehlo_name(name);

@@ -9,22 +9,12 @@ use crate::loaded::Loaded;
 
 #[cfg(feature = "tls")]
 pub(super) fn upgrade(loaded: &Loaded) -> Result<Arc<dyn TlsUpgrade>, Error> {
-    use smtp_transport_tls::{TlsConfig, TlsVersion};
-
-    use crate::model::TlsVersion as V;
-
-    // The one place our version names meet the plugin's.
-    fn version(v: V) -> TlsVersion {
-        match v {
-            V::Tls12 => TlsVersion::Tls1_2,
-            V::Tls13 => TlsVersion::Tls1_3,
-        }
-    }
+    use smtp_transport_tls::RustlsUpgrade;
 
     let t = &loaded.config.tls;
-    let mut b = TlsConfig::builder()
-        .min_version(version(t.min_version))
-        .max_version(version(t.max_version))
+    let mut b = RustlsUpgrade::builder()
+        .min_version(t.min_version)
+        .max_version(t.max_version)
         .dangerous_accept_invalid_certs(t.dangerous_accept_invalid_certs)
         .dangerous_accept_invalid_hostnames(t.dangerous_accept_invalid_hostnames);
     if !t.ca_file.is_empty() {

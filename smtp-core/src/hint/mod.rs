@@ -16,7 +16,7 @@ crate::hint_table! {
     pub mod hints {
         INVALID_INPUT = "invalid-input": "fix the value; nothing was sent";
         INVALID_PROXY_URL = "proxy-invalid-url":
-            "write proxy.url (--proxy) as scheme://user:password@host:port (user, password and port optional) with scheme socks5h, socks5, socks4a, socks4 or http; percent-encode @ : / % in the user name and password";
+            "write {ProxyUrl} as scheme://user:password@host:port (user, password and port optional) with scheme socks5h, socks5, socks4a, socks4 or http; percent-encode @ : / % in the user name and password";
         CONNECT_REFUSED = "connect-refused":
             "connection refused: nothing listens on that port (wrong port?) or a firewall rejects it";
         CONNECT_TIMED_OUT = "connect-timed-out":
@@ -25,56 +25,62 @@ crate::hint_table! {
             "the host name does not resolve: check the spelling, and use a fully qualified name (smtp.example.com, not smtp)";
         CONNECT_FAILED = "connect-failed": "check the host name, port, proxy and network";
         GREETING_TIMEOUT = "greeting-timeout":
-            "no greeting: if this port expects implicit TLS (usually 465) use security = \"implicit\" (--security implicit); otherwise a firewall or proxy may be swallowing the connection";
+            "no greeting: if this port expects implicit TLS (usually 465) use {Security=implicit}; otherwise a firewall or proxy may be swallowing the connection";
         AUTH_TIMEOUT = "auth-timeout":
             "authentication did not finish in time: the server, a password command or the OAuth2 token endpoint did not answer";
         SERVER_TIMEOUT = "server-timeout":
-            "the server stopped answering; try again, or raise the timeout (timeouts.*, --timeout)";
+            "the server stopped answering; try again, or raise {Timeouts}";
         GREETING_NOT_SMTP = "greeting-not-smtp":
-            "the server did not greet in SMTP: if this is an implicit TLS port (465) use security = \"implicit\" (--security implicit); check host and port";
+            "the server did not greet in SMTP: if this is an implicit TLS port (465) use {Security=implicit}; check host and port";
         CONNECTION_BROKEN = "connection-broken": "the connection broke; try again (a transient failure)";
         NOT_STARTED = "not-started":
             "the server accepted nothing of this message: send it again (smtp send does so by itself); the failure that stopped it is reported for an earlier message";
         PROTOCOL_VIOLATION = "protocol-violation": "the server does not speak SMTP correctly; check host and port";
         REPLY_RATE_LIMITED = "reply-rate-limited":
-            "the server is rate limiting you: slow down (see rate_limit.*) and retry later";
+            "the server is rate limiting you: slow down (see {RateLimit}) and retry later";
         REPLY_TLS_REQUIRED = "reply-tls-required":
-            "the server wants TLS before this command: use security = \"starttls\" (--security starttls), or \"implicit\" on 465";
+            "the server wants TLS before this command: use {Security=starttls}, or {Security=implicit} on 465";
         REPLY_AUTH_FAILED = "reply-auth-failed":
             "wrong username or password; providers with 2-step verification (Gmail, iCloud, Yahoo, Outlook.com) need an app password or OAuth2";
         REPLY_AUTH_TOO_WEAK = "reply-auth-too-weak":
             "the server wants a stronger mechanism or TLS, or an app-specific password";
         REPLY_RELAY_DENIED = "reply-relay-denied":
-            "relay denied: authenticate (auth.username, --user) or send from an allowed network or sender";
+            "relay denied: authenticate (set {AuthUsername}) or send from an allowed network or sender";
         REPLY_RECIPIENT_REFUSED = "reply-recipient-refused":
             "the recipient address is unknown or refused by the server; check it";
         REPLY_SENDER_REFUSED = "reply-sender-refused":
-            "the server refuses this sender: use an address your account may send as (message.from, --from)";
+            "the server refuses this sender: set {MessageFrom} to an address your account may send as";
         REPLY_QUOTA_EXCEEDED = "reply-quota-exceeded":
             "the account has used up its sending quota (Gmail: a daily limit): wait until it resets, or send through another account";
         REPLY_TOO_BIG = "reply-too-big": "the message is too big for the server";
         REPLY_EHLO_REFUSED = "reply-ehlo-refused":
-            "the server refused our EHLO name: set ehlo_name (--ehlo-name) to a fully qualified name";
+            "the server refused our EHLO name: set {EhloName} to a fully qualified name";
         REPLY_CLIENT_CERTIFICATE = "reply-client-certificate":
-            "the server wants a TLS client certificate it trusts: set tls.client_cert and tls.client_key (--client-cert, --client-key)";
+            "the server wants a TLS client certificate it trusts: set {TlsClientCert} and {TlsClientKey}";
         REPLY_TEMPORARY = "reply-temporary": "a temporary failure: try again later";
         UNKNOWN_OUTCOME = "unknown-outcome":
             "check the recipient's mailbox before resending, or accept a possible duplicate";
         STARTTLS_NOT_OFFERED = "starttls-not-offered":
-            "the server (or something between you and it) does not offer STARTTLS: if the port is 465 use security = \"implicit\" (--security implicit); never fall back to cleartext with a password";
+            "the server (or something between you and it) does not offer STARTTLS: if the port is 465 use {Security=implicit}; never fall back to cleartext with a password";
         STARTTLS_INJECTION = "starttls-injection":
             "someone may be tampering with the connection (STARTTLS command injection); do not disable this check";
         TLS_NOT_CONFIGURED = "tls-not-configured": "enable the `tls` feature or configure a TLS implementation";
         TLS_EXPECTS_STARTTLS = "tls-expects-starttls":
-            "if the server expects STARTTLS on this port (usually 587 or 25) use security = \"starttls\" (--security starttls)";
+            "if the server expects STARTTLS on this port (usually 587 or 25) use {Security=starttls}";
         SASL_FAILED = "sasl-failed": "check the authentication settings (mechanisms, credentials)";
         CLEARTEXT_AUTH_REFUSED = "cleartext-auth-refused":
-            "use security = \"starttls\" or \"implicit\" (--security); only on a trusted network set auth.allow_cleartext = true (--allow-cleartext-auth)";
+            "use {Security=starttls} or {Security=implicit}; only on a trusted network set {AuthAllowCleartext=true}";
         MESSAGE_TOO_BIG = "message-too-big": "the server refuses messages this big; shrink the attachments";
         MESSAGE_UNREADABLE = "message-unreadable": "check that the message file exists and is readable";
         EIGHT_BIT_NOT_SUPPORTED = "eight-bit-not-supported":
             "the server only takes 7-bit messages: encode the body as quoted-printable or base64 (messages composed by this toolkit always are)";
         OUTBOX_UNWRITABLE = "outbox-unwritable": "check that the outbox directory is writable";
+        TLS_UNSUPPORTED_VERSION = "tls-unsupported-version":
+            "set {TlsMinVersion} and {TlsMaxVersion} to 1.2 or 1.3";
+        TLS_UNKNOWN_VERSION = "tls-unknown-version":
+            "write {TlsMinVersion} and {TlsMaxVersion} as 1.2 or 1.3";
+        TLS_VERSION_RANGE = "tls-version-range":
+            "make {TlsMinVersion} lower than or equal to {TlsMaxVersion}";
     }
 }
 
@@ -239,7 +245,7 @@ mod tests {
                 530,
                 "5.7.0 Must issue a STARTTLS command first"
             )
-            .contains("starttls")
+            .contains("Security::StartTlsRequired")
         );
         assert!(
             h(Phase::Mail, 421, "4.7.0 Too many messages, slow down").contains("rate limiting")
@@ -251,7 +257,7 @@ mod tests {
                 421,
                 "4.7.1 mail.example.test Error: No client certificate presented"
             )
-            .contains("tls.client_cert")
+            .contains("RustlsUpgradeBuilder::client_auth")
         );
     }
 
@@ -346,6 +352,30 @@ mod tests {
         };
         assert!(e.hint().unwrap().contains("firewall"));
         assert_eq!(e.coded_hint(), Some(hints::CONNECT_TIMED_OUT));
+    }
+
+    #[test]
+    fn every_hint_names_settings_by_setting_never_by_key_or_flag() {
+        for h in hints::ALL {
+            h.settings().unwrap();
+            assert!(!h.text.contains("--"), "{}: {}", h.code, h.text);
+            assert!(!h.text.contains("tls."), "{}: {}", h.code, h.text);
+        }
+        let h = hints::CLEARTEXT_AUTH_REFUSED;
+        assert_eq!(
+            h.settings().unwrap(),
+            [
+                crate::Setting::Security,
+                crate::Setting::Security,
+                crate::Setting::AuthAllowCleartext
+            ]
+        );
+        assert_eq!(
+            h.to_string(),
+            "use `SmtpTransportBuilder::security(Security::StartTlsRequired)` or \
+             `SmtpTransportBuilder::security(Security::ImplicitTls)`; only on a trusted network \
+             set `SaslAuthenticatorBuilder::allow_cleartext(true)`"
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::setting::Setting;
+
 /// Advice for an error, with a stable code.
 ///
 /// The code (`tls-unknown-issuer`, `reply-relay-denied`, ...) never changes
@@ -20,15 +22,80 @@ pub struct Hint {
     /// Stable, lowercase, dash-separated; unique across all crates.
     pub code: &'static str,
     /// One line saying what to try, starting lowercase (acronyms keep their
-    /// case); it names the config key and the CLI flag where one applies,
-    /// e.g. `tls.ca_file (--ca-file)`. The error's own `Display` states
-    /// only the fact, so the two never repeat each other.
+    /// case). A setting is named as `{TlsCaFile}`, or `{Security=implicit}`
+    /// with the value to give it (see [`Setting`]), never as a config key
+    /// or a CLI flag: [`Hint::render`] words it for the reader. The error's
+    /// own `Display` states only the fact, so the two never repeat each
+    /// other.
     pub text: &'static str,
 }
 
+impl Hint {
+    /// The text with each setting worded by `name(setting, value)`: a
+    /// config key for `smtp-config`, key and flag for the CLI.
+    ///
+    /// ```
+    /// let h = smtp_core::hints::REPLY_EHLO_REFUSED;
+    /// let text = h.render(|s, _| format!("<{s}>"));
+    /// assert!(text.contains("<EhloName>"), "{text}");
+    /// ```
+    pub fn render(&self, mut name: impl FnMut(Setting, Option<&str>) -> String) -> String {
+        let mut out = String::with_capacity(self.text.len());
+        let mut rest = self.text;
+        while let Some((before, after)) = rest.split_once('{') {
+            out.push_str(before);
+            let Some((inside, tail)) = after.split_once('}') else {
+                out.push('{');
+                rest = after;
+                continue;
+            };
+            match placeholder(inside) {
+                Some((setting, value)) => out.push_str(&name(setting, value)),
+                None => {
+                    out.push('{');
+                    out.push_str(inside);
+                    out.push('}');
+                }
+            }
+            rest = tail;
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// The settings the text names, in order; an error names a `{...}`
+    /// that is no [`Setting`] (each crate's tests check its table).
+    pub fn settings(&self) -> Result<Vec<Setting>, String> {
+        let mut found = Vec::new();
+        let mut rest = self.text;
+        while let Some((_, after)) = rest.split_once('{') {
+            let (inside, tail) = after
+                .split_once('}')
+                .ok_or_else(|| format!("hint {}: unclosed {{", self.code))?;
+            let (setting, _) = placeholder(inside)
+                .ok_or_else(|| format!("hint {}: {{{inside}}} names no setting", self.code))?;
+            found.push(setting);
+            rest = tail;
+        }
+        Ok(found)
+    }
+}
+
+fn placeholder(inside: &str) -> Option<(Setting, Option<&str>)> {
+    let (id, value) = match inside.split_once('=') {
+        Some((id, value)) => (id, Some(value)),
+        None => (inside, None),
+    };
+    id.parse().ok().map(|setting| (setting, value))
+}
+
+/// The library's wording: each setting as the method that sets it.
 impl fmt::Display for Hint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.text)
+        f.write_str(&self.render(|setting, value| match value {
+            Some(v) => setting.api_with(v),
+            None => setting.api().to_string(),
+        }))
     }
 }
 

@@ -14,7 +14,7 @@ use smtp_core::{
     SecretBytes, Security, SmtpTransport, Timeouts, TlsInfo,
 };
 use smtp_testkit::Peers;
-use smtp_transport_tls::{Error, RustlsUpgrade, TlsConfig, TlsConfigBuilder};
+use smtp_transport_tls::{Error, RustlsUpgrade, RustlsUpgradeBuilder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -26,8 +26,8 @@ pub fn peers() -> &'static Peers {
 }
 
 /// TLS that trusts the rig's test CA only.
-pub fn rig_tls() -> TlsConfigBuilder {
-    TlsConfig::builder()
+pub fn rig_tls() -> RustlsUpgradeBuilder {
+    RustlsUpgrade::builder()
         .webpki_roots(false)
         .add_ca_file(&peers().ca_cert)
 }

@@ -4,9 +4,9 @@
 
 use crate::common::*;
 use smtp_core::Security;
-use smtp_transport_tls::{Error, TlsConfigBuilder};
+use smtp_transport_tls::{Error, RustlsUpgradeBuilder};
 
-async fn try_port(config: TlsConfigBuilder, port: u16, name: &str) -> Result<bool, Error> {
+async fn try_port(config: RustlsUpgradeBuilder, port: u16, name: &str) -> Result<bool, Error> {
     let upgrade = config.build().expect("valid tls settings");
     handshake(&upgrade, port, name)
         .await
@@ -100,7 +100,7 @@ async fn self_signed_certificate() {
 
     // Its key alone, pinned: accepted and verified (pin-only trust).
     let pinned =
-        smtp_transport_tls::TlsConfig::builder().pin_sha256(openssl_pin(&p.selfsigned_cert));
+        smtp_transport_tls::RustlsUpgrade::builder().pin_sha256(openssl_pin(&p.selfsigned_cert));
     assert!(try_port(pinned, port, "localhost").await.unwrap());
 
     // Its key alone, under the danger switch: accepted, unverified.
@@ -147,7 +147,7 @@ async fn pins_are_checked_on_top_of_verification() {
 
     // Pin-only trust: a right pin is a trust anchor of its own, so a chain
     // to no trusted CA is accepted (name and dates still checked)...
-    let pinned_only = || smtp_transport_tls::TlsConfig::builder().webpki_roots(false);
+    let pinned_only = || smtp_transport_tls::RustlsUpgrade::builder().webpki_roots(false);
     assert!(
         try_port(pinned_only().pin_sha256(&right), port, "localhost")
             .await

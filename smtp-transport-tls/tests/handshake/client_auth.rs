@@ -4,9 +4,9 @@
 use crate::common::*;
 use smtp_core::{Phase, Security, Transport};
 use smtp_testkit::{unique_tag, wait_for_mail_async};
-use smtp_transport_tls::{Error, TlsConfigBuilder};
+use smtp_transport_tls::{Error, RustlsUpgradeBuilder};
 
-async fn connect(config: TlsConfigBuilder) -> Result<smtp_core::Session, smtp_core::Error> {
+async fn connect(config: RustlsUpgradeBuilder) -> Result<smtp_core::Session, smtp_core::Error> {
     let port = peers().postfix_mtls_port;
     transport(port, Security::ImplicitTls, config.build().unwrap())
         .connect()
@@ -159,7 +159,7 @@ async fn refusal_after_the_tls13_handshake_is_explained() {
         "{ours}"
     );
     assert!(
-        ours.coded_hint().text.contains("tls.client_cert"),
+        ours.coded_hint().text.contains("{TlsClientCert}"),
         "{}",
         ours.coded_hint()
     );

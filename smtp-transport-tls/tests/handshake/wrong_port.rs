@@ -16,7 +16,7 @@ fn assert_plaintext(err: &Error) {
     assert!(!text.contains("starttls"), "{text}");
     let hint = err.coded_hint();
     assert_eq!(hint.code, "tls-plaintext-reply");
-    assert!(hint.text.contains("security = \"starttls\""), "{hint}");
+    assert!(hint.text.contains("{Security=starttls}"), "{hint}");
 }
 
 #[tokio::test]
