@@ -28,7 +28,7 @@ pub use error::Error;
 pub use load::SYSTEM_CONFIG_FILE;
 pub use loaded::{Loaded, Warning};
 pub use model::{
-    AuthConfig, Config, LogConfig, MessageConfig, OAuth2Config, OnFailure, PoolConfig, ProxyConfig,
+    AuthConfig, Config, DsnConfig, LogConfig, MessageConfig, OAuth2Config, OnFailure, PoolConfig, ProxyConfig,
     QueueConfig, RateLimitConfig, RetryConfig, TimeoutsConfig, TlsConfig, TlsVersion,
     TranscriptConfig,
 };

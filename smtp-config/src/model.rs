@@ -60,6 +60,50 @@ pub struct Config {
     /// The protocol transcript.
     #[serde(default)]
     pub transcript: TranscriptConfig,
+    /// Delivery status notification requests.
+    #[serde(default)]
+    pub dsn: DsnConfig,
+}
+
+/// `[dsn]`: delivery status notifications asked for every message
+/// (RFC 3461), see [`Config::envelope_params`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DsnConfig {
+    /// `NOTIFY` for every recipient.
+    #[serde(default, deserialize_with = "de::opt_parsed")]
+    pub notify: Option<smtp_core::dsn::Notify>,
+    /// `RET`.
+    #[serde(default, deserialize_with = "de::opt_parsed")]
+    pub ret: Option<smtp_core::dsn::Ret>,
+    /// `ENVID`, unencoded.
+    pub envid: Option<String>,
+    /// `ORCPT=rfc822;<recipient>` for every recipient.
+    #[serde(default)]
+    pub orcpt: bool,
+    /// What happens when the server lacks DSN.
+    #[serde(default, deserialize_with = "de::parsed")]
+    pub if_unsupported: smtp_core::dsn::IfUnsupported,
+}
+
+impl DsnConfig {
+    /// The request these settings make, `None` when they ask for nothing.
+    pub fn request(&self) -> Result<Option<smtp_core::dsn::Dsn>, smtp_core::Error> {
+        let mut d = smtp_core::dsn::Dsn::new()
+            .orcpt(self.orcpt)
+            .if_unsupported(self.if_unsupported);
+        if let Some(n) = self.notify {
+            d = d.notify(n);
+        }
+        if let Some(r) = self.ret {
+            d = d.ret(r);
+        }
+        if let Some(e) = &self.envid {
+            d = d.envid(e)?;
+        }
+        Ok((!d.is_empty()).then_some(d))
+    }
 }
 
 /// `[transcript]`.
@@ -106,6 +150,25 @@ pub struct LogConfig {
 }
 
 impl Config {
+    /// `envelope` with what the configuration asks of every message: the
+    /// `[dsn]` request and `tls.requiretls`. A request the envelope
+    /// already carries is kept (the caller's, per message, wins).
+    pub fn envelope_params(
+        &self,
+        envelope: smtp_core::Envelope,
+    ) -> Result<smtp_core::Envelope, smtp_core::Error> {
+        let mut envelope = envelope;
+        if envelope.dsn().is_none()
+            && let Some(d) = self.dsn.request()?
+        {
+            envelope = envelope.with_dsn(d);
+        }
+        if self.tls.requiretls {
+            envelope = envelope.with_require_tls(true);
+        }
+        Ok(envelope)
+    }
+
     /// How a queue flush runs under this configuration: `queue.max_age`,
     /// `rate_limit.*`, `retry.unknown_outcome`, and a backoff of
     /// `retry.backoff` but at least a minute (a queue retries in minutes,
@@ -233,6 +296,9 @@ pub struct TlsConfig {
     pub dangerous_accept_invalid_certs: bool,
     /// Accept a certificate for another name.
     pub dangerous_accept_invalid_hostnames: bool,
+    /// Send every message with REQUIRETLS (RFC 8689).
+    #[serde(default)]
+    pub requiretls: bool,
 }
 
 /// `[auth]`.
@@ -428,6 +494,23 @@ mod de {
     pub(super) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let s = String::deserialize(d)?;
         humantime::parse_duration(&s).map_err(serde::de::Error::custom)
+    }
+
+    pub(super) fn parsed<'de, D: Deserializer<'de>, T>(d: D) -> Result<T, D::Error>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+
+    pub(super) fn opt_parsed<'de, D: Deserializer<'de>, T>(d: D) -> Result<Option<T>, D::Error>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        parsed(d).map(Some)
     }
 
     pub(super) fn opt_duration<'de, D: Deserializer<'de>>(

@@ -3,7 +3,7 @@
 
 use std::io::ErrorKind;
 
-use crate::error::{Error, Phase};
+use crate::error::{Error, Phase, RequireTlsProblem};
 use crate::reply::Reply;
 
 mod table;
@@ -75,6 +75,14 @@ crate::hint_table! {
         EIGHT_BIT_NOT_SUPPORTED = "eight-bit-not-supported":
             "the server only takes 7-bit messages: encode the body as quoted-printable or base64 (messages composed by this toolkit always are)";
         OUTBOX_UNWRITABLE = "outbox-unwritable": "check that the outbox directory is writable";
+        DSN_NOT_SUPPORTED = "dsn-not-supported":
+            "the server cannot report delivery: let such messages go without the request with dsn.if_unsupported = \"drop\" (--dsn-if-unsupported drop), or send through a server that offers DSN";
+        REQUIRETLS_NO_TLS = "requiretls-no-tls":
+            "REQUIRETLS needs TLS: use security = \"starttls\" (--security starttls), or \"implicit\" on 465";
+        REQUIRETLS_UNVERIFIED = "requiretls-unverified":
+            "REQUIRETLS needs a verified certificate: turn off tls.dangerous_accept_invalid_certs/_hostnames (--dangerous-accept-invalid-certs) and trust the server's CA (tls.ca_file, --ca-file)";
+        REQUIRETLS_NOT_OFFERED = "requiretls-not-offered":
+            "this server cannot promise TLS on the onward hops: send through one that offers REQUIRETLS, or without tls.requiretls (--require-tls)";
     }
 }
 
@@ -124,6 +132,12 @@ pub(crate) fn hint_for(error: &Error) -> Option<Hint> {
         Error::Message(_) => hints::MESSAGE_UNREADABLE,
         Error::EightBitNotSupported => hints::EIGHT_BIT_NOT_SUPPORTED,
         Error::Outbox { .. } => hints::OUTBOX_UNWRITABLE,
+        Error::DsnNotSupported => hints::DSN_NOT_SUPPORTED,
+        Error::RequireTls { problem } => match problem {
+            RequireTlsProblem::NoTls => hints::REQUIRETLS_NO_TLS,
+            RequireTlsProblem::UnverifiedCertificate => hints::REQUIRETLS_UNVERIFIED,
+            RequireTlsProblem::NotOffered => hints::REQUIRETLS_NOT_OFFERED,
+        },
     };
     Some(h)
 }
