@@ -61,6 +61,8 @@ pub enum Command {
     /// Interactive SMTP session (TLS and AUTH done for you), for debugging.
     Shell(ShellArgs),
     /// sendmail-compatible mode: read a message on stdin (for cron, scripts).
+    // -V is sendmail's envelope id, not the version.
+    #[command(disable_version_flag = true)]
     Sendmail(SendmailArgs),
     /// The local queue: mail kept for later delivery (and the outbox).
     #[command(subcommand)]

@@ -106,7 +106,15 @@ fn dsn_settings_from_the_environment_and_sendmail_flags_reach_postfix() {
     cmd.env("SMTP_HOST", "127.0.0.1")
         .env("SMTP_PORT", get("PEERS_POSTFIX_PLAIN_PORT"))
         .env("SMTP_SECURITY", "none")
-        .args(["sendmail", "-f", "sender@example.test", "-N", "success", "-R", "full"])
+        .args([
+            "sendmail",
+            "-f",
+            "sender@example.test",
+            "-N",
+            "success",
+            "-R",
+            "full",
+        ])
         .args(["-V", &mail_tag, "rcpt@example.test"])
         .stdin(std::process::Stdio::piped());
     let mut child = cmd

@@ -245,7 +245,9 @@ fn tls(config: &Config, cx: &Ctx<'_>, warn: &mut impl FnMut(&str, String)) -> Re
         let refusal = if config.security == Security::None {
             Some("security = none: REQUIRETLS needs TLS (security = \"starttls\" or \"implicit\")")
         } else if t.dangerous_accept_invalid_certs || t.dangerous_accept_invalid_hostnames {
-            Some("a tls.dangerous_accept_invalid_* switch is on: REQUIRETLS needs a verified certificate")
+            Some(
+                "a tls.dangerous_accept_invalid_* switch is on: REQUIRETLS needs a verified certificate",
+            )
         } else {
             None
         };

@@ -610,6 +610,9 @@ mod tests {
         assert_eq!(n(KeyKind::DsnRet, "Headers").unwrap(), Value::from("HDRS"));
         assert!(n(KeyKind::DsnRet, "body").is_err());
         assert!(n(KeyKind::EnvelopeId, "x".repeat(101)).is_err());
-        assert_eq!(n(KeyKind::IfUnsupported, "DROP").unwrap(), Value::from("drop"));
+        assert_eq!(
+            n(KeyKind::IfUnsupported, "DROP").unwrap(),
+            Value::from("drop")
+        );
     }
 }

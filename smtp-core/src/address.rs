@@ -227,7 +227,11 @@ impl Envelope {
 
     /// Gives the recipient at `index` (as in [`Envelope::to`]) its own
     /// `NOTIFY` and/or `ORCPT`, in place of the message's.
-    pub fn with_recipient_dsn(mut self, index: usize, dsn: RecipientDsn) -> Result<Envelope, Error> {
+    pub fn with_recipient_dsn(
+        mut self,
+        index: usize,
+        dsn: RecipientDsn,
+    ) -> Result<Envelope, Error> {
         if index >= self.to.len() {
             return Err(Error::InvalidInput {
                 what: "recipient index",

@@ -119,7 +119,11 @@ impl FromStr for Notify {
                 "success" => out = out | Notify::SUCCESS,
                 "failure" => out = out | Notify::FAILURE,
                 "delay" => out = out | Notify::DELAY,
-                "" => return Err(bad("empty: expected never, or any of success, failure, delay")),
+                "" => {
+                    return Err(bad(
+                        "empty: expected never, or any of success, failure, delay",
+                    ));
+                }
                 _ => return Err(bad("expected never, or any of success, failure, delay")),
             }
         }

@@ -52,7 +52,10 @@ async fn postfix_reports_success_with_our_envid_and_orcpt_decoded() {
         "{text}"
     );
     let dsn = report(&envid).await;
-    assert!(dsn.contains("Subject: Successful Mail Delivery Report"), "{dsn}");
+    assert!(
+        dsn.contains("Subject: Successful Mail Delivery Report"),
+        "{dsn}"
+    );
     assert!(dsn.contains("To: sender@example.test"), "{dsn}");
     assert!(
         dsn.contains(&format!("Original-Recipient: rfc822;{original}")),

@@ -44,27 +44,32 @@ fn message() -> MessageSource {
 /// Two recipients: the first with the message's defaults, the second with
 /// its own NOTIFY and ORCPT; an ENVID and addresses that need xtext.
 fn dsn_envelope() -> Envelope {
-    envelope("sender+tag@example.test", &["a+b@example.test", "c@example.test"])
-        .with_dsn(
-            Dsn::new()
-                .ret(Ret::Headers)
-                .envid("order 42+x=y")
-                .unwrap()
-                .notify(Notify::SUCCESS | Notify::FAILURE)
-                .orcpt(true),
-        )
-        .with_recipient_dsn(
-            1,
-            RecipientDsn::new()
-                .notify(Notify::NEVER)
-                .orcpt(OriginalRecipient::new("rfc822", "first=owner@example.test").unwrap()),
-        )
-        .unwrap()
+    envelope(
+        "sender+tag@example.test",
+        &["a+b@example.test", "c@example.test"],
+    )
+    .with_dsn(
+        Dsn::new()
+            .ret(Ret::Headers)
+            .envid("order 42+x=y")
+            .unwrap()
+            .notify(Notify::SUCCESS | Notify::FAILURE)
+            .orcpt(true),
+    )
+    .with_recipient_dsn(
+        1,
+        RecipientDsn::new()
+            .notify(Notify::NEVER)
+            .orcpt(OriginalRecipient::new("rfc822", "first=owner@example.test").unwrap()),
+    )
+    .unwrap()
 }
 
 const MAIL: &str = "MAIL FROM:<sender+tag@example.test> RET=HDRS ENVID=order+2042+2Bx+3Dy";
-const RCPT_A: &str = "RCPT TO:<a+b@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a+2Bb@example.test";
-const RCPT_C: &str = "RCPT TO:<c@example.test> NOTIFY=NEVER ORCPT=rfc822;first+3Downer@example.test";
+const RCPT_A: &str =
+    "RCPT TO:<a+b@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a+2Bb@example.test";
+const RCPT_C: &str =
+    "RCPT TO:<c@example.test> NOTIFY=NEVER ORCPT=rfc822;first+3Downer@example.test";
 
 fn lines_starting(server: &ScriptedServer, verbs: &[&str]) -> Vec<String> {
     server

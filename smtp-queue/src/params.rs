@@ -3,8 +3,8 @@
 //! a serde default, so metadata written before they existed still loads.
 
 use serde::{Deserialize, Serialize};
-use smtp_core::dsn::{Dsn, IfUnsupported, OriginalRecipient, RecipientDsn};
 use smtp_core::Envelope;
+use smtp_core::dsn::{Dsn, IfUnsupported, OriginalRecipient, RecipientDsn};
 
 /// DSN and REQUIRETLS settings of a queued message, in the words the
 /// protocol uses (`SUCCESS,FAILURE`, `HDRS`, ...), unencoded.
@@ -81,7 +81,9 @@ impl EnvelopeParams {
             .map(|i| {
                 let r = envelope.recipient_dsn(i);
                 RecipientParams {
-                    notify: r.and_then(RecipientDsn::notify_value).map(|n| n.to_string()),
+                    notify: r
+                        .and_then(RecipientDsn::notify_value)
+                        .map(|n| n.to_string()),
                     orcpt_type: r
                         .and_then(RecipientDsn::orcpt_value)
                         .map(|o| o.addr_type().to_string()),
@@ -141,8 +143,8 @@ impl EnvelopeParams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smtp_core::dsn::{Notify, Ret};
     use smtp_core::Address;
+    use smtp_core::dsn::{Notify, Ret};
 
     #[test]
     fn round_trips_every_setting() {

@@ -13,7 +13,8 @@ use common::{message, rig_tls, transport};
 use smtp_core::{Error, RequireTlsProblem, Security, Transport};
 use smtp_testkit::{ScriptedServer, Step, rig_tls_accept};
 
-const OFFERS_REQUIRETLS: &str = "250-scripted\r\n250-PIPELINING\r\n250-REQUIRETLS\r\n250 STARTTLS\r\n";
+const OFFERS_REQUIRETLS: &str =
+    "250-scripted\r\n250-PIPELINING\r\n250-REQUIRETLS\r\n250 STARTTLS\r\n";
 
 fn well_behaved(ehlo: &'static str) -> ScriptedServer {
     let accept = rig_tls_accept();
@@ -41,7 +42,11 @@ fn problem(e: &Error) -> RequireTlsProblem {
 #[tokio::test]
 async fn requiretls_goes_on_mail_over_verified_tls_to_a_server_offering_it() {
     let s = well_behaved(OFFERS_REQUIRETLS);
-    let t = transport(s.port(), Security::StartTlsRequired, rig_tls().build().unwrap());
+    let t = transport(
+        s.port(),
+        Security::StartTlsRequired,
+        rig_tls().build().unwrap(),
+    );
     let (envelope, msg) = message("requiretls-ok");
     t.send(&envelope.with_require_tls(true), msg).await.unwrap();
     assert_eq!(
@@ -57,7 +62,11 @@ async fn requiretls_goes_on_mail_over_verified_tls_to_a_server_offering_it() {
 #[tokio::test]
 async fn requiretls_is_refused_when_the_server_does_not_offer_it() {
     let s = well_behaved("250-scripted\r\n250-PIPELINING\r\n250 STARTTLS\r\n");
-    let t = transport(s.port(), Security::StartTlsRequired, rig_tls().build().unwrap());
+    let t = transport(
+        s.port(),
+        Security::StartTlsRequired,
+        rig_tls().build().unwrap(),
+    );
     let (envelope, msg) = message("requiretls-not-offered");
     let e = t
         .send(&envelope.with_require_tls(true), msg)
@@ -107,7 +116,11 @@ async fn requiretls_offered_only_in_clear_before_starttls_does_not_count() {
         OFFERS_REQUIRETLS,
         Some(rig_tls_accept()),
     );
-    let t = transport(s.port(), Security::StartTlsRequired, rig_tls().build().unwrap());
+    let t = transport(
+        s.port(),
+        Security::StartTlsRequired,
+        rig_tls().build().unwrap(),
+    );
     let (envelope, msg) = message("requiretls-forged");
     let e = t
         .send(&envelope.with_require_tls(true), msg)

@@ -258,7 +258,13 @@ mod tests {
     #[test]
     fn null_reverse_path() {
         let e = Envelope::new(None, vec![Address::new("x@y.z").unwrap()]).unwrap();
-        let p = prelude(&Capabilities::default(), None, &e, &MessageSource::from_bytes("")).unwrap();
+        let p = prelude(
+            &Capabilities::default(),
+            None,
+            &e,
+            &MessageSource::from_bytes(""),
+        )
+        .unwrap();
         assert_eq!(p.lines[0], "MAIL FROM:<>");
     }
 }
