@@ -49,30 +49,7 @@ pub struct Setup {
     /// `log.file` / `--log-file`.
     pub activity: Option<ActivityLog>,
     /// `dsn.*` and `tls.requiretls`, for every message's envelope.
-    pub envelope_params: EnvelopeParams,
-}
-
-/// What the configuration asks of every message's envelope.
-#[derive(Debug, Clone, Default)]
-pub struct EnvelopeParams {
-    dsn: Option<smtp_core::dsn::Dsn>,
-    require_tls: bool,
-}
-
-impl EnvelopeParams {
-    /// `envelope` with the configured DSN request (unless it has its own)
-    /// and REQUIRETLS.
-    pub fn apply(&self, mut envelope: smtp_core::Envelope) -> smtp_core::Envelope {
-        if envelope.dsn().is_none()
-            && let Some(d) = &self.dsn
-        {
-            envelope = envelope.with_dsn(d.clone());
-        }
-        if self.require_tls {
-            envelope = envelope.with_require_tls(true);
-        }
-        envelope
-    }
+    pub envelope_params: smtp_config::EnvelopeDefaults,
 }
 
 impl Setup {
@@ -313,10 +290,7 @@ pub fn build_with_timeouts(
         on_failure: c.queue.on_failure,
         flush: c.flush_options(),
         activity: c.log.file.clone().map(ActivityLog::new),
-        envelope_params: EnvelopeParams {
-            dsn: c.dsn.request()?,
-            require_tls: c.tls.requiretls,
-        },
+        envelope_params: c.envelope_defaults()?,
     })
 }
 

@@ -224,3 +224,66 @@ fn require_tls_without_tls_is_a_config_error() {
     assert!(text.contains("tls.requiretls"), "{text}");
     assert!(text.contains("REQUIRETLS needs TLS"), "{text}");
 }
+
+#[test]
+fn a_queued_message_keeps_its_dsn_request_and_a_flush_sends_it() {
+    let home = tempfile::tempdir().unwrap();
+    let tag = unique_tag("queued-dsn");
+    let queue = home.path().join("queue");
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = home.path().join("smtp.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "host = \"127.0.0.1\"\nport = {dead}\nsecurity = \"none\"\ntimeout = \"10s\"\n\
+             [queue]\ndir = \"{}\"\non_failure = \"queue\"\n",
+            queue.display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = smtp(home.path());
+    cmd.arg("--config").arg(&config).args([
+        "send",
+        "--from",
+        "sender@example.test",
+        "--to",
+        "rcpt@example.test",
+        "--subject",
+        &tag,
+        "--body",
+        "queued first",
+        "--dsn-notify",
+        "success",
+        "--dsn-envid",
+        &tag,
+    ]);
+    let (code, text) = code_and_text(&cmd.output().unwrap());
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("queued:"), "{text}");
+    let meta: Vec<String> = std::fs::read_dir(&queue)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert_eq!(meta.len(), 1, "{meta:?}");
+    let json: serde_json::Value = serde_json::from_str(&meta[0]).unwrap();
+    assert_eq!(json["params"]["notify"], "SUCCESS", "{json}");
+    assert_eq!(json["params"]["envid"], tag.as_str(), "{json}");
+
+    // The flush names no DSN setting: the stored request is what goes.
+    let mut flush = smtp(home.path());
+    flush.arg("--config").arg(&config).args([
+        "queue",
+        "flush",
+        "--port",
+        &get("PEERS_POSTFIX_PLAIN_PORT"),
+    ]);
+    let (code, text) = code_and_text(&flush.output().unwrap());
+    assert_eq!(code, 0, "{text}");
+    assert!(postfix_report(&tag).contains("Action: delivered"));
+}

@@ -28,9 +28,9 @@ pub use error::Error;
 pub use load::SYSTEM_CONFIG_FILE;
 pub use loaded::{Loaded, Warning};
 pub use model::{
-    AuthConfig, Config, DsnConfig, LogConfig, MessageConfig, OAuth2Config, OnFailure, PoolConfig,
-    ProxyConfig, QueueConfig, RateLimitConfig, RetryConfig, TimeoutsConfig, TlsConfig, TlsVersion,
-    TranscriptConfig,
+    AuthConfig, Config, DsnConfig, EnvelopeDefaults, LogConfig, MessageConfig, OAuth2Config,
+    OnFailure, PoolConfig, ProxyConfig, QueueConfig, RateLimitConfig, RetryConfig, TimeoutsConfig,
+    TlsConfig, TlsVersion, TranscriptConfig,
 };
 pub use options::{CliOverrides, LoadOptions};
 pub use origin::Origin;

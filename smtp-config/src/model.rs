@@ -87,6 +87,31 @@ pub struct DsnConfig {
     pub if_unsupported: smtp_core::dsn::IfUnsupported,
 }
 
+/// What the configuration asks of every message's envelope (see
+/// [`Config::envelope_defaults`]); cheap to clone into each sender.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvelopeDefaults {
+    dsn: Option<smtp_core::dsn::Dsn>,
+    require_tls: bool,
+}
+
+impl EnvelopeDefaults {
+    /// `envelope` with the configured DSN request, unless it carries its
+    /// own (the caller's, per message, wins), and with REQUIRETLS when
+    /// `tls.requiretls` is on.
+    pub fn apply(&self, mut envelope: smtp_core::Envelope) -> smtp_core::Envelope {
+        if envelope.dsn().is_none()
+            && let Some(d) = &self.dsn
+        {
+            envelope = envelope.with_dsn(d.clone());
+        }
+        if self.require_tls {
+            envelope = envelope.with_require_tls(true);
+        }
+        envelope
+    }
+}
+
 impl DsnConfig {
     /// The request these settings make, `None` when they ask for nothing.
     pub fn request(&self) -> Result<Option<smtp_core::dsn::Dsn>, smtp_core::Error> {
@@ -150,23 +175,21 @@ pub struct LogConfig {
 }
 
 impl Config {
-    /// `envelope` with what the configuration asks of every message: the
-    /// `[dsn]` request and `tls.requiretls`. A request the envelope
-    /// already carries is kept (the caller's, per message, wins).
+    /// What the configuration asks of every message's envelope: the
+    /// `[dsn]` request and `tls.requiretls`.
+    pub fn envelope_defaults(&self) -> Result<EnvelopeDefaults, smtp_core::Error> {
+        Ok(EnvelopeDefaults {
+            dsn: self.dsn.request()?,
+            require_tls: self.tls.requiretls,
+        })
+    }
+
+    /// `envelope` with [`Config::envelope_defaults`] applied.
     pub fn envelope_params(
         &self,
         envelope: smtp_core::Envelope,
     ) -> Result<smtp_core::Envelope, smtp_core::Error> {
-        let mut envelope = envelope;
-        if envelope.dsn().is_none()
-            && let Some(d) = self.dsn.request()?
-        {
-            envelope = envelope.with_dsn(d);
-        }
-        if self.tls.requiretls {
-            envelope = envelope.with_require_tls(true);
-        }
-        Ok(envelope)
+        Ok(self.envelope_defaults()?.apply(envelope))
     }
 
     /// How a queue flush runs under this configuration: `queue.max_age`,
@@ -558,5 +581,25 @@ mod tests {
         };
         assert_eq!(r.min_interval(), Some(Duration::from_secs(2)));
         assert_eq!(RateLimitConfig::default().min_interval(), None);
+    }
+
+    #[test]
+    fn envelope_defaults_fill_in_but_never_replace_a_message_request() {
+        use smtp_core::dsn::{Dsn, Notify};
+        let d = EnvelopeDefaults {
+            dsn: Some(Dsn::new().notify(Notify::SUCCESS)),
+            require_tls: true,
+        };
+        let env =
+            smtp_core::Envelope::new(None, vec![smtp_core::Address::new("a@b.example").unwrap()])
+                .unwrap();
+        let filled = d.apply(env.clone());
+        assert_eq!(filled.dsn().unwrap().notify_value(), Some(Notify::SUCCESS));
+        assert!(filled.requires_tls());
+        let own = env.with_dsn(Dsn::new().notify(Notify::NEVER));
+        assert_eq!(
+            d.apply(own).dsn().unwrap().notify_value(),
+            Some(Notify::NEVER)
+        );
     }
 }
