@@ -4,11 +4,9 @@
 //! carries our ENVID and ORCPT back, xtext-decoded: proof that the
 //! parameters were sent and encoded as Postfix reads them.
 
-mod common;
-
-use common::*;
 use smtp_core::dsn::{Dsn, Notify, OriginalRecipient, RecipientDsn, Ret};
 use smtp_core::{MessageSource, Transport};
+use smtp_testkit::engine::*;
 
 fn message(subject: &str) -> MessageSource {
     MessageSource::from_bytes(format!(
@@ -26,7 +24,7 @@ async fn report(envid: &str) -> String {
 
 #[tokio::test]
 async fn postfix_reports_success_with_our_envid_and_orcpt_decoded() {
-    let token = unique("envid");
+    let token = smtp_testkit::unique_tag("envid");
     // '+', '=' and a space must travel as xtext (+2B, +3D, +20).
     let envid = format!("{token} a+b=c");
     let original = format!("first+{token}@example.test");
@@ -68,7 +66,9 @@ async fn postfix_reports_success_with_our_envid_and_orcpt_decoded() {
 async fn postfix_reports_each_message_of_a_windowed_batch_by_its_own_envid() {
     let (builder, _) = plain(port("PEERS_POSTFIX_PLAIN_PORT"));
     let t = builder.pipeline_window(3).build().unwrap();
-    let tokens: Vec<String> = (0..4).map(|i| unique(&format!("batch{i}"))).collect();
+    let tokens: Vec<String> = (0..4)
+        .map(|i| smtp_testkit::unique_tag(&format!("batch{i}")))
+        .collect();
     let items = tokens
         .iter()
         .map(|tok| {

@@ -5,18 +5,16 @@
 //! carry them. Real Postfix's handling of the parameters is in
 //! `dsn_postfix.rs`; REQUIRETLS over real TLS in smtp-transport-tls.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
 use smtp_core::dsn::{Dsn, IfUnsupported, Notify, OriginalRecipient, RecipientDsn, Ret};
 use smtp_core::{
     Envelope, Error, MemoryTranscript, MessageSource, RequireTlsProblem, SessionEvent,
     SmtpTransport, Timeouts, Transport,
 };
 use smtp_testkit::ScriptedServer;
+use smtp_testkit::engine::*;
 
 const DSN_PIPELINING: &str = "250-scripted\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 DSN\r\n";
 const DSN_CHUNKING: &str =
