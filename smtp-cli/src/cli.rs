@@ -61,6 +61,8 @@ pub enum Command {
     /// Interactive SMTP session (TLS and AUTH done for you), for debugging.
     Shell(ShellArgs),
     /// sendmail-compatible mode: read a message on stdin (for cron, scripts).
+    // -V is sendmail's envelope id, not the version.
+    #[command(disable_version_flag = true)]
     Sendmail(SendmailArgs),
     /// The local queue: mail kept for later delivery (and the outbox).
     #[command(subcommand)]
@@ -335,6 +337,53 @@ pub struct MessageArgs {
     pub header: Vec<String>,
 }
 
+/// Envelope extensions asked for every message: delivery status
+/// notifications (RFC 3461) and REQUIRETLS (RFC 8689); each overrides
+/// its config key.
+#[derive(Debug, Args, Clone, Default)]
+pub struct EnvelopeArgs {
+    /// Ask the servers to report: never, or any of success,failure,delay
+    /// (dsn.notify).
+    #[arg(long, value_name = "LIST", help_heading = "Delivery status")]
+    pub dsn_notify: Option<String>,
+    /// What a failure report returns: full or hdrs (dsn.ret).
+    #[arg(long, value_name = "full|hdrs", help_heading = "Delivery status")]
+    pub dsn_ret: Option<String>,
+    /// Id the reports carry back as Original-Envelope-Id (dsn.envid).
+    #[arg(long, value_name = "ID", help_heading = "Delivery status")]
+    pub dsn_envid: Option<String>,
+    /// Send each recipient as its original recipient, ORCPT (dsn.orcpt).
+    #[arg(long, help_heading = "Delivery status")]
+    pub dsn_orcpt: bool,
+    /// When the server does not offer DSN: fail, or drop the request and
+    /// send anyway (dsn.if_unsupported).
+    #[arg(long, value_name = "fail|drop", help_heading = "Delivery status")]
+    pub dsn_if_unsupported: Option<String>,
+    /// Send only over verified TLS to a server offering REQUIRETLS, which
+    /// must keep the message on verified TLS (tls.requiretls).
+    #[arg(long, help_heading = "Delivery status")]
+    pub require_tls: bool,
+}
+
+impl EnvelopeArgs {
+    /// The flags as config keys and values (the command-line layer).
+    pub fn settings(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let mut set = |k, v: Option<String>| {
+            if let Some(v) = v {
+                out.push((k, v));
+            }
+        };
+        set("dsn.notify", self.dsn_notify.clone());
+        set("dsn.ret", self.dsn_ret.clone());
+        set("dsn.envid", self.dsn_envid.clone());
+        set("dsn.orcpt", self.dsn_orcpt.then(|| "true".into()));
+        set("dsn.if_unsupported", self.dsn_if_unsupported.clone());
+        set("tls.requiretls", self.require_tls.then(|| "true".into()));
+        out
+    }
+}
+
 /// `smtp send`
 #[derive(Debug, Args)]
 pub struct SendArgs {
@@ -342,6 +391,8 @@ pub struct SendArgs {
     pub conn: ConnectionArgs,
     #[command(flatten)]
     pub message: MessageArgs,
+    #[command(flatten)]
+    pub envelope: EnvelopeArgs,
     /// Send an existing RFC 5322 message file ('-' for stdin), repeatable.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["body", "body_file", "html_file", "attach"], help_heading = "Message")]
     pub raw: Vec<PathBuf>,
@@ -418,6 +469,16 @@ pub struct SendmailArgs {
     /// name, or used with the sender for a From header when there is none.
     #[arg(short = 'F', value_name = "NAME")]
     pub full_name: Option<String>,
+    /// Delivery status notifications: never, or any of
+    /// success,failure,delay (dsn.notify).
+    #[arg(short = 'N', value_name = "DSN")]
+    pub dsn_notify: Option<String>,
+    /// What a failure report returns: full or hdrs (dsn.ret).
+    #[arg(short = 'R', value_name = "RETURN")]
+    pub dsn_ret: Option<String>,
+    /// Envelope id for delivery status notifications (dsn.envid).
+    #[arg(short = 'V', value_name = "ENVID")]
+    pub dsn_envid: Option<String>,
     /// Ignored (sendmail compatibility: -i, -oi, -odi, -em...).
     #[arg(short = 'i', hide = true)]
     pub ignore_dots: bool,

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
@@ -18,6 +19,8 @@ pub struct Recorder {
     /// What to add when the greeting is slow to come (see
     /// [`Recorder::expect_greeting`]).
     greeting_note: OnceLock<String>,
+    /// The DSN-dropped warning was printed (once per run, not per message).
+    dsn_dropped_said: AtomicBool,
 }
 
 impl Recorder {
@@ -42,6 +45,7 @@ impl Recorder {
             memory: Some(MemoryTranscript::new()),
             file,
             greeting_note: OnceLock::new(),
+            dsn_dropped_said: AtomicBool::new(false),
         })
     }
 
@@ -52,6 +56,7 @@ impl Recorder {
             memory: None,
             file: None,
             greeting_note: OnceLock::new(),
+            dsn_dropped_said: AtomicBool::new(false),
         }
     }
 
@@ -116,6 +121,14 @@ impl Transcript for Recorder {
                 self.greeting_note.get().map(String::as_str).unwrap_or("")
             );
         }
+        if matches!(event, SessionEvent::DsnDropped { .. })
+            && !self.dsn_dropped_said.swap(true, Ordering::Relaxed)
+        {
+            eprintln!(
+                "warning: the server does not offer DSN: sending without the delivery status \
+                 notification request (dsn.if_unsupported = drop)"
+            );
+        }
         if self.memory.is_none() && self.file.is_none() {
             return;
         }
@@ -142,6 +155,9 @@ impl Transcript for Recorder {
             }
             SessionEvent::Authenticated { mechanism, .. } => {
                 format!("authenticated with {mechanism}")
+            }
+            SessionEvent::DsnDropped { from } => {
+                format!("no DSN offered: message from {from} sent without its DSN request")
             }
             other => format!("{other:?}"),
         };

@@ -53,6 +53,8 @@ pub struct Setup {
     /// `dkim.*`: every message handed over is signed (see [`Setup::job_signer`]).
     #[cfg(feature = "dkim")]
     pub dkim: Option<DkimSigner>,
+    /// `dsn.*` and `tls.requiretls`, for every message's envelope.
+    pub envelope_params: smtp_config::EnvelopeDefaults,
 }
 
 impl Setup {
@@ -375,6 +377,7 @@ pub fn build_with_timeouts(
         activity: c.log.file.clone().map(ActivityLog::new),
         #[cfg(feature = "dkim")]
         dkim: built.dkim,
+        envelope_params: c.envelope_defaults()?,
     })
 }
 

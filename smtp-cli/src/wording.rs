@@ -30,6 +30,8 @@ pub fn flag_of(setting: Setting) -> Option<&'static str> {
         Setting::TlsPinSha256 => "--pin-sha256",
         Setting::TlsServerName => "--tls-server-name",
         Setting::ProxyUrl => "--proxy",
+        Setting::DsnIfUnsupported => "--dsn-if-unsupported",
+        Setting::RequireTls => "--require-tls",
         Setting::ConfigFile => "--config",
         _ => return None,
     };

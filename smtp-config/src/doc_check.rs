@@ -29,6 +29,10 @@ fn sample(kind: KeyKind) -> Value {
         KeyKind::Address => "a@b.example".into(),
         KeyKind::Preset => "gmail".into(),
         KeyKind::Region => "eu-west-1".into(),
+        KeyKind::DsnNotify => "success,failure".into(),
+        KeyKind::DsnRet => "hdrs".into(),
+        KeyKind::EnvelopeId => "id-1".into(),
+        KeyKind::IfUnsupported => "drop".into(),
     }
 }
 

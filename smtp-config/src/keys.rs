@@ -51,6 +51,15 @@ pub enum KeyKind {
     Region,
     /// What to do with a message that cannot go now: `fail` or `queue`.
     OnFailure,
+    /// DSN `NOTIFY` conditions: `never`, or any of `success`, `failure`,
+    /// `delay` (a comma-separated string or a list).
+    DsnNotify,
+    /// DSN `RET`: `full` or `hdrs`.
+    DsnRet,
+    /// A DSN envelope id: 1-100 printable ASCII characters.
+    EnvelopeId,
+    /// What to do with a DSN request the server cannot carry: `fail` or `drop`.
+    IfUnsupported,
 }
 
 impl KeyKind {
@@ -65,7 +74,11 @@ impl KeyKind {
             KeyKind::Count => "integer",
             KeyKind::Window => "window",
             KeyKind::Duration => "duration",
-            KeyKind::Security | KeyKind::OnFailure => "enum",
+            KeyKind::Security | KeyKind::OnFailure | KeyKind::DsnRet | KeyKind::IfUnsupported => {
+                "enum"
+            }
+            KeyKind::DsnNotify => "DSN conditions",
+            KeyKind::EnvelopeId => "envelope id",
             KeyKind::TlsVersion => "TLS version",
             KeyKind::Path => "path",
             KeyKind::PathList => "path or list of paths",
@@ -170,6 +183,7 @@ pub(crate) const TABLES: &[&str] = &[
     "rate_limit",
     "dkim",
     "retry",
+    "dsn",
 ];
 
 use KeyKind as K;
@@ -209,6 +223,7 @@ keys! {
     "tls.server_name": HostName, Some("host"), "Name sent as SNI and checked against the certificate";
     "tls.dangerous_accept_invalid_certs": Bool, Some("false"), "DANGEROUS: accept any certificate (expired, self-signed, wrong issuer)";
     "tls.dangerous_accept_invalid_hostnames": Bool, Some("false"), "DANGEROUS: accept a valid certificate issued for another name";
+    "tls.requiretls": Bool, Some("false"), "Send every message with REQUIRETLS (RFC 8689): only over TLS with a verified certificate, to a server that offers REQUIRETLS and must then relay it over verified TLS only; otherwise the message is refused before MAIL";
     "auth.enabled": Bool, Some("true"), "false turns authentication off (send anonymously) even when a file, profile or preset sets a user name or password";
     "auth.username": Text, None, "SASL user name; setting it turns authentication on";
     "auth.password": Secret, None, "Password (prefer SMTP_AUTH__PASSWORD, password_file or password_command)";
@@ -230,6 +245,11 @@ keys! {
     "message.from_name": Text, None, "Display name for the From header";
     "message.subject_prefix": Text, None, "Text put before every subject, e.g. \"[monitoring] \"";
     "message.test_recipient": Address, None, "Recipient of `smtp test` messages";
+    "dsn.notify": DsnNotify, None, "Delivery status notifications asked for every recipient (RFC 3461 NOTIFY): never, or any of success, failure, delay, e.g. \"success,failure\"";
+    "dsn.ret": DsnRet, None, "What a failure report returns (RFC 3461 RET): full (the whole message) or hdrs (its headers only)";
+    "dsn.envid": EnvelopeId, None, "Envelope id the reports carry back as Original-Envelope-Id (RFC 3461 ENVID): 1-100 printable ASCII characters, the same for every message sent with this setting";
+    "dsn.orcpt": Bool, Some("false"), "Give every recipient its own address as original recipient (RFC 3461 ORCPT=rfc822;ADDRESS), shown in the reports";
+    "dsn.if_unsupported": IfUnsupported, Some("fail"), "When a dsn.* request is set and the server does not offer DSN: fail (refuse the message, nothing sent) or drop (send it without the request, with a warning)";
     "outbox": Path, Some("$XDG_DATA_HOME/smtp/outbox (~/.local/share/smtp/outbox)"), "Older name of queue.dir: where messages are queued as .eml files when no host is set";
     "queue.dir": Path, Some("outbox, else $XDG_DATA_HOME/smtp/outbox (~/.local/share/smtp/outbox)"), "The queue directory (mode 0700, files 0600): mail kept for later delivery, and the outbox when no host is set";
     "queue.on_failure": OnFailure, Some("fail"), "fail: report a transient failure and exit 75; queue: keep the message in the queue for `smtp queue run`/`flush` and exit 0";
@@ -271,6 +291,7 @@ pub(crate) const BUILTIN_DEFAULTS: &[(&str, &str)] = &[
     ("tls.platform_roots", "true"),
     ("tls.dangerous_accept_invalid_certs", "false"),
     ("tls.dangerous_accept_invalid_hostnames", "false"),
+    ("tls.requiretls", "false"),
     ("auth.allow_cleartext", "false"),
     ("auth.enabled", "true"),
     ("pool.max_connections", "4"),

@@ -29,9 +29,9 @@ pub use error::Error;
 pub use load::SYSTEM_CONFIG_FILE;
 pub use loaded::{Loaded, Warning};
 pub use model::{
-    AuthConfig, Config, DkimConfig, LogConfig, MessageConfig, OAuth2Config, OnFailure, PoolSettings,
-    ProxyConfig, QueueConfig, RateLimitConfig, RetryConfig, TimeoutsConfig, TlsConfig,
-    TranscriptConfig,
+    AuthConfig, Config, DkimConfig, DsnConfig, EnvelopeDefaults, LogConfig, MessageConfig,
+    OAuth2Config, OnFailure, PoolSettings, ProxyConfig, QueueConfig, RateLimitConfig, RetryConfig,
+    TimeoutsConfig, TlsConfig, TranscriptConfig,
 };
 pub use options::{CliOverrides, LoadOptions};
 pub use origin::Origin;

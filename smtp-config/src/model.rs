@@ -63,6 +63,9 @@ pub struct Config {
     /// DKIM signing.
     #[serde(default)]
     pub dkim: DkimConfig,
+    /// Delivery status notification requests.
+    #[serde(default)]
+    pub dsn: DsnConfig,
 }
 
 /// `[dkim]`: signing is on when `domain` is set.
@@ -81,6 +84,72 @@ pub struct DkimConfig {
     pub headers: Vec<String>,
     /// `header/body` canonicalization; unset means `relaxed/relaxed`.
     pub canonicalization: Option<String>,
+}
+
+/// `[dsn]`: delivery status notifications asked for every message
+/// (RFC 3461), see [`Config::envelope_params`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DsnConfig {
+    /// `NOTIFY` for every recipient.
+    #[serde(default, deserialize_with = "de::opt_parsed")]
+    pub notify: Option<smtp_core::dsn::Notify>,
+    /// `RET`.
+    #[serde(default, deserialize_with = "de::opt_parsed")]
+    pub ret: Option<smtp_core::dsn::Ret>,
+    /// `ENVID`, unencoded.
+    pub envid: Option<String>,
+    /// `ORCPT=rfc822;<recipient>` for every recipient.
+    #[serde(default)]
+    pub orcpt: bool,
+    /// What happens when the server lacks DSN.
+    #[serde(default, deserialize_with = "de::parsed")]
+    pub if_unsupported: smtp_core::dsn::IfUnsupported,
+}
+
+/// What the configuration asks of every message's envelope (see
+/// [`Config::envelope_defaults`]); cheap to clone into each sender.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvelopeDefaults {
+    dsn: Option<smtp_core::dsn::Dsn>,
+    require_tls: bool,
+}
+
+impl EnvelopeDefaults {
+    /// `envelope` with the configured DSN request, unless it carries its
+    /// own (the caller's, per message, wins), and with REQUIRETLS when
+    /// `tls.requiretls` is on.
+    pub fn apply(&self, mut envelope: smtp_core::Envelope) -> smtp_core::Envelope {
+        if envelope.dsn().is_none()
+            && let Some(d) = &self.dsn
+        {
+            envelope = envelope.with_dsn(d.clone());
+        }
+        if self.require_tls {
+            envelope = envelope.with_require_tls(true);
+        }
+        envelope
+    }
+}
+
+impl DsnConfig {
+    /// The request these settings make, `None` when they ask for nothing.
+    pub fn request(&self) -> Result<Option<smtp_core::dsn::Dsn>, smtp_core::Error> {
+        let mut d = smtp_core::dsn::Dsn::new()
+            .orcpt(self.orcpt)
+            .if_unsupported(self.if_unsupported);
+        if let Some(n) = self.notify {
+            d = d.notify(n);
+        }
+        if let Some(r) = self.ret {
+            d = d.ret(r);
+        }
+        if let Some(e) = &self.envid {
+            d = d.envid(e)?;
+        }
+        Ok((!d.is_empty()).then_some(d))
+    }
 }
 
 /// `[transcript]`.
@@ -127,6 +196,23 @@ pub struct LogConfig {
 }
 
 impl Config {
+    /// What the configuration asks of every message's envelope: the
+    /// `[dsn]` request and `tls.requiretls`.
+    pub fn envelope_defaults(&self) -> Result<EnvelopeDefaults, smtp_core::Error> {
+        Ok(EnvelopeDefaults {
+            dsn: self.dsn.request()?,
+            require_tls: self.tls.requiretls,
+        })
+    }
+
+    /// `envelope` with [`Config::envelope_defaults`] applied.
+    pub fn envelope_params(
+        &self,
+        envelope: smtp_core::Envelope,
+    ) -> Result<smtp_core::Envelope, smtp_core::Error> {
+        Ok(self.envelope_defaults()?.apply(envelope))
+    }
+
     /// How a queue flush runs under this configuration: `queue.max_age`,
     /// `rate_limit.*`, `retry.unknown_outcome`, and a backoff of
     /// `retry.backoff` but at least a minute (a queue retries in minutes,
@@ -234,6 +320,9 @@ pub struct TlsConfig {
     pub dangerous_accept_invalid_certs: bool,
     /// Accept a certificate for another name.
     pub dangerous_accept_invalid_hostnames: bool,
+    /// Send every message with REQUIRETLS (RFC 8689).
+    #[serde(default)]
+    pub requiretls: bool,
 }
 
 /// `[auth]`.
@@ -443,6 +532,23 @@ mod de {
         humantime::parse_duration(&s).map_err(serde::de::Error::custom)
     }
 
+    pub(super) fn parsed<'de, D: Deserializer<'de>, T>(d: D) -> Result<T, D::Error>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+
+    pub(super) fn opt_parsed<'de, D: Deserializer<'de>, T>(d: D) -> Result<Option<T>, D::Error>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        parsed(d).map(Some)
+    }
+
     const POOL_KEYS: &[&str] = &[
         "max_connections",
         "idle_timeout",
@@ -534,5 +640,25 @@ mod tests {
         };
         assert_eq!(r.min_interval(), Some(Duration::from_secs(2)));
         assert_eq!(RateLimitConfig::default().min_interval(), None);
+    }
+
+    #[test]
+    fn envelope_defaults_fill_in_but_never_replace_a_message_request() {
+        use smtp_core::dsn::{Dsn, Notify};
+        let d = EnvelopeDefaults {
+            dsn: Some(Dsn::new().notify(Notify::SUCCESS)),
+            require_tls: true,
+        };
+        let env =
+            smtp_core::Envelope::new(None, vec![smtp_core::Address::new("a@b.example").unwrap()])
+                .unwrap();
+        let filled = d.apply(env.clone());
+        assert_eq!(filled.dsn().unwrap().notify_value(), Some(Notify::SUCCESS));
+        assert!(filled.requires_tls());
+        let own = env.with_dsn(Dsn::new().notify(Notify::NEVER));
+        assert_eq!(
+            d.apply(own).dsn().unwrap().notify_value(),
+            Some(Notify::NEVER)
+        );
     }
 }

@@ -152,5 +152,20 @@ fn kind_schema(kind: KeyKind) -> Value {
             "enum": strings(crate::presets::presets().iter().map(|p| p.name))
         }),
         KeyKind::Region => json!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$" }),
+        KeyKind::DsnNotify => json!({
+            "anyOf": [
+                { "type": "string", "pattern": "^[A-Za-z][A-Za-z, ]*$", "examples": ["success,failure", "never"] },
+                {
+                    "type": "array",
+                    "items": { "type": "string", "enum": ["never", "success", "failure", "delay"] },
+                    "minItems": 1
+                }
+            ]
+        }),
+        KeyKind::DsnRet => json!({ "type": "string", "enum": ["full", "hdrs", "headers"] }),
+        KeyKind::EnvelopeId => {
+            json!({ "type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[ -~]+$" })
+        }
+        KeyKind::IfUnsupported => json!({ "type": "string", "enum": ["fail", "drop"] }),
     }
 }

@@ -267,6 +267,33 @@ fn tls(config: &Config, cx: &Ctx<'_>, warn: &mut impl FnMut(&str, String)) -> Re
                 .into(),
         );
     }
+    if t.requiretls && config.host.is_some() {
+        let refusal = if config.security == Security::None {
+            Some("security = none: REQUIRETLS needs TLS (security = \"starttls\" or \"implicit\")")
+        } else if t.dangerous_accept_invalid_certs || t.dangerous_accept_invalid_hostnames {
+            Some(
+                "a tls.dangerous_accept_invalid_* switch is on: REQUIRETLS needs a verified certificate",
+            )
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            return Err(Error::InvalidValue {
+                key: "tls.requiretls".into(),
+                value: "true".into(),
+                origin: Box::new(cx.origin("tls.requiretls")),
+                reason: reason.into(),
+            });
+        }
+        if config.security == Security::StartTlsOpportunistic {
+            warn(
+                "tls.requiretls",
+                "security = starttls-opportunistic: a server without STARTTLS gets every message refused \
+                 (REQUIRETLS needs TLS); use security = \"starttls\""
+                    .into(),
+            );
+        }
+    }
     if config.security == Security::None {
         let tls_keys = [
             "tls.ca_file",

@@ -65,6 +65,48 @@ pub(crate) fn normalize(kind: KeyKind, value: &Value) -> Result<Value, String> {
         }
         KeyKind::Preset => preset(value).map(Value::from),
         KeyKind::Region => region(value).map(Value::from),
+        KeyKind::DsnNotify => {
+            let joined = match value {
+                Value::Array(_, items) => items
+                    .iter()
+                    .map(string)
+                    .collect::<Result<Vec<_>, _>>()?
+                    .join(","),
+                other => string(other)?,
+            };
+            joined
+                .parse::<smtp_core::dsn::Notify>()
+                .map(|n| Value::from(n.to_string()))
+                .map_err(core_reason)
+        }
+        KeyKind::DsnRet => {
+            let s = string(value)?;
+            s.parse::<smtp_core::dsn::Ret>()
+                .map(|r| Value::from(r.as_str()))
+                .map_err(core_reason)
+        }
+        KeyKind::EnvelopeId => {
+            let s = string(value)?;
+            smtp_core::dsn::Dsn::new()
+                .envid(&s)
+                .map(|_| Value::from(s))
+                .map_err(core_reason)
+        }
+        KeyKind::IfUnsupported => {
+            let s = string(value)?;
+            s.parse::<smtp_core::dsn::IfUnsupported>()
+                .map(|u| Value::from(u.as_str()))
+                .map_err(core_reason)
+        }
+    }
+}
+
+/// The reason of smtp-core's refusal of a value, for a message that
+/// already names the key and value.
+fn core_reason(e: smtp_core::Error) -> String {
+    match e {
+        smtp_core::Error::InvalidInput { reason, .. } => reason.to_string(),
+        other => other.to_string(),
     }
 }
 
@@ -541,5 +583,27 @@ mod tests {
                 .contains("did you mean \"gmail\"")
         );
         assert!(n(KeyKind::Region, "eu-west-1.evil.com/x").is_err());
+    }
+
+    #[test]
+    fn dsn_values() {
+        assert_eq!(
+            n(KeyKind::DsnNotify, "failure, success").unwrap(),
+            Value::from("SUCCESS,FAILURE")
+        );
+        let list = Value::from(vec![Value::from("delay"), Value::from("failure")]);
+        assert_eq!(
+            normalize(KeyKind::DsnNotify, &list).unwrap(),
+            Value::from("FAILURE,DELAY")
+        );
+        let e = n(KeyKind::DsnNotify, "never,success").unwrap_err();
+        assert!(e.contains("never cannot be combined"), "{e}");
+        assert_eq!(n(KeyKind::DsnRet, "Headers").unwrap(), Value::from("HDRS"));
+        assert!(n(KeyKind::DsnRet, "body").is_err());
+        assert!(n(KeyKind::EnvelopeId, "x".repeat(101)).is_err());
+        assert_eq!(
+            n(KeyKind::IfUnsupported, "DROP").unwrap(),
+            Value::from("drop")
+        );
     }
 }

@@ -43,6 +43,8 @@ pub fn key_of(setting: Setting) -> Option<&'static str> {
         Setting::TlsPinSha256 => "tls.pin_sha256",
         Setting::TlsServerName => "tls.server_name",
         Setting::ProxyUrl => "proxy.url",
+        Setting::DsnIfUnsupported => "dsn.if_unsupported",
+        Setting::RequireTls => "tls.requiretls",
         Setting::ConfigFile => "the SMTP_CONFIG variable",
         _ => return None,
     };

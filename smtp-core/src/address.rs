@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::dsn::{Dsn, Notify, OriginalRecipient, RecipientDsn};
 use crate::error::Error;
 
 /// Longest address accepted (RFC 5321 §4.5.3.1.3: path of 256 octets).
@@ -168,11 +169,17 @@ impl TryFrom<&str> for Address {
     }
 }
 
-/// The SMTP envelope: reverse path and recipients.
+/// The SMTP envelope: reverse path and recipients, and the extension
+/// parameters asked for this message: a DSN request (RFC 3461, see
+/// [`crate::dsn`]) and REQUIRETLS (RFC 8689).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
     from: Option<Address>,
     to: Vec<Address>,
+    dsn: Option<Dsn>,
+    /// Empty, or one per recipient (index as in `to`).
+    recipient_dsn: Vec<RecipientDsn>,
+    require_tls: bool,
 }
 
 impl Envelope {
@@ -186,7 +193,13 @@ impl Envelope {
                 reason: "no recipients",
             });
         }
-        Ok(Envelope { from, to })
+        Ok(Envelope {
+            from,
+            to,
+            dsn: None,
+            recipient_dsn: Vec::new(),
+            require_tls: false,
+        })
     }
     /// The reverse path; `None` means `<>`.
     pub fn from(&self) -> Option<&Address> {
@@ -202,6 +215,85 @@ impl Envelope {
             .iter()
             .chain(&self.to)
             .any(Address::needs_smtputf8)
+    }
+
+    /// Asks for delivery status notifications (RFC 3461): `RET`/`ENVID`
+    /// for the message, and the `NOTIFY`/`ORCPT` every recipient gets
+    /// unless [`Envelope::with_recipient_dsn`] gives it its own.
+    pub fn with_dsn(mut self, dsn: Dsn) -> Envelope {
+        self.dsn = Some(dsn);
+        self
+    }
+
+    /// Gives the recipient at `index` (as in [`Envelope::to`]) its own
+    /// `NOTIFY` and/or `ORCPT`, in place of the message's.
+    pub fn with_recipient_dsn(
+        mut self,
+        index: usize,
+        dsn: RecipientDsn,
+    ) -> Result<Envelope, Error> {
+        if index >= self.to.len() {
+            return Err(Error::InvalidInput {
+                what: "recipient index",
+                value: index.to_string(),
+                reason: "no recipient at this index",
+            });
+        }
+        if self.recipient_dsn.is_empty() {
+            self.recipient_dsn = vec![RecipientDsn::new(); self.to.len()];
+        }
+        self.recipient_dsn[index] = dsn;
+        Ok(self)
+    }
+
+    /// Sends the message only over TLS with a verified certificate to a
+    /// server that offers REQUIRETLS (RFC 8689), with `REQUIRETLS` on
+    /// `MAIL FROM`: the server then must relay it only over verified TLS,
+    /// or bounce it. Otherwise the message is refused before `MAIL`
+    /// ([`Error::RequireTls`]).
+    pub fn with_require_tls(mut self, on: bool) -> Envelope {
+        self.require_tls = on;
+        self
+    }
+
+    /// The message's DSN request.
+    pub fn dsn(&self) -> Option<&Dsn> {
+        self.dsn.as_ref()
+    }
+
+    /// The recipient's own DSN request, when it has one.
+    pub fn recipient_dsn(&self, index: usize) -> Option<&RecipientDsn> {
+        self.recipient_dsn.get(index)
+    }
+
+    /// True when the message must go with REQUIRETLS.
+    pub fn requires_tls(&self) -> bool {
+        self.require_tls
+    }
+
+    /// True when any DSN parameter would be sent.
+    pub fn wants_dsn(&self) -> bool {
+        self.dsn.as_ref().is_some_and(|d| !d.is_empty())
+            || self
+                .recipient_dsn
+                .iter()
+                .any(|r| r.notify_value().is_some() || r.orcpt_value().is_some())
+    }
+
+    /// The `NOTIFY` and `ORCPT` the recipient at `index` is sent with:
+    /// its own, else the message's.
+    pub fn rcpt_dsn_params(&self, index: usize) -> (Option<Notify>, Option<OriginalRecipient>) {
+        let own = self.recipient_dsn.get(index);
+        let notify = own
+            .and_then(RecipientDsn::notify_value)
+            .or_else(|| self.dsn.as_ref().and_then(Dsn::notify_value));
+        let orcpt = own.and_then(|r| r.orcpt_value().cloned()).or_else(|| {
+            let auto = self.dsn.as_ref().is_some_and(Dsn::orcpt_value);
+            auto.then(|| self.to.get(index))
+                .flatten()
+                .and_then(|a| OriginalRecipient::rfc822(a).ok())
+        });
+        (notify, orcpt)
     }
 }
 

@@ -225,6 +225,21 @@ pub enum Error {
     /// dropped so the server discards the partial message).
     #[error("the message has 8-bit content but the server does not offer 8BITMIME")]
     EightBitNotSupported,
+    /// The message asks for delivery status notifications (RFC 3461:
+    /// `NOTIFY`, `RET`, `ENVID`, `ORCPT`) but the server does not offer
+    /// `DSN`, and [`IfUnsupported::Fail`](crate::dsn::IfUnsupported::Fail)
+    /// is in effect. Nothing of the message was sent.
+    #[error(
+        "mail not sent: the message asks for delivery status notifications (NOTIFY/RET/ENVID/ORCPT) but the server does not offer DSN"
+    )]
+    DsnNotSupported,
+    /// The message must go with REQUIRETLS (RFC 8689) and this session
+    /// cannot carry it. Nothing of the message was sent.
+    #[error("mail not sent: REQUIRETLS is required but {problem}")]
+    RequireTls {
+        /// What is missing.
+        problem: RequireTlsProblem,
+    },
     /// Writing to the outbox directory failed.
     #[error("writing to outbox {path} failed: {source}")]
     Outbox {
@@ -234,6 +249,31 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Why a message asking for REQUIRETLS cannot go on this session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequireTlsProblem {
+    /// The session is not encrypted.
+    NoTls,
+    /// TLS is on, but a `dangerous_*` switch let the certificate through
+    /// unverified.
+    UnverifiedCertificate,
+    /// The server does not offer `REQUIRETLS`.
+    NotOffered,
+}
+
+impl fmt::Display for RequireTlsProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RequireTlsProblem::NoTls => "the session is not encrypted (no TLS)",
+            RequireTlsProblem::UnverifiedCertificate => {
+                "the server's certificate was not verified (a dangerous_* TLS switch is on)"
+            }
+            RequireTlsProblem::NotOffered => "the server does not offer REQUIRETLS",
+        })
+    }
 }
 
 fn humanize(d: Duration) -> String {
@@ -263,6 +303,7 @@ impl Error {
             | Error::MessageTooBig { .. }
             | Error::Message(_)
             | Error::EightBitNotSupported => Phase::Input,
+            Error::DsnNotSupported | Error::RequireTls { .. } => Phase::Mail,
             Error::Connect { .. } => Phase::Connect,
             Error::Tls { .. } | Error::TlsNotConfigured => Phase::Tls,
             Error::Rejected { phase, .. }

@@ -109,7 +109,11 @@ settings! {
     /// The rustls crypto provider.
     TlsCryptoProvider => "`RustlsUpgradeBuilder::crypto_provider`";
     /// The proxy, with its user name and password.
-    ProxyUrl => "`smtp_proxy::ProxyUrl::parse`";
+    ProxyUrl => "`smtp_core::ProxyUrl::parse`";
+    /// What happens when the server lacks DSN.
+    DsnIfUnsupported => "`Dsn::if_unsupported`";
+    /// REQUIRETLS for a message.
+    RequireTls => "`Envelope::with_require_tls`";
     /// The configuration file.
     ConfigFile => "`LoadOptions::config_file`";
 }

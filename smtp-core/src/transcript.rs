@@ -73,6 +73,14 @@ pub enum SessionEvent {
         /// Time waited so far.
         elapsed: Duration,
     },
+    /// A message asked for delivery status notifications, the server does
+    /// not offer `DSN`, and the request said to send it anyway
+    /// ([`IfUnsupported::Drop`](crate::dsn::IfUnsupported::Drop)): it
+    /// went without its `NOTIFY`/`RET`/`ENVID`/`ORCPT` parameters.
+    DsnDropped {
+        /// The message's envelope sender, `<>` for the null sender.
+        from: String,
+    },
     /// Authentication succeeded.
     Authenticated {
         /// The mechanism used.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use smtp_core::{Address, Envelope};
 
 use crate::error::Error;
+use crate::params::EnvelopeParams;
 
 /// Where a queued message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +67,10 @@ pub struct Entry {
     pub last_attempt: Option<u64>,
     /// The last error (server reply included), if any.
     pub last_error: Option<String>,
+    /// DSN and REQUIRETLS settings (absent in metadata written before
+    /// they existed, and when the message has none).
+    #[serde(default, skip_serializing_if = "EnvelopeParams::is_empty")]
+    pub params: EnvelopeParams,
 }
 
 /// Unix seconds now.
@@ -103,6 +108,7 @@ impl Entry {
             next_attempt: created,
             last_attempt: None,
             last_error: None,
+            params: EnvelopeParams::of(envelope),
         }
     }
 
@@ -110,7 +116,7 @@ impl Entry {
     pub fn envelope(&self) -> Result<Envelope, smtp_core::Error> {
         let from = self.from.as_deref().map(Address::new).transpose()?;
         let to = self.to.iter().map(Address::new).collect::<Result<_, _>>()?;
-        Envelope::new(from, to)
+        self.params.apply(Envelope::new(from, to)?)
     }
 
     /// How long it has been queued.

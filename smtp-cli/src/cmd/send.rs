@@ -20,13 +20,12 @@ use crate::setup::{self, Dest, Setup};
 type Jobs = Box<dyn Iterator<Item = Result<Job, InvalidJob>> + Send>;
 
 pub async fn run(global: &GlobalArgs, args: SendArgs) -> Result<()> {
-    let retry_unknown = [("retry.unknown_outcome", "true")];
-    let extra: &[(&str, &str)] = if args.retry_unknown_outcome {
-        &retry_unknown
-    } else {
-        &[]
-    };
-    let loaded = setup::load_with(global, &args.conn, extra)?;
+    let mut settings = args.envelope.settings();
+    if args.retry_unknown_outcome {
+        settings.push(("retry.unknown_outcome", "true".into()));
+    }
+    let extra: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let loaded = setup::load_with(global, &args.conn, &extra)?;
     // Without a transcript file, only notices about slow waits (stderr).
     let recorder = Arc::new(
         match setup::transcript_path(&loaded, args.transcript.as_deref()) {
@@ -39,7 +38,13 @@ pub async fn run(global: &GlobalArgs, args: SendArgs) -> Result<()> {
     if let Dest::Smtp(t) = &setup.dest {
         recorder.expect_greeting(t.security(), t.target().port);
     }
-    let jobs = jobs(&args, &setup).await?;
+    let params = setup.envelope_params.clone();
+    let jobs: Jobs = Box::new(jobs(&args, &setup).await?.map(move |job| {
+        job.map(|mut job| {
+            job.envelope = params.apply(job.envelope);
+            job
+        })
+    }));
     let opts = Options {
         concurrency,
         json: args.json,

@@ -18,7 +18,15 @@ use crate::record::Recorder;
 use crate::setup;
 
 pub async fn run(global: &GlobalArgs, args: SendmailArgs) -> Result<()> {
-    let loaded = setup::load(global, &ConnectionArgs::default())?;
+    let settings: Vec<(&str, &str)> = [
+        ("dsn.notify", &args.dsn_notify),
+        ("dsn.ret", &args.dsn_ret),
+        ("dsn.envid", &args.dsn_envid),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+    .collect();
+    let loaded = setup::load_with(global, &ConnectionArgs::default(), &settings)?;
     let setup = setup::build(&loaded, None::<Arc<Recorder>>, None)?;
     let mut rcpts: Vec<Address> = args
         .recipients
@@ -45,7 +53,11 @@ pub async fn run(global: &GlobalArgs, args: SendmailArgs) -> Result<()> {
             .context("the full name given with -F")?;
     }
     let envelope = Envelope::new(Some(from), rcpts)?;
-    let job = Job::new("stdin", envelope, setup::Spooled::new(raw, spool));
+    let job = Job::new(
+        "stdin",
+        setup.envelope_params.apply(envelope),
+        setup::Spooled::new(raw, spool),
+    );
     let opts = Options {
         concurrency: 1,
         json: false,

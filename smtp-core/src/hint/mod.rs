@@ -3,7 +3,7 @@
 
 use std::io::ErrorKind;
 
-use crate::error::{Error, Phase};
+use crate::error::{Error, Phase, RequireTlsProblem};
 use crate::reply::Reply;
 
 mod table;
@@ -81,6 +81,14 @@ crate::hint_table! {
             "write {TlsMinVersion} and {TlsMaxVersion} as 1.2 or 1.3";
         TLS_VERSION_RANGE = "tls-version-range":
             "make {TlsMinVersion} lower than or equal to {TlsMaxVersion}";
+        DSN_NOT_SUPPORTED = "dsn-not-supported":
+            "the server cannot report delivery: let such messages go without the request with {DsnIfUnsupported=drop}, or send through a server that offers DSN";
+        REQUIRETLS_NO_TLS = "requiretls-no-tls":
+            "REQUIRETLS needs TLS: use {Security=starttls}, or implicit TLS on 465";
+        REQUIRETLS_UNVERIFIED = "requiretls-unverified":
+            "REQUIRETLS needs a verified certificate: stop accepting invalid certificates and trust the server's CA with {TlsCaFile}";
+        REQUIRETLS_NOT_OFFERED = "requiretls-not-offered":
+            "this server cannot promise TLS on the onward hops: send through one that offers REQUIRETLS, or without {RequireTls}";
     }
 }
 
@@ -130,6 +138,12 @@ pub(crate) fn hint_for(error: &Error) -> Option<Hint> {
         Error::Message(_) => hints::MESSAGE_UNREADABLE,
         Error::EightBitNotSupported => hints::EIGHT_BIT_NOT_SUPPORTED,
         Error::Outbox { .. } => hints::OUTBOX_UNWRITABLE,
+        Error::DsnNotSupported => hints::DSN_NOT_SUPPORTED,
+        Error::RequireTls { problem } => match problem {
+            RequireTlsProblem::NoTls => hints::REQUIRETLS_NO_TLS,
+            RequireTlsProblem::UnverifiedCertificate => hints::REQUIRETLS_UNVERIFIED,
+            RequireTlsProblem::NotOffered => hints::REQUIRETLS_NOT_OFFERED,
+        },
     };
     Some(h)
 }

@@ -8,7 +8,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::Session;
 use super::data::BodyChunks;
-use super::envelope::{Prelude, prelude};
+use super::envelope::Prelude;
 use super::transaction::Opening;
 use super::window::QuitState;
 use crate::address::Envelope;
@@ -154,7 +154,7 @@ impl Session {
                     // cannot even be read, its MAIL/RCPT(/DATA) must not sit
                     // in the server's queue with nothing to follow them.
                     let next = match items.peek_mut() {
-                        Some((e, m)) if self.caps.pipelining => match prelude(&self.caps, e, m) {
+                        Some((e, m)) if self.caps.pipelining => match self.prelude(e, m) {
                             Ok(p) => {
                                 let b = self.start_body(m).await;
                                 let ok = b.is_ok();

@@ -2,8 +2,11 @@
 
 use crate::address::Envelope;
 use crate::capabilities::Capabilities;
-use crate::error::Error;
+use crate::dsn::{IfUnsupported, xtext};
+use crate::error::{Error, RequireTlsProblem};
 use crate::message::MessageSource;
+use crate::tls::TlsInfo;
+use crate::transcript::SessionEvent;
 
 /// The commands that open a transaction, already checked against what
 /// the server offers.
@@ -16,11 +19,35 @@ pub(crate) struct Prelude {
     pub has_data: bool,
 }
 
+impl super::Session {
+    /// [`prelude`] for this session; says so (event and warning) when a
+    /// DSN request is dropped because the server lacks DSN.
+    pub(super) fn prelude(
+        &self,
+        envelope: &Envelope,
+        message: &MessageSource,
+    ) -> Result<Prelude, Error> {
+        let p = prelude(&self.caps, self.tls.as_ref(), envelope, message)?;
+        self.note_dsn_dropped(envelope);
+        Ok(p)
+    }
+
+    pub(super) fn note_dsn_dropped(&self, envelope: &Envelope) {
+        if envelope.wants_dsn() && !self.caps.dsn {
+            let from = format!("<{}>", envelope.from().map(|a| a.as_str()).unwrap_or(""));
+            tracing::warn!(target = %self.config.target, %from, "the server does not offer DSN: sending without the DSN request (dsn.if_unsupported = drop)");
+            self.event(SessionEvent::DsnDropped { from });
+        }
+    }
+}
+
 /// Builds MAIL/RCPT (and DATA) for one message, refusing early what the
 /// server would refuse: a message over `SIZE`, non-ASCII addresses
-/// without `SMTPUTF8`.
+/// without `SMTPUTF8`, a DSN request without `DSN`, REQUIRETLS without
+/// verified TLS and `REQUIRETLS`.
 pub(crate) fn prelude(
     caps: &Capabilities,
+    tls: Option<&TlsInfo>,
     envelope: &Envelope,
     message: &MessageSource,
 ) -> Result<Prelude, Error> {
@@ -29,6 +56,35 @@ pub(crate) fn prelude(
     {
         return Err(Error::MessageTooBig { size, limit });
     }
+    if !caps.eight_bit_mime && message.eight_bit() == Some(true) {
+        return Err(Error::EightBitNotSupported);
+    }
+    let mut body_params = String::new();
+    if caps.size.is_some()
+        && let Some(size) = message.size()
+    {
+        body_params.push_str(&format!(" SIZE={size}"));
+    }
+    if caps.eight_bit_mime && message.eight_bit() != Some(false) {
+        body_params.push_str(" BODY=8BITMIME");
+    }
+    let mut lines = envelope_lines(caps, tls, envelope, &body_params)?;
+    let has_data = caps.pipelining && !caps.chunking;
+    if has_data {
+        lines.push("DATA".into());
+    }
+    Ok(Prelude { lines, has_data })
+}
+
+/// `MAIL FROM` (with `body_params`, the message's own `SIZE`/`BODY`,
+/// right after the path) and one `RCPT TO` per recipient, with the
+/// envelope's extension parameters; refuses what the server cannot carry.
+pub(crate) fn envelope_lines(
+    caps: &Capabilities,
+    tls: Option<&TlsInfo>,
+    envelope: &Envelope,
+    body_params: &str,
+) -> Result<Vec<String>, Error> {
     if envelope.needs_smtputf8() && !caps.smtputf8 {
         let addr = envelope
             .from()
@@ -43,31 +99,59 @@ pub(crate) fn prelude(
             reason: "has non-ASCII characters but the server does not offer SMTPUTF8",
         });
     }
-    if !caps.eight_bit_mime && message.eight_bit() == Some(true) {
-        return Err(Error::EightBitNotSupported);
+    if envelope.requires_tls() {
+        let problem = match tls {
+            None => Some(RequireTlsProblem::NoTls),
+            Some(t) if !t.verified => Some(RequireTlsProblem::UnverifiedCertificate),
+            Some(_) if !caps.requiretls => Some(RequireTlsProblem::NotOffered),
+            Some(_) => None,
+        };
+        if let Some(problem) = problem {
+            return Err(Error::RequireTls { problem });
+        }
+    }
+    let dsn = envelope.wants_dsn() && caps.dsn;
+    if envelope.wants_dsn()
+        && !caps.dsn
+        && envelope
+            .dsn()
+            .is_none_or(|d| d.if_unsupported_value() == IfUnsupported::Fail)
+    {
+        return Err(Error::DsnNotSupported);
     }
     let mut mail = format!(
-        "MAIL FROM:<{}>",
+        "MAIL FROM:<{}>{body_params}",
         envelope.from().map(|a| a.as_str()).unwrap_or("")
     );
-    if caps.size.is_some()
-        && let Some(size) = message.size()
-    {
-        mail.push_str(&format!(" SIZE={size}"));
-    }
-    if caps.eight_bit_mime && message.eight_bit() != Some(false) {
-        mail.push_str(" BODY=8BITMIME");
-    }
     if envelope.needs_smtputf8() {
         mail.push_str(" SMTPUTF8");
     }
-    let mut lines = vec![mail];
-    lines.extend(envelope.to().iter().map(|r| format!("RCPT TO:<{r}>")));
-    let has_data = caps.pipelining && !caps.chunking;
-    if has_data {
-        lines.push("DATA".into());
+    if dsn && let Some(d) = envelope.dsn() {
+        if let Some(ret) = d.ret_value() {
+            mail.push_str(&format!(" RET={ret}"));
+        }
+        if let Some(envid) = d.envid_value() {
+            mail.push_str(&format!(" ENVID={}", xtext(envid)));
+        }
     }
-    Ok(Prelude { lines, has_data })
+    if envelope.requires_tls() {
+        mail.push_str(" REQUIRETLS");
+    }
+    let mut lines = vec![mail];
+    for (i, r) in envelope.to().iter().enumerate() {
+        let mut rcpt = format!("RCPT TO:<{r}>");
+        if dsn {
+            let (notify, orcpt) = envelope.rcpt_dsn_params(i);
+            if let Some(n) = notify {
+                rcpt.push_str(&format!(" NOTIFY={n}"));
+            }
+            if let Some(o) = orcpt {
+                rcpt.push_str(&format!(" ORCPT={}", o.encoded()));
+            }
+        }
+        lines.push(rcpt);
+    }
+    Ok(lines)
 }
 
 #[cfg(test)]
@@ -94,6 +178,7 @@ mod tests {
         };
         let p = prelude(
             &caps,
+            None,
             &env("a@b.c", &["x@y.z", "ü@y.z"]),
             &MessageSource::from_bytes("hi ✓"),
         )
@@ -119,6 +204,7 @@ mod tests {
         };
         let p = prelude(
             &caps,
+            None,
             &env("a@b.c", &["x@y.z"]),
             &MessageSource::from_bytes("ascii"),
         )
@@ -135,6 +221,7 @@ mod tests {
         };
         let e = prelude(
             &caps,
+            None,
             &env("a@b.c", &["x@y.z"]),
             &MessageSource::from_bytes("four"),
         )
@@ -148,6 +235,7 @@ mod tests {
         assert!(
             prelude(
                 &caps,
+                None,
                 &env("a@b.c", &["x@y.z"]),
                 &MessageSource::from_bytes("four")
             )
@@ -159,6 +247,7 @@ mod tests {
     fn utf8_address_needs_smtputf8() {
         let e = prelude(
             &Capabilities::default(),
+            None,
             &env("ü@b.c", &["x@y.z"]),
             &MessageSource::from_bytes(""),
         )
@@ -169,7 +258,13 @@ mod tests {
     #[test]
     fn null_reverse_path() {
         let e = Envelope::new(None, vec![Address::new("x@y.z").unwrap()]).unwrap();
-        let p = prelude(&Capabilities::default(), &e, &MessageSource::from_bytes("")).unwrap();
+        let p = prelude(
+            &Capabilities::default(),
+            None,
+            &e,
+            &MessageSource::from_bytes(""),
+        )
+        .unwrap();
         assert_eq!(p.lines[0], "MAIL FROM:<>");
     }
 }

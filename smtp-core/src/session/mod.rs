@@ -298,7 +298,8 @@ impl Session {
     /// `RSET` (also after a refusal). The first refusal is returned as
     /// [`Error::Rejected`] with phase `mail` or `rcpt`, so an anonymous
     /// session that may not relay is found before a real send fails.
-    /// Addresses needing SMTPUTF8 are refused when the server lacks it.
+    /// Addresses needing SMTPUTF8, a DSN request without DSN and
+    /// REQUIRETLS without verified TLS are refused as a send would.
     pub async fn check_envelope(&mut self, envelope: &crate::Envelope) -> Result<(), Error> {
         self.begin(Phase::Mail)?;
         let result = self.check_envelope_inner(envelope).await;
@@ -307,33 +308,14 @@ impl Session {
     }
 
     async fn check_envelope_inner(&mut self, envelope: &crate::Envelope) -> Result<(), Error> {
-        if envelope.needs_smtputf8() && !self.caps.smtputf8 {
-            return Err(Error::InvalidInput {
-                what: "address",
-                value: envelope
-                    .from()
-                    .into_iter()
-                    .chain(envelope.to())
-                    .find(|a| a.needs_smtputf8())
-                    .map(|a| a.to_string())
-                    .unwrap_or_default(),
-                reason: "has non-ASCII characters but the server does not offer SMTPUTF8",
-            });
-        }
-        let mut mail = format!(
-            "MAIL FROM:<{}>",
-            envelope.from().map(|a| a.as_str()).unwrap_or("")
-        );
-        if envelope.needs_smtputf8() {
-            mail.push_str(" SMTPUTF8");
-        }
-        let mut result = self.simple(&mail, Phase::Mail).await;
-        if result.is_ok() {
-            for rcpt in envelope.to() {
-                result = self.simple(&format!("RCPT TO:<{rcpt}>"), Phase::Rcpt).await;
-                if result.is_err() {
-                    break;
-                }
+        let lines = envelope::envelope_lines(&self.caps, self.tls.as_ref(), envelope, "")?;
+        self.note_dsn_dropped(envelope);
+        let mut result = Ok(());
+        for (i, line) in lines.iter().enumerate() {
+            let phase = if i == 0 { Phase::Mail } else { Phase::Rcpt };
+            result = self.simple(line, phase).await;
+            if result.is_err() {
+                break;
             }
         }
         // A refusal leaves the connection usable: reset it either way.

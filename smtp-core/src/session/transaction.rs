@@ -50,7 +50,7 @@ impl Session {
         let pre_sent = sent_ahead.is_some();
         let prelude = match sent_ahead {
             Some(p) => p,
-            None => super::envelope::prelude(&self.caps, envelope, message)?,
+            None => self.prelude(envelope, message)?,
         };
         if !pre_sent {
             // Nothing is outstanding: a reply already here answers nothing.

@@ -26,7 +26,6 @@ use tokio::io::AsyncWriteExt;
 use super::Session;
 use super::batch::within;
 use super::data::bdat_frame;
-use super::envelope::prelude;
 use super::inflight::{Expect, Finished, InFlight, Queued, QueuedBody, Tx};
 use crate::address::Envelope;
 use crate::delivery::Delivery;
@@ -232,7 +231,7 @@ impl Session {
                 Some(tx)
             }
             QueuedBody::Source(mut message) => {
-                let opened = match prelude(&self.caps, &q.envelope, &message) {
+                let opened = match self.prelude(&q.envelope, &message) {
                     Ok(p) => self.start_body(&mut message).await.map(|body| (p, body)),
                     Err(e) => Err(e),
                 };
