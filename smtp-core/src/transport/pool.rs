@@ -34,10 +34,10 @@ pub struct PoolConfig {
     /// When a session is about to reach it (its last batch, or its last few
     /// single messages), its successor is opened in the background, so the
     /// next send finds a session ready instead of waiting for connect,
-    /// greeting, EHLO, STARTTLS and AUTH. The successor takes the place of
-    /// the session it replaces: for the time they overlap, one more
-    /// connection than `max_connections` may be open for each session
-    /// that is retiring. A successor never used is closed by
+    /// greeting, EHLO, STARTTLS and AUTH. The successor counts against
+    /// `max_connections` like any session and is opened only when the
+    /// limit leaves room (never with `max_connections` 1). A successor
+    /// never used is closed by
     /// [`SmtpTransport::close`](crate::SmtpTransport::close).
     pub max_messages_per_connection: usize,
 }
@@ -67,8 +67,9 @@ struct Idle {
     successor: bool,
 }
 
-/// A session being opened ahead of need, or opened and not yet used.
-type Spare = JoinHandle<Result<Session, Error>>;
+/// A session being opened ahead of need, or opened and not yet used, with
+/// the permit that counts it.
+type Spare = (JoinHandle<Result<Session, Error>>, OwnedSemaphorePermit);
 
 impl Lease {
     /// For a session that will be closed, not put back: the permit must
@@ -159,10 +160,11 @@ impl Pool {
     /// A successor opened ahead that is (or becomes) ready; waiting for
     /// one already connecting beats starting over. One that failed or sat
     /// too long is dropped, and the caller opens a session itself (so a
-    /// failure surfaces with its own error).
+    /// failure surfaces with its own error). The caller holds a permit of
+    /// its own: the spare's is given back.
     async fn take_spare(&self) -> Option<Session> {
         loop {
-            let spare = self.spares.lock().ok()?.pop_front()?;
+            let (spare, _its_permit) = self.spares.lock().ok()?.pop_front()?;
             match spare.await {
                 Ok(Ok(mut session)) if session.idle_for() <= self.config.idle_timeout => {
                     // A spare that waited may have been dropped by the server.
@@ -184,7 +186,7 @@ impl Pool {
     /// (`messages`) and whether more are waiting for another session
     /// (`more`): when they leave the session `ahead` messages of room or
     /// fewer, its successor starts opening in the background (once per
-    /// session, never more spares than `max_connections`). Batches pass 0
+    /// session, and only when `max_connections` leaves room). Batches pass 0
     /// (the next call needs a new session only once this one is used
     /// up), single sends [`OPEN_AHEAD_MESSAGES`].
     pub fn plan(
@@ -205,14 +207,15 @@ impl Pool {
         if !more && left > ahead {
             return;
         }
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+            return;
+        };
         let Ok(mut spares) = self.spares.lock() else {
             return;
         };
-        if spares.len() >= self.config.max_connections.max(1) {
-            return;
-        }
         lease.successor = true;
-        spares.push_back(tokio::spawn(Session::open(session_config.clone())));
+        let opening = tokio::spawn(Session::open(session_config.clone()));
+        spares.push_back((opening, permit));
     }
 
     /// How many more messages `session` may carry (at least one).
@@ -261,7 +264,7 @@ impl Pool {
             .lock()
             .map(|mut s| s.drain(..).collect())
             .unwrap_or_default();
-        for spare in spares {
+        for (spare, _permit) in spares {
             if let Ok(Ok(session)) = spare.await {
                 session.quit().await;
             }

@@ -251,7 +251,7 @@ async fn a_session_used_up_by_its_batch_has_its_successor_opened_ahead() {
     let t = builder
         .connector(recorder.clone())
         .pool(smtp_core::PoolConfig {
-            max_connections: 1,
+            max_connections: 2,
             max_messages_per_connection: 3,
             ..Default::default()
         })
@@ -281,6 +281,42 @@ async fn a_session_used_up_by_its_batch_has_its_successor_opened_ahead() {
         recorder.connections.load(Ordering::SeqCst),
         3,
         "the second batch used the successor instead of connecting"
+    );
+}
+
+/// `max_connections` stays a hard limit: with 1, no successor is opened
+/// beside the session in use (a provider that allows one connection never
+/// sees two), each batch connects when it starts.
+#[tokio::test]
+async fn no_successor_is_opened_ahead_beyond_max_connections() {
+    let recorder = Arc::new(Recorder::default());
+    let (builder, _) = plain(port("PEERS_SMTP_SINK_PORT"));
+    let t = builder
+        .connector(recorder.clone())
+        .pool(smtp_core::PoolConfig {
+            max_connections: 1,
+            max_messages_per_connection: 3,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    for tag in ["one", "two"] {
+        let items = (0..3)
+            .map(|i| {
+                (
+                    envelope("s@example.test", &["r@example.test"]),
+                    msg(&format!("{tag}{i}")),
+                )
+            })
+            .collect();
+        let results = t.send_batch(items).await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+    }
+    t.close().await;
+    assert_eq!(
+        recorder.connections.load(Ordering::SeqCst),
+        2,
+        "one connection per batch, none opened ahead"
     );
 }
 
