@@ -275,7 +275,8 @@ one_round() {
   record idle_plain_kib "$(field rss_per_session_kib "$out")"
 
   # Bulk with a reconnection every 100 messages (the default cap), one
-  # connection, through the relay: RTT per message, batches of 100.
+  # worker (a pool of 2, room for the successor), through the relay: RTT
+  # per message, batches of 100.
   for build in after before; do
     local bin="$BENCH"
     if [ "$build" = before ]; then
@@ -284,7 +285,7 @@ one_round() {
     fi
     base="$(sink_count)"
     out="$WORK/ahead-$build-$r.txt"
-    measure "$out" "$bin" pool --port "$R_SINK" --sessions 1 --batch 100 --max-per-connection 100 \
+    measure "$out" "$bin" pool --port "$R_SINK" --sessions 1 --max-connections 2 --batch 100 --max-per-connection 100 \
       --messages "$N_AHEAD" || { cat "$out" >&2; exit 1; }
     expect_count "reconnecting bulk ($build)" sink_count $((base + N_AHEAD))
     record "ahead_${build}_rtt_per_msg" "$(calc "$(field secs "$out") * 1000 / $N_AHEAD / $rtt" 4)"
@@ -298,7 +299,8 @@ one_round() {
 tls_client_bin() { # bin tag
   local out="$WORK/$2.txt"
   measure "$out" "$1" pool --port "$R_SUB" --security starttls --auth plain --ca-file "$CA" \
-    --tls-name "$TLS_NAME" --sessions 1 --messages "$N_RELAY" --batch 100 --max-per-connection 100 \
+    --tls-name "$TLS_NAME" --sessions 1 --max-connections 2 --messages "$N_RELAY" --batch 100 \
+    --max-per-connection 100 \
     --from sender@example.test --to bench@example.test --tag "$2" || { cat "$out" >&2; exit 1; }
   expect_count "reconnecting STARTTLS bulk" maildir_count "$N_RELAY" "$2" 400
   grep -rlF "Subject: $2" "$MAILDIR" | xargs -r rm -f

@@ -11,7 +11,7 @@ pub const USAGE: &str = "usage: smtp-bench <probe|session|pool|send|newconn|star
 [--host H] [--port P] [--messages N] [--size BYTES] [--sessions S] [--batch B] [--file PATH] \
 [--runtime multi|current] [--from ADDR] [--to ADDR] [--tag SUBJECT] [--ca-file PEM] \
 [--tls-name NAME] [--security none|starttls] [--auth none|plain] [--resume yes|no] \
-[--max-per-connection N]
+[--max-per-connection N] [--max-connections N]
 --auth plain reads BENCH_SMTP_USER and BENCH_SMTP_PASS from the environment.";
 
 pub const MODES: [&str; 8] = [
@@ -46,6 +46,9 @@ pub struct Args {
     pub resume: bool,
     /// The pool's `max_messages_per_connection` (default: no limit).
     pub max_per_connection: usize,
+    /// The pool's `max_connections` (default: `sessions`), so that one
+    /// worker's pool has room to open a successor ahead.
+    pub max_connections: Option<usize>,
 }
 
 pub fn parse_args() -> Result<Args, String> {
@@ -73,6 +76,7 @@ pub fn parse_args() -> Result<Args, String> {
         auth: false,
         resume: true,
         max_per_connection: usize::MAX,
+        max_connections: None,
     };
     while let Some(key) = argv.next() {
         let value = argv.next().ok_or(format!("{key} needs a value"))?;
@@ -97,6 +101,7 @@ pub fn parse_args() -> Result<Args, String> {
             "--auth" if value == "none" || value == "plain" => a.auth = value == "plain",
             "--resume" if value == "yes" || value == "no" => a.resume = value == "yes",
             "--max-per-connection" => a.max_per_connection = num(&value)?.max(1),
+            "--max-connections" => a.max_connections = Some(num(&value)?.max(1)),
             _ => return Err(format!("unknown option {key} {value}")),
         }
     }
@@ -113,7 +118,7 @@ pub fn transport(args: &Args) -> Result<SmtpTransport, String> {
         .ehlo_name("bench.example")
         .timeouts(Timeouts::uniform(Duration::from_secs(60)))
         .pool(PoolConfig {
-            max_connections: args.sessions,
+            max_connections: args.max_connections.unwrap_or(args.sessions),
             idle_timeout: Duration::from_secs(600),
             max_messages_per_connection: args.max_per_connection,
         });
