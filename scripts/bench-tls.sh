@@ -5,8 +5,9 @@
 # and Python's smtplib doing the same; TLS 1.3 session resumption (CPU per
 # connection and round trips to the post-TLS EHLO, with and without); the
 # memory of an idle pooled TLS connection; and the round trips per message
-# of bulk sending with reconnection every 100 messages (connections opened
-# ahead), optionally next to a build without it (BENCH_BEFORE_BIN).
+# of bulk sending with reconnection every 100 messages, with the successor
+# opened ahead (a pool of 2 for one worker) and without (a pool of 1 leaves
+# no room for it: the behaviour before opening ahead existed).
 #
 #   scripts/bench-tls.sh                 # ~5 minutes; also run at the end of scripts/bench.sh
 #   BENCH_TLS_ROUNDS=3 scripts/bench-tls.sh
@@ -30,7 +31,8 @@ N_RELAY="${BENCH_TLS_RELAY_MESSAGES:-200}"   # ours through the relay
 N_PEER_RELAY="${BENCH_TLS_PEER_RELAY_MESSAGES:-60}" # lettre, smtplib through the relay
 N_CONN="${BENCH_TLS_NEWCONN:-60}"            # new TLS connection per message
 N_IDLE="${BENCH_TLS_IDLE_SESSIONS:-20}"      # idle sessions held for the memory row
-N_AHEAD="${BENCH_AHEAD_MESSAGES:-1000}"      # bulk with reconnection every 100
+N_AHEAD="${BENCH_AHEAD_MESSAGES:-1000}"      # bulk with reconnection every 100, smtp-sink
+N_AHEAD_TLS="${BENCH_AHEAD_TLS_MESSAGES:-500}" # the same, STARTTLS+AUTH to Postfix
 PYTHON="${PYTHON:-python3}"
 
 say() { echo "bench-tls.sh: $*" >&2; }
@@ -74,7 +76,6 @@ if [ -z "${BENCH_CLI_NO_BUILD:-}" ]; then
   (cd "$ROOT" && cargo build --quiet --release -p smtp-bench -p smtp-testkit --bins)
 fi
 BENCH="$BIN_DIR/smtp-bench"
-BEFORE="${BENCH_BEFORE_BIN:-}" # an smtp-bench built without opening ahead
 LETTRE=""
 if [ "${BENCH_LETTRE:-1}" != 0 ]; then
   if [ -z "${BENCH_CLI_NO_BUILD:-}" ]; then
@@ -275,36 +276,26 @@ one_round() {
   record idle_plain_kib "$(field rss_per_session_kib "$out")"
 
   # Bulk with a reconnection every 100 messages (the default cap), one
-  # worker (a pool of 2, room for the successor), through the relay: RTT
-  # per message, batches of 100.
-  for build in after before; do
-    local bin="$BENCH"
-    if [ "$build" = before ]; then
-      [ -n "$BEFORE" ] || continue
-      bin="$BEFORE"
-    fi
+  # worker, through the relay: RTT per message, batches of 100; a pool of
+  # 2 (the successor opened ahead) and of 1 (no room for it: connect,
+  # EHLO (+ STARTTLS + AUTH) before every 100th message).
+  local pool
+  for pool in 2 1; do
     base="$(sink_count)"
-    out="$WORK/ahead-$build-$r.txt"
-    measure "$out" "$bin" pool --port "$R_SINK" --sessions 1 --max-connections 2 --batch 100 --max-per-connection 100 \
-      --messages "$N_AHEAD" || { cat "$out" >&2; exit 1; }
-    expect_count "reconnecting bulk ($build)" sink_count $((base + N_AHEAD))
-    record "ahead_${build}_rtt_per_msg" "$(calc "$(field secs "$out") * 1000 / $N_AHEAD / $rtt" 4)"
-    out="$(tls_client_bin "$bin" "b20a-$$-$r-$build")"
-    record "ahead_tls_${build}_rtt_per_msg" "$(calc "$(field secs "$out") * 1000 / $N_RELAY / $rtt" 4)"
+    out="$WORK/ahead-$pool-$r.txt"
+    measure "$out" "$BENCH" pool --port "$R_SINK" --sessions 1 --max-connections "$pool" --batch 100 \
+      --max-per-connection 100 --messages "$N_AHEAD" || { cat "$out" >&2; exit 1; }
+    expect_count "reconnecting bulk (pool of $pool)" sink_count $((base + N_AHEAD))
+    record "ahead_pool${pool}_rtt_per_msg" "$(calc "$(field secs "$out") * 1000 / $N_AHEAD / $rtt" 4)"
+    out="$WORK/ahead-tls-$pool-$r.txt"
+    measure "$out" "$BENCH" pool --port "$R_SUB" --security starttls --auth plain --ca-file "$CA" \
+      --tls-name "$TLS_NAME" --sessions 1 --max-connections "$pool" --messages "$N_AHEAD_TLS" \
+      --batch 100 --max-per-connection 100 --from sender@example.test --to bench@example.test \
+      --tag "b20a-$$-$r-$pool" || { cat "$out" >&2; exit 1; }
+    expect_count "reconnecting STARTTLS bulk (pool of $pool)" maildir_count "$N_AHEAD_TLS" "b20a-$$-$r-$pool" 400
+    grep -rlF "Subject: b20a-$$-$r-$pool" "$MAILDIR" | xargs -r rm -f
+    record "ahead_tls_pool${pool}_rtt_per_msg" "$(calc "$(field secs "$out") * 1000 / $N_AHEAD_TLS / $rtt" 4)"
   done
-}
-
-# The same STARTTLS+AUTH bulk through the relay with a reconnection every
-# 100 messages, with a given build.
-tls_client_bin() { # bin tag
-  local out="$WORK/$2.txt"
-  measure "$out" "$1" pool --port "$R_SUB" --security starttls --auth plain --ca-file "$CA" \
-    --tls-name "$TLS_NAME" --sessions 1 --max-connections 2 --messages "$N_RELAY" --batch 100 \
-    --max-per-connection 100 \
-    --from sender@example.test --to bench@example.test --tag "$2" || { cat "$out" >&2; exit 1; }
-  expect_count "reconnecting STARTTLS bulk" maildir_count "$N_RELAY" "$2" 400
-  grep -rlF "Subject: $2" "$MAILDIR" | xargs -r rm -f
-  echo "$out"
 }
 
 say "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -340,8 +331,8 @@ row "STARTTLS set-up to the post-TLS EHLO, RTT, full handshake" "$(v starttls_no
 x="$(v idle_tls_kib)"
 row "memory per idle pooled TLS connection, KiB (RSS)" "$x" "<= 64" "$(met "$x" "x <= 64")"
 row "memory per idle pooled plain connection, KiB (RSS)" "$(v idle_plain_kib)" "-" "-"
-row "RTT/msg, reconnect every 100, smtp-sink: opened ahead / before" "$(v ahead_after_rtt_per_msg)/$(v ahead_before_rtt_per_msg)" "-" "-"
-row "RTT/msg, same, STARTTLS+AUTH Postfix: opened ahead / before" "$(v ahead_tls_after_rtt_per_msg)/$(v ahead_tls_before_rtt_per_msg)" "-" "-"
+row "RTT/msg, reconnect every 100, smtp-sink: opened ahead / not" "$(v ahead_pool2_rtt_per_msg)/$(v ahead_pool1_rtt_per_msg)" "-" "-"
+row "RTT/msg, same, STARTTLS+AUTH to Postfix: opened ahead / not" "$(v ahead_tls_pool2_rtt_per_msg)/$(v ahead_tls_pool1_rtt_per_msg)" "-" "-"
 if [ "$ROUNDS" -gt 1 ]; then
   echo
   echo "raw values (per round):"
