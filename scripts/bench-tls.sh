@@ -115,7 +115,10 @@ say "smtp-sink :$SINK (relay :$R_SINK), Postfix submission :$PF_SUB (relay :$R_S
   "TLS 1.3 :$PF_TLS13 (relay :$R_TLS); RTT ${RTT_MS} ms"
 
 sink_count() { tr '\r' '\n' <"$WORK/sink.out" | sed -n 's/.*mesg=\([0-9]*\).*/\1/p' | tail -n 1 | grep . || echo 0; }
-maildir_count() { grep -rlF "Subject: $1" "$MAILDIR" 2>/dev/null | wc -l; }
+# Other tests share the Maildir and delete their files while we search it.
+maildir_files() { grep -rlsF "Subject: $1" "$MAILDIR" || true; }
+maildir_count() { maildir_files "$1" | wc -l; }
+forget() { maildir_files "$1" | xargs -r rm -f; } # counted: keep the Maildir small
 expect_count() { # label counter-fn expected [arg] [tries]
   local got
   for _ in $(seq 1 "${5:-40}"); do
@@ -200,7 +203,7 @@ tls_client() { # who port n c tag
       "$CA" "$TLS_NAME" "$tag" ;;
   esac || { cat "$out" >&2; say "FAIL: $who to $port"; exit 1; }
   expect_count "$who, STARTTLS+AUTH to $port, $c connection(s)" maildir_count "$n" "$tag" 400
-  grep -rlF "Subject: $tag" "$MAILDIR" | xargs -r rm -f # counted: keep the Maildir small
+  forget "$tag"
   echo "$out"
 }
 
@@ -256,7 +259,7 @@ one_round() {
       { cat "$one" >&2; say "FAIL: newconn TLS"; exit 1; }
     expect_count "new TLS connection per message, resume=$resume" maildir_count \
       $((base + N_CONN + 1)) "b20r-$$-$r-$resume" 400
-    grep -rlF "Subject: b20r-$$-$r-$resume" "$MAILDIR" | xargs -r rm -f
+    forget "b20r-$$-$r-$resume"
     record "newconn_tls_${resume}_cpu_us" "$(marginal_cpu "$out" "$N_CONN" "$one")"
     record "newconn_tls_${resume}_resumed" "$(field tls_resumed "$out")"
     out="$WORK/starttls-$resume-$r.txt"
@@ -272,7 +275,7 @@ one_round() {
     --tls-name "$TLS_NAME" --sessions "$N_IDLE" --from sender@example.test --to bench@example.test \
     --tag "b20i-$$-$r" || { cat "$out" >&2; say "FAIL: idle"; exit 1; }
   expect_count "idle TLS sessions" maildir_count $((N_IDLE + 1)) "b20i-$$-$r" 400
-  grep -rlF "Subject: b20i-$$-$r" "$MAILDIR" | xargs -r rm -f
+  forget "b20i-$$-$r"
   record idle_tls_kib "$(field rss_per_session_kib "$out")"
   base="$(sink_count)"
   out="$WORK/idle-plain-$r.txt"
@@ -298,7 +301,7 @@ one_round() {
       --batch 100 --max-per-connection 100 --from sender@example.test --to bench@example.test \
       --tag "b20a-$$-$r-$pool" || { cat "$out" >&2; exit 1; }
     expect_count "reconnecting STARTTLS bulk (pool of $pool)" maildir_count "$N_AHEAD_TLS" "b20a-$$-$r-$pool" 400
-    grep -rlF "Subject: b20a-$$-$r-$pool" "$MAILDIR" | xargs -r rm -f
+    forget "b20a-$$-$r-$pool"
     record "ahead_tls_pool${pool}_rtt_per_msg" "$(calc "$(field secs "$out") * 1000 / $N_AHEAD_TLS / $rtt" 4)"
   done
 }
