@@ -231,9 +231,9 @@ async fn a_batch_never_exceeds_the_messages_per_connection_cap() {
 
 /// Waits (bounded) until `recorder` has seen `n` connections; false if it
 /// never does.
-async fn connections_reach(recorder: &Recorder, n: usize) -> bool {
+async fn connections_reach(recorder: &RecordingConnector, n: usize) -> bool {
     for _ in 0..200 {
-        if recorder.connections.load(Ordering::SeqCst) >= n {
+        if recorder.connections() >= n {
             return true;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
@@ -246,7 +246,7 @@ async fn connections_reach(recorder: &Recorder, n: usize) -> bool {
 /// batch runs on it (no connection more than the cap requires).
 #[tokio::test]
 async fn a_session_used_up_by_its_batch_has_its_successor_opened_ahead() {
-    let recorder = Arc::new(Recorder::default());
+    let recorder = Arc::new(RecordingConnector::default());
     let (builder, _) = plain(port("PEERS_SMTP_SINK_PORT"));
     let t = builder
         .connector(recorder.clone())
@@ -278,7 +278,7 @@ async fn a_session_used_up_by_its_batch_has_its_successor_opened_ahead() {
     assert!(connections_reach(&recorder, 3).await, "nor the next one");
     t.close().await;
     assert_eq!(
-        recorder.connections.load(Ordering::SeqCst),
+        recorder.connections(),
         3,
         "the second batch used the successor instead of connecting"
     );
@@ -289,7 +289,7 @@ async fn a_session_used_up_by_its_batch_has_its_successor_opened_ahead() {
 /// sees two), each batch connects when it starts.
 #[tokio::test]
 async fn no_successor_is_opened_ahead_beyond_max_connections() {
-    let recorder = Arc::new(Recorder::default());
+    let recorder = Arc::new(RecordingConnector::default());
     let (builder, _) = plain(port("PEERS_SMTP_SINK_PORT"));
     let t = builder
         .connector(recorder.clone())
@@ -314,7 +314,7 @@ async fn no_successor_is_opened_ahead_beyond_max_connections() {
     }
     t.close().await;
     assert_eq!(
-        recorder.connections.load(Ordering::SeqCst),
+        recorder.connections(),
         2,
         "one connection per batch, none opened ahead"
     );
@@ -324,7 +324,7 @@ async fn no_successor_is_opened_ahead_beyond_max_connections() {
 /// room left, not before.
 #[tokio::test]
 async fn single_sends_open_the_successor_near_the_cap_only() {
-    let recorder = Arc::new(Recorder::default());
+    let recorder = Arc::new(RecordingConnector::default());
     let (builder, _) = plain(port("PEERS_SMTP_SINK_PORT"));
     let t = builder
         .connector(recorder.clone())
@@ -338,7 +338,7 @@ async fn single_sends_open_the_successor_near_the_cap_only() {
     for i in 0..5 {
         t.send(&env, msg(&format!("single{i}"))).await.unwrap();
     }
-    assert_eq!(recorder.connections.load(Ordering::SeqCst), 1, "too early");
+    assert_eq!(recorder.connections(), 1, "too early");
     t.send(&env, msg("single5")).await.unwrap();
     assert!(
         connections_reach(&recorder, 2).await,
