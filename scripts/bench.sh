@@ -8,6 +8,7 @@
 #   scripts/bench.sh                          # one round, ~3 minutes (+ ~3 for bench-cli.sh)
 #   BENCH_ROUNDS=3 scripts/bench.sh           # medians of 3 rounds
 #   BENCH_CLI_ROWS=0 scripts/bench.sh         # without scripts/bench-cli.sh's rows
+#   BENCH_TLS_ROWS=0 scripts/bench.sh         # without scripts/bench-tls.sh's rows
 #
 # Then runs scripts/bench-cli.sh (the smtp binary: a 50 MiB attachment,
 # 10 MiB messages, a 1,000,000-recipient --to-file, CPU per message, each
@@ -456,6 +457,12 @@ if [ "$ROUNDS" -gt 1 ]; then
   echo
   echo "raw values (per round):"
   awk '{ a[$1] = a[$1] " " $2 } END { for (k in a) print "  " k ":" a[k] }' "$RAW" | sort
+fi
+
+# Issue 20's TLS rows (STARTTLS+AUTH bulk next to lettre and smtplib,
+# resumption, idle memory, connections opened ahead): their own table.
+if [ "${BENCH_TLS_ROWS:-1}" != 0 ]; then
+  BENCH_CLI_NO_BUILD=1 BENCH_RENICED=1 BENCH_LETTRE="$([ -n "$LETTRE" ] && echo 1 || echo 0)" "$ROOT/scripts/bench-tls.sh"
 fi
 
 # (i)-(l): the smtp binary's streaming and bulk rows, same build, its own

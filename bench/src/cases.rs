@@ -169,6 +169,7 @@ pub async fn new_connection_each(args: &Args) -> Result<String, String> {
     let body = message_bytes(args);
     let mut tally = Tally::default();
     let mut samples = Vec::with_capacity(args.messages);
+    let mut resumed = 0;
     let started = Instant::now();
     for _ in 0..args.messages {
         let t = Instant::now();
@@ -179,6 +180,7 @@ pub async fn new_connection_each(args: &Args) -> Result<String, String> {
                 continue;
             }
         };
+        resumed += usize::from(session.tls_info().is_some_and(|i| i.resumed));
         let r = session
             .send_and_quit(&envelope, MessageSource::from_bytes(body.clone()))
             .await;
@@ -189,7 +191,8 @@ pub async fn new_connection_each(args: &Args) -> Result<String, String> {
     samples.sort();
     let median = samples.get(samples.len() / 2).copied().unwrap_or_default();
     tally.finish(format!(
-        "secs={secs:.6} msg_median_secs={:.6} msg_mean_secs={:.6} msgs_per_s={:.1}",
+        "secs={secs:.6} msg_median_secs={:.6} msg_mean_secs={:.6} msgs_per_s={:.1} \
+         tls_resumed={resumed}",
         median.as_secs_f64(),
         secs / args.messages.max(1) as f64,
         args.messages as f64 / secs,
@@ -204,6 +207,7 @@ pub async fn starttls(args: &Args) -> Result<String, String> {
         .webpki_roots(false)
         .add_ca_file(ca)
         .min_version(TlsVersion::Tls1_3)
+        .resumption(args.resume)
         .build()
         .map_err(|e| e.to_string())?;
     let transport = SmtpTransport::builder(&args.host)
@@ -217,14 +221,14 @@ pub async fn starttls(args: &Args) -> Result<String, String> {
         .map_err(|e| e.to_string())?;
     let mut samples = Vec::with_capacity(args.messages);
     let mut version = String::new();
+    let mut resumed = 0;
     for _ in 0..args.messages.max(1) {
         let t = Instant::now();
         let session = transport.connect().await.map_err(|e| e.to_string())?;
         samples.push(t.elapsed());
-        version = session
-            .tls_info()
-            .map(|i| i.version.clone())
-            .ok_or("STARTTLS did not happen")?;
+        let info = session.tls_info().ok_or("STARTTLS did not happen")?;
+        version = info.version.clone();
+        resumed += usize::from(info.resumed);
         session.quit().await;
     }
     let in_order: Vec<String> = samples
@@ -233,8 +237,8 @@ pub async fn starttls(args: &Args) -> Result<String, String> {
         .collect();
     samples.sort();
     Ok(format!(
-        "ok={} failed=0 tls={version} setup_median_secs={:.6} setup_min_secs={:.6} \
-         setup_ms={}",
+        "ok={} failed=0 tls={version} resumed={resumed} setup_median_secs={:.6} \
+         setup_min_secs={:.6} setup_ms={}",
         samples.len(),
         samples[samples.len() / 2].as_secs_f64(),
         samples[0].as_secs_f64(),
@@ -267,13 +271,61 @@ pub async fn file(args: &Args) -> Result<String, String> {
     ))
 }
 
+/// Memory per idle connection: `--sessions` sessions opened (with the
+/// transport's security and AUTH), each having sent one message, then
+/// held open and idle, as the pool holds them. Resident memory before and
+/// after, less a first session opened, used and closed before (so the
+/// runtime, the TLS configuration and the allocator's first arenas are
+/// not counted).
+pub async fn idle(args: &Args) -> Result<String, String> {
+    let transport = transport(args)?;
+    let envelope = envelope(args)?;
+    let body = message_bytes(args);
+    let mut tally = Tally::default();
+    let mut first = transport.connect().await.map_err(|e| e.to_string())?;
+    let r = first
+        .send(&envelope, MessageSource::from_bytes(body.clone()))
+        .await;
+    tally.add(r, body.len() as u64);
+    first.quit().await;
+    let before = status_kib("VmRSS:");
+    let mut held = Vec::with_capacity(args.sessions);
+    let mut resumed = 0;
+    for _ in 0..args.sessions {
+        let mut session = transport.connect().await.map_err(|e| e.to_string())?;
+        resumed += usize::from(session.tls_info().is_some_and(|i| i.resumed));
+        let r = session
+            .send(&envelope, MessageSource::from_bytes(body.clone()))
+            .await;
+        tally.add(r, body.len() as u64);
+        held.push(session);
+    }
+    // Let the servers' last bytes (TLS 1.3 tickets, replies) arrive.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let after = status_kib("VmRSS:");
+    let per = (after.saturating_sub(before)) as f64 / args.sessions.max(1) as f64;
+    for session in held {
+        session.quit().await;
+    }
+    tally.finish(format!(
+        "sessions={} tls={} tls_resumed={resumed} rss_before_kib={before} rss_after_kib={after} \
+         rss_per_session_kib={per:.1}",
+        args.sessions, args.starttls
+    ))
+}
+
 /// Peak resident set size of this process so far (`VmHWM`), in KiB.
 fn vm_hwm_kib() -> u64 {
+    status_kib("VmHWM:")
+}
+
+/// A `kB` line of `/proc/self/status`, 0 if missing.
+fn status_kib(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .find_map(|l| l.strip_prefix(key))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)

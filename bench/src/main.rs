@@ -18,7 +18,14 @@
 //!   with QUIT riding behind its end of data (`Session::send_and_quit`).
 //! - `starttls`: `--messages` connections with STARTTLS (TLS 1.3 only,
 //!   `--ca-file`), each timed from connect to the post-TLS EHLO reply.
+//! - `idle`: `--sessions` sessions opened and used once, then held idle;
+//!   resident memory per session.
 //! - `file`: one message streamed from `--file`; MB/s and peak RSS.
+//!
+//! `--security starttls --ca-file PEM [--auth plain]` puts STARTTLS (and
+//! AUTH PLAIN) under `pool`, `send`, `newconn`, `session` and `idle`;
+//! `--resume no` turns TLS session resumption off; `--max-per-connection`
+//! sets the pool's `max_messages_per_connection`.
 
 mod args;
 mod cases;
@@ -62,6 +69,7 @@ async fn run(args: &Args) -> Result<String, String> {
         "pool" | "send" => cases::pool(args).await,
         "newconn" => cases::new_connection_each(args).await,
         "starttls" => cases::starttls(args).await,
+        "idle" => cases::idle(args).await,
         _ => cases::file(args).await,
     }
 }

@@ -111,6 +111,10 @@ pub struct TlsInfo {
     pub verified: bool,
     /// The name the certificate was checked against (SNI).
     pub server_name: String,
+    /// True when the handshake resumed an earlier session (a TLS 1.3
+    /// ticket or a TLS 1.2 session ID): the server sent no certificate,
+    /// `peer_certificates` are those of the session resumed.
+    pub resumed: bool,
 }
 
 /// Turns a stream into a TLS stream: at connect (implicit TLS) or after

@@ -36,6 +36,7 @@ pub struct TlsConfig {
     pub(crate) accept_invalid_certs: bool,
     pub(crate) accept_invalid_hostnames: bool,
     pub(crate) crypto_provider: Option<Arc<CryptoProvider>>,
+    pub(crate) resumption: bool,
 }
 
 impl Default for TlsConfig {
@@ -51,6 +52,7 @@ impl Default for TlsConfig {
             accept_invalid_certs: false,
             accept_invalid_hostnames: false,
             crypto_provider: None,
+            resumption: true,
         }
     }
 }
@@ -159,8 +161,8 @@ impl TlsConfig {
             .map_err(Error::Config)?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier));
-        match &self.client_auth {
-            None => Ok(builder.with_no_client_auth()),
+        let mut config = match &self.client_auth {
+            None => builder.with_no_client_auth(),
             Some((cert, key)) => {
                 let chain = load::client_chain(cert)?;
                 let private_key = load::client_key(key)?;
@@ -170,9 +172,13 @@ impl TlsConfig {
                         cert: cert.clone(),
                         key: key.clone(),
                         reason: e.to_string(),
-                    })
+                    })?
             }
+        };
+        if !self.resumption {
+            config.resumption = rustls::client::Resumption::disabled();
         }
+        Ok(config)
     }
 }
 
@@ -309,6 +315,18 @@ impl RustlsUpgradeBuilder {
     /// from a config file. See [`crate::danger`].
     pub fn dangerous_accept_invalid_hostnames(mut self, on: bool) -> Self {
         self.config.accept_invalid_hostnames = on;
+        self
+    }
+
+    /// Resume earlier sessions (default on): rustls keeps up to 256 TLS
+    /// 1.3 tickets and TLS 1.2 session IDs in memory, shared by every
+    /// connection made with this upgrade (and the transport's pool), so a
+    /// new connection to a server seen before skips the certificate and
+    /// key exchange signatures. Off: every handshake is a full one (a
+    /// ticket links the connections it resumes, which may matter for
+    /// privacy).
+    pub fn resumption(mut self, on: bool) -> Self {
+        self.config.resumption = on;
         self
     }
 

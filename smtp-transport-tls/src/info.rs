@@ -103,6 +103,7 @@ pub(crate) fn tls_info(conn: &ClientConnection, server_name: &str, verified: boo
         peer_certificates,
         verified,
         server_name: server_name.to_string(),
+        resumed: conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
     }
 }
 

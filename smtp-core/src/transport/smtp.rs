@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use tracing::Instrument;
 
 use super::Transport;
-use super::pool::{Pool, PoolConfig};
+use super::pool::{OPEN_AHEAD_MESSAGES, Pool, PoolConfig};
 use crate::address::{Envelope, check_name};
 use crate::config::{DEFAULT_PIPELINE_WINDOW, SessionConfig, default_ehlo_name};
 use crate::connector::{Connector, Target, TcpConnector};
@@ -99,6 +99,9 @@ impl SmtpTransport {
                 .by_ref()
                 .take(self.pool.room(&lease.session))
                 .collect();
+            let more = items.peek().is_some();
+            self.pool
+                .plan(&mut lease, &self.config, part.len(), more, 0);
             results.extend(lease.session.send_batch(part).await);
             self.pool.put(lease);
         }
@@ -151,6 +154,8 @@ impl Transport for SmtpTransport {
         let span = tracing::info_span!("smtp.send", server = %self.config.target, recipients = envelope.to().len());
         async {
             let mut lease = self.pool.get(&self.config).await?;
+            self.pool
+                .plan(&mut lease, &self.config, 1, false, OPEN_AHEAD_MESSAGES);
             let result = lease.session.send(envelope, message).await;
             self.pool.put(lease);
             log_outcome(&result);

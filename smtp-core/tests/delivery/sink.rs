@@ -229,6 +229,124 @@ async fn a_batch_never_exceeds_the_messages_per_connection_cap() {
     assert_eq!(recorder.connections(), 3, "3 + 3 + 1 messages");
 }
 
+/// Waits (bounded) until `recorder` has seen `n` connections; false if it
+/// never does.
+async fn connections_reach(recorder: &RecordingConnector, n: usize) -> bool {
+    for _ in 0..200 {
+        if recorder.connections() >= n {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    false
+}
+
+/// A batch that uses a session up starts its successor in the background:
+/// the next connection exists before anything asks for it, and the next
+/// batch runs on it (no connection more than the cap requires).
+#[tokio::test]
+async fn a_session_used_up_by_its_batch_has_its_successor_opened_ahead() {
+    let recorder = Arc::new(RecordingConnector::default());
+    let (builder, _) = plain(port("PEERS_SMTP_SINK_PORT"));
+    let t = builder
+        .connector(recorder.clone())
+        .pool(smtp_core::PoolConfig {
+            max_connections: 2,
+            max_messages_per_connection: 3,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let batch = |tag: &str| {
+        (0..3)
+            .map(|i| {
+                (
+                    envelope("s@example.test", &["r@example.test"]),
+                    msg(&format!("{tag}{i}")),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let results = t.send_batch(batch("first")).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert!(
+        connections_reach(&recorder, 2).await,
+        "the successor was not opened ahead"
+    );
+    let results = t.send_batch(batch("second")).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert!(connections_reach(&recorder, 3).await, "nor the next one");
+    t.close().await;
+    assert_eq!(
+        recorder.connections(),
+        3,
+        "the second batch used the successor instead of connecting"
+    );
+}
+
+/// `max_connections` stays a hard limit: with 1, no successor is opened
+/// beside the session in use (a provider that allows one connection never
+/// sees two), each batch connects when it starts.
+#[tokio::test]
+async fn no_successor_is_opened_ahead_beyond_max_connections() {
+    let recorder = Arc::new(RecordingConnector::default());
+    let (builder, _) = plain(port("PEERS_SMTP_SINK_PORT"));
+    let t = builder
+        .connector(recorder.clone())
+        .pool(smtp_core::PoolConfig {
+            max_connections: 1,
+            max_messages_per_connection: 3,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    for tag in ["one", "two"] {
+        let items = (0..3)
+            .map(|i| {
+                (
+                    envelope("s@example.test", &["r@example.test"]),
+                    msg(&format!("{tag}{i}")),
+                )
+            })
+            .collect();
+        let results = t.send_batch(items).await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+    }
+    t.close().await;
+    assert_eq!(
+        recorder.connections(),
+        2,
+        "one connection per batch, none opened ahead"
+    );
+}
+
+/// Single sends open the successor when the session has a few messages of
+/// room left, not before.
+#[tokio::test]
+async fn single_sends_open_the_successor_near_the_cap_only() {
+    let recorder = Arc::new(RecordingConnector::default());
+    let (builder, _) = plain(port("PEERS_SMTP_SINK_PORT"));
+    let t = builder
+        .connector(recorder.clone())
+        .pool(smtp_core::PoolConfig {
+            max_messages_per_connection: 10,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let env = envelope("s@example.test", &["r@example.test"]);
+    for i in 0..5 {
+        t.send(&env, msg(&format!("single{i}"))).await.unwrap();
+    }
+    assert_eq!(recorder.connections(), 1, "too early");
+    t.send(&env, msg("single5")).await.unwrap();
+    assert!(
+        connections_reach(&recorder, 2).await,
+        "4 messages of room left and no successor opened"
+    );
+    t.close().await;
+}
+
 #[tokio::test]
 async fn drop_after_final_dot_is_unknown_outcome_never_sent() {
     let (builder, _) = plain(port("PEERS_SMTP_SINK_DOTDROP_PORT"));
