@@ -6,6 +6,7 @@
 #   scripts/footprint.sh                 # ~5 minutes on 2 cores
 #   FOOTPRINT_TIMINGS=1 scripts/footprint.sh   # also cargo --timings HTML reports
 #   FOOTPRINT_KEEP=1 scripts/footprint.sh      # keep the temp dir (programs, targets)
+#   FOOTPRINT_BUILD="ours lettre" scripts/footprint.sh   # build only these (crates are counted for all)
 #
 # Programs (generated in a temp dir, each its own workspace and target dir):
 #   ours           smtp-core + smtp-transport-tls + smtp-auth (path deps of
@@ -155,7 +156,8 @@ lettre_version=$(cd "$work/lettre" && cargo tree -e normal --prefix none --offli
 
 # Back to back, each in a fresh target dir: the machine's load when one
 # build runs is the load when the next one does, or close to it.
-for name in "${names[@]}"; do
+read -r -a builds <<<"${FOOTPRINT_BUILD:-${names[*]}}"
+for name in "${builds[@]}"; do
     echo "building $name (clean release)..." >&2
     (cd "$work/$name" &&
         /usr/bin/time -f '%e %U %S' -o "$work/$name.time" \
@@ -170,7 +172,7 @@ for name in "${names[@]}"; do
     fi
 done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%.2f", a / b }'; }
 
 echo
 echo "$(nproc) cores, $(rustc --version | awk '{print $1, $2}'), lettre $lettre_version, $(date -u +%Y-%m-%d)"
@@ -185,14 +187,15 @@ label() {
     esac
 }
 for name in "${names[@]}"; do
-    printf '| %s | %s | %.1f s wall, %s s CPU | %s | %s |\n' "$(label "$name")" "${crates[$name]}" \
-        "${wall[$name]}" "${cpu[$name]}" "$(ratio "${wall[$name]}" "${wall[lettre]}")" \
-        "$(ratio "${cpu[$name]}" "${cpu[lettre]}")"
+    build="not built"
+    [ -n "${wall[$name]:-}" ] && build="${wall[$name]} s wall, ${cpu[$name]} s CPU"
+    printf '| %s | %s | %s | %s | %s |\n' "$(label "$name")" "${crates[$name]}" "$build" \
+        "$(ratio "${wall[$name]:-}" "${wall[lettre]:-}")" "$(ratio "${cpu[$name]:-}" "${cpu[lettre]:-}")"
 done
 echo
 verdict() { if [ "$1" = 1 ]; then echo met; else echo "NOT met"; fi; }
 ours=${crates[ours]} message=${crates[ours-message]} lettre=${crates[lettre]}
-wall_ratio=$(ratio "${wall[ours]}" "${wall[lettre]}")
+wall_ratio=$(ratio "${wall[ours]:-}" "${wall[lettre]:-}")
 echo "targets: ours fewer crates than lettre ($ours < $lettre): $(verdict "$((ours < lettre))");" \
-    "ours wall <= 0.8x lettre's ($wall_ratio): $(verdict "$(awk -v r="$wall_ratio" 'BEGIN { print (r <= 0.8) }')");" \
+    "ours wall <= 0.8x lettre's ($wall_ratio): $(verdict "$(awk -v r="$wall_ratio" 'BEGIN { print (r != "-" && r <= 0.8) }')");" \
     "ours+message no more crates than lettre ($message <= $lettre): $(verdict "$((message <= lettre))")"
