@@ -15,9 +15,7 @@ use crate::error::{Error, NoMechanismReason};
 use crate::mechanism::CramMd5;
 #[cfg(feature = "scram")]
 use crate::mechanism::{DEFAULT_MAX_ITERATIONS, Scram};
-use crate::mechanism::{
-    DEFAULT_MIN_ITERATIONS, Login, MechanismKind, OAuthBearer, Plain, XOAuth2,
-};
+use crate::mechanism::{DEFAULT_MIN_ITERATIONS, Login, MechanismKind, OAuthBearer, Plain, XOAuth2};
 
 /// The [`Authenticator`] of this crate.
 ///

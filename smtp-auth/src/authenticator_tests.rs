@@ -380,7 +380,10 @@ fn debug_shows_no_secret() {
 #[test]
 fn default_features_build_every_mechanism() {
     assert!(MechanismKind::PREFERENCE.iter().all(|k| k.is_built()));
-    assert_eq!(pw().build().unwrap().enabled()[0], MechanismKind::ScramSha256);
+    assert_eq!(
+        pw().build().unwrap().enabled()[0],
+        MechanismKind::ScramSha256
+    );
 }
 
 /// A PLAIN/LOGIN-only build (`--no-default-features`; scripts/test.sh

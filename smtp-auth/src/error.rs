@@ -54,7 +54,9 @@ pub enum Error {
     },
     /// A mechanism was asked for that this build leaves out (its cargo
     /// feature is off).
-    #[error("auth mechanism {mechanism} is not in this build: it needs smtp-auth's `{feature}` feature")]
+    #[error(
+        "auth mechanism {mechanism} is not in this build: it needs smtp-auth's `{feature}` feature"
+    )]
     MechanismNotBuilt {
         /// The mechanism's name.
         mechanism: &'static str,
@@ -266,6 +268,16 @@ impl Error {
     }
 }
 
+impl Error {
+    /// [`Error::MechanismNotBuilt`] for `kind`.
+    pub(crate) fn not_built(kind: MechanismKind) -> Error {
+        Error::MechanismNotBuilt {
+            mechanism: kind.name(),
+            feature: kind.feature().unwrap_or("default"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,15 +345,5 @@ mod tests {
             }
             .is_transient()
         );
-    }
-}
-
-impl Error {
-    /// [`Error::MechanismNotBuilt`] for `kind`.
-    pub(crate) fn not_built(kind: MechanismKind) -> Error {
-        Error::MechanismNotBuilt {
-            mechanism: kind.name(),
-            feature: kind.feature().unwrap_or("default"),
-        }
     }
 }

@@ -67,5 +67,8 @@ fn platform_roots_without_the_feature_are_refused() {
         .unwrap_err();
     assert!(matches!(err, Error::PlatformRootsNotBuilt), "{err:?}");
     assert_eq!(err.coded_hint().code, "tls-platform-roots-not-built");
-    assert!(err.to_string().contains("`platform-roots` feature"), "{err}");
+    assert!(
+        err.to_string().contains("`platform-roots` feature"),
+        "{err}"
+    );
 }
