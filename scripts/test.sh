@@ -112,6 +112,21 @@ doc_passed=$(awk '/^test result:/ { n += $4 } END { print n + 0 }' "$LOGS/doc.lo
 
 stop_peers
 
+# The lean builds an integrator gets with features off (docs/library.md,
+# "What features cost"): they compile, and the tests of what a missing
+# feature does (MechanismNotBuilt, PlatformRootsNotBuilt, an empty
+# certificate list) pass. The workspace run above has every feature on.
+{
+  cargo test -p smtp-auth --no-default-features --lib &&
+    cargo test -p smtp-transport-tls --no-default-features --features ring --lib --test platform_roots &&
+    cargo check -p smtp-config --no-default-features
+} >"$LOGS/features.log" 2>&1
+features=$?
+if [ "$features" -ne 0 ]; then
+  cat "$LOGS/features.log"
+  status=1
+fi
+
 # Fuzz smoke: every cargo-fuzz target for FUZZ_SECONDS (default 5) on the
 # stable toolchain; a crash fails the run, naming the target and the saved
 # input (scripts/fuzz.sh, docs/fuzzing.md). Needs no peers.
@@ -152,6 +167,7 @@ if [ "$load" != skipped ]; then
   echo "== scripts/test.sh: load test (run alone) $([ "$load" -eq 0 ] && echo ok || echo FAILED): $(grep -E '^ +Summary' "$LOGS/load.log" | tail -1 | sed 's/^ *//')"
 fi
 echo "== scripts/test.sh: cargo package $([ "$package" -eq 0 ] && echo ok || echo FAILED); $(tail -1 "$LOGS/license.log")"
+echo "== scripts/test.sh: lean feature sets $([ "$features" -eq 0 ] && echo ok || echo FAILED) ($(awk '/^test result:/ { n += $4 } END { print n + 0 }' "$LOGS/features.log") tests passed)"
 echo "== scripts/test.sh: fuzz smoke $([ "$fuzz" -eq 0 ] && echo ok || echo FAILED) ($(grep -c '^fuzz: .* ok:' "$LOGS/fuzz.log") targets passed)"
 sep=$(grep -n '^────────────$' "$LOGS/nextest.log" | tail -1 | cut -d: -f1)
 if [ -n "$sep" ]; then

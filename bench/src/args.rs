@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use smtp_auth::{Credentials, MechanismKind, SaslAuthenticator};
 use smtp_core::{Address, Envelope, PoolConfig, Security, SmtpTransport, Timeouts};
-use smtp_transport_tls::{RustlsUpgrade, TlsConfig};
+use smtp_transport_tls::RustlsUpgrade;
 
 pub const USAGE: &str = "usage: smtp-bench <probe|session|pool|send|newconn|starttls|idle|file> \
 [--host H] [--port P] [--messages N] [--size BYTES] [--sessions S] [--batch B] [--file PATH] \
@@ -137,7 +137,7 @@ pub fn transport(args: &Args) -> Result<SmtpTransport, String> {
 /// rustls trusting only `--ca-file` (the rig's CA), TLS 1.2 and 1.3.
 pub fn tls(args: &Args) -> Result<RustlsUpgrade, String> {
     let ca = args.ca_file.as_deref().ok_or("STARTTLS needs --ca-file")?;
-    TlsConfig::builder()
+    RustlsUpgrade::builder()
         .webpki_roots(false)
         .add_ca_file(ca)
         .resumption(args.resume)

@@ -11,10 +11,11 @@ use tokio::sync::OnceCell;
 use crate::classify::{AuthFailure, classify};
 use crate::credentials::{Credentials, Secret};
 use crate::error::{Error, NoMechanismReason};
-use crate::mechanism::{
-    CramMd5, DEFAULT_MAX_ITERATIONS, DEFAULT_MIN_ITERATIONS, Login, MechanismKind, OAuthBearer,
-    Plain, Scram, XOAuth2,
-};
+#[cfg(feature = "cram-md5")]
+use crate::mechanism::CramMd5;
+#[cfg(feature = "scram")]
+use crate::mechanism::{DEFAULT_MAX_ITERATIONS, Scram};
+use crate::mechanism::{DEFAULT_MIN_ITERATIONS, Login, MechanismKind, OAuthBearer, Plain, XOAuth2};
 
 /// The [`Authenticator`] of this crate.
 ///
@@ -57,7 +58,8 @@ impl fmt::Debug for SaslAuthenticator {
 }
 
 /// Builds a [`SaslAuthenticator`]. Defaults: no credentials (anonymous),
-/// every mechanism enabled, cleartext refused, nothing forced.
+/// every mechanism this build has enabled (see
+/// [`MechanismKind::is_built`]), cleartext refused, nothing forced.
 #[derive(Debug, Default)]
 pub struct SaslAuthenticatorBuilder {
     credentials: Option<Credentials>,
@@ -166,17 +168,24 @@ impl SaslAuthenticator {
             });
         }
         let password = self.password(credentials).await?;
+        #[cfg(feature = "scram")]
         let iterations = (self.scram_min_iterations, DEFAULT_MAX_ITERATIONS);
         Ok(match kind {
+            #[cfg(feature = "scram")]
             MechanismKind::ScramSha256 => {
                 Box::new(Scram::sha256(user, password).iterations(iterations.0, iterations.1))
             }
+            #[cfg(feature = "scram")]
             MechanismKind::ScramSha1 => {
                 Box::new(Scram::sha1(user, password).iterations(iterations.0, iterations.1))
             }
+            #[cfg(feature = "cram-md5")]
             MechanismKind::CramMd5 => Box::new(CramMd5::new(user, password)),
             MechanismKind::Plain => Box::new(Plain::new(user, password)),
-            _ => Box::new(Login::new(user, password)),
+            MechanismKind::Login => Box::new(Login::new(user, password)),
+            // The builder refuses mechanisms this build lacks; the token
+            // ones returned above.
+            other => return Err(Error::not_built(other)),
         })
     }
 }
@@ -201,6 +210,9 @@ fn no_match_reason(ctx: &AuthContext<'_>, token: bool) -> NoMechanismReason {
     let known: Vec<MechanismKind> = ctx.offered.iter().filter_map(|m| m.parse().ok()).collect();
     if known.is_empty() {
         return NoMechanismReason::Unsupported;
+    }
+    if known.iter().all(|k| !k.is_built()) {
+        return NoMechanismReason::NotBuilt;
     }
     if !known.iter().any(|k| k.uses_token() == token) {
         return if token {
@@ -265,7 +277,9 @@ impl SaslAuthenticatorBuilder {
     }
 
     /// The allow-list. Order does not matter: the preference order is
-    /// fixed (strongest first). Default: all.
+    /// fixed (strongest first). Default: all this build has. Naming one it
+    /// lacks (SCRAM without the `scram` feature, CRAM-MD5 without
+    /// `cram-md5`) makes `build()` fail with [`Error::MechanismNotBuilt`].
     pub fn mechanisms(mut self, mechanisms: impl IntoIterator<Item = MechanismKind>) -> Self {
         self.mechanisms = Some(mechanisms.into_iter().collect());
         self
@@ -294,9 +308,23 @@ impl SaslAuthenticatorBuilder {
 
     /// Checks the combination and builds the authenticator.
     pub fn build(self) -> Result<SaslAuthenticator, Error> {
-        let mut enabled = self
+        // Asked for by name, a mechanism this build lacks is an error; by
+        // default, only what is built is enabled.
+        if let Some(missing) = self
             .mechanisms
-            .unwrap_or_else(|| MechanismKind::PREFERENCE.to_vec());
+            .iter()
+            .flatten()
+            .chain(&self.forced)
+            .find(|k| !k.is_built())
+        {
+            return Err(Error::not_built(*missing));
+        }
+        let mut enabled = self.mechanisms.unwrap_or_else(|| {
+            MechanismKind::PREFERENCE
+                .into_iter()
+                .filter(|k| k.is_built())
+                .collect()
+        });
         enabled.sort();
         enabled.dedup();
         if enabled.is_empty() && self.forced.is_none() {

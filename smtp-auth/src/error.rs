@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use crate::mechanism::MechanismKind;
+
 /// Everything that can go wrong while choosing a mechanism, running one,
 /// or fetching a password or token.
 ///
@@ -49,6 +51,17 @@ pub enum Error {
         name: String,
         /// What is supported.
         supported: Vec<String>,
+    },
+    /// A mechanism was asked for that this build leaves out (its cargo
+    /// feature is off).
+    #[error(
+        "auth mechanism {mechanism} is not in this build: it needs smtp-auth's `{feature}` feature"
+    )]
+    MechanismNotBuilt {
+        /// The mechanism's name.
+        mechanism: &'static str,
+        /// The cargo feature that brings it in.
+        feature: &'static str,
     },
     /// The configuration cannot work (e.g. forcing PLAIN with a token).
     #[error("invalid auth configuration: {0}")]
@@ -208,6 +221,9 @@ pub enum NoMechanismReason {
     NotOfferedWithoutTls,
     /// The server offers only mechanisms this crate does not implement.
     Unsupported,
+    /// The server offers only mechanisms this build leaves out (SCRAM or
+    /// CRAM-MD5 without their features).
+    NotBuilt,
     /// The credentials are an OAuth2 token; the server offers no OAuth2 mechanism.
     NoOAuth2,
     /// The credentials are a password; the server offers only OAuth2 mechanisms.
@@ -227,6 +243,9 @@ impl NoMechanismReason {
             NoMechanismReason::Unsupported => {
                 "; this client implements none of the server's mechanisms"
             }
+            NoMechanismReason::NotBuilt => {
+                "; the server's mechanisms are left out of this build (smtp-auth features `scram`, `cram-md5`)"
+            }
             NoMechanismReason::NoOAuth2 => {
                 "; the server offers no OAuth2 mechanism and the credentials are a token"
             }
@@ -245,6 +264,16 @@ impl Error {
             Error::TokenHttp { .. } | Error::CommandTimedOut { .. } => true,
             Error::TokenRefused { status, .. } => *status >= 500,
             _ => false,
+        }
+    }
+}
+
+impl Error {
+    /// [`Error::MechanismNotBuilt`] for `kind`.
+    pub(crate) fn not_built(kind: MechanismKind) -> Error {
+        Error::MechanismNotBuilt {
+            mechanism: kind.name(),
+            feature: kind.feature().unwrap_or("default"),
         }
     }
 }

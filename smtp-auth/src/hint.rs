@@ -48,6 +48,8 @@ smtp_core::hint_table! {
             "enable TLS with {Security=starttls} or {Security=implicit}; only on a trusted network set {AuthAllowCleartext=true}";
         UNKNOWN_MECHANISM = "auth-unknown-mechanism":
             "use PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2 or OAUTHBEARER in {AuthMechanisms}";
+        MECHANISM_NOT_BUILT = "auth-mechanism-not-built":
+            "build smtp-auth with the feature the error names (the smtp CLI has them all), or allow a mechanism this build has in {AuthMechanisms}";
         INVALID_CONFIG = "auth-invalid-config":
             "fix the auth settings: passwords go with PLAIN/LOGIN/CRAM-MD5/SCRAM-*, tokens with XOAUTH2/OAUTHBEARER ({AuthMechanisms})";
         INVALID_CHALLENGE = "auth-invalid-challenge":
@@ -121,12 +123,14 @@ impl Error {
                 NoMechanismReason::NotOffered => hints::AUTH_NOT_OFFERED,
                 NoMechanismReason::NotOfferedWithoutTls => hints::AUTH_NOT_OFFERED_WITHOUT_TLS,
                 NoMechanismReason::Unsupported => hints::MECHANISMS_UNSUPPORTED,
+                NoMechanismReason::NotBuilt => hints::MECHANISM_NOT_BUILT,
                 NoMechanismReason::NoOAuth2 => hints::NO_OAUTH2,
                 NoMechanismReason::OAuth2Only => hints::OAUTH2_ONLY,
                 NoMechanismReason::NotEnabled => hints::NO_COMMON_MECHANISM,
             },
             Error::CleartextRefused { .. } => hints::CLEARTEXT_REFUSED,
             Error::UnknownMechanism { .. } => hints::UNKNOWN_MECHANISM,
+            Error::MechanismNotBuilt { .. } => hints::MECHANISM_NOT_BUILT,
             Error::Config(_) => hints::INVALID_CONFIG,
             Error::InvalidChallenge { .. } => hints::INVALID_CHALLENGE,
             Error::ServerError { .. } => hints::SCRAM_SERVER_ERROR,

@@ -105,7 +105,9 @@ pub struct TlsInfo {
     pub cipher_suite: String,
     /// ALPN protocol, if any (SMTP uses none).
     pub alpn: Option<String>,
-    /// The peer's chain, leaf first.
+    /// The peer's chain, leaf first. Empty when the TLS plugin does not
+    /// report certificates (smtp-transport-tls without its `cert-details`
+    /// feature).
     pub peer_certificates: Vec<CertificateInfo>,
     /// False when a `dangerous_*` switch let an unverified certificate through.
     pub verified: bool,

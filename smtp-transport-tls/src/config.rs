@@ -109,31 +109,42 @@ impl TlsConfig {
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         }
         if self.platform_roots {
-            // Honours SSL_CERT_FILE and SSL_CERT_DIR, like OpenSSL.
-            let found = rustls_native_certs::load_native_certs();
-            for e in &found.errors {
-                tracing::debug!(error = %e, "part of the platform trust store could not be read");
-            }
-            if found.certs.is_empty() {
-                let reason = match found.errors.first() {
-                    Some(e) => e.to_string(),
-                    None => "the platform's trust store is empty".to_string(),
-                };
-                // Only an error when nothing else is trusted: a container
-                // without a system store still has the bundled roots.
-                if !self.webpki_roots && self.ca.is_empty() {
-                    return Err(Error::PlatformRoots { reason });
-                }
-                tracing::debug!(%reason, "no platform trust anchors; using the others");
-            } else {
-                let (added, ignored) = roots.add_parsable_certificates(found.certs);
-                tracing::debug!(added, ignored, "loaded platform trust anchors");
-            }
+            self.add_platform_roots(&mut roots)?;
         }
         for source in &self.ca {
             load::add_ca(&mut roots, source)?;
         }
         Ok(roots)
+    }
+
+    #[cfg(feature = "platform-roots")]
+    fn add_platform_roots(&self, roots: &mut RootCertStore) -> Result<(), Error> {
+        // Honours SSL_CERT_FILE and SSL_CERT_DIR, like OpenSSL.
+        let found = rustls_native_certs::load_native_certs();
+        for e in &found.errors {
+            tracing::debug!(error = %e, "part of the platform trust store could not be read");
+        }
+        if found.certs.is_empty() {
+            let reason = match found.errors.first() {
+                Some(e) => e.to_string(),
+                None => "the platform's trust store is empty".to_string(),
+            };
+            // Only an error when nothing else is trusted: a container
+            // without a system store still has the bundled roots.
+            if !self.webpki_roots && self.ca.is_empty() {
+                return Err(Error::PlatformRoots { reason });
+            }
+            tracing::debug!(%reason, "no platform trust anchors; using the others");
+        } else {
+            let (added, ignored) = roots.add_parsable_certificates(found.certs);
+            tracing::debug!(added, ignored, "loaded platform trust anchors");
+        }
+        Ok(())
+    }
+
+    #[cfg(not(feature = "platform-roots"))]
+    fn add_platform_roots(&self, _roots: &mut RootCertStore) -> Result<(), Error> {
+        Err(Error::PlatformRootsNotBuilt)
     }
 
     pub(crate) fn client_config(&self) -> Result<ClientConfig, Error> {
@@ -242,6 +253,9 @@ impl RustlsUpgradeBuilder {
     /// company CA is installed system-wide. `SSL_CERT_FILE` and
     /// `SSL_CERT_DIR` replace the system store when set. An empty or
     /// unreadable store is an error only when nothing else is trusted.
+    ///
+    /// Needs the `platform-roots` feature (rustls-native-certs); without
+    /// it, `build()` fails with [`Error::PlatformRootsNotBuilt`].
     pub fn platform_roots(mut self, on: bool) -> Self {
         self.config.platform_roots = on;
         self

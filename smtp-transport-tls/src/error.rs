@@ -74,6 +74,13 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// Platform roots were asked for, but this build has no
+    /// `platform-roots` feature.
+    #[error(
+        "the platform's trust store was asked for (tls.platform_roots), but this build of \
+         smtp-transport-tls lacks its `platform-roots` feature"
+    )]
+    PlatformRootsNotBuilt,
     /// Every source of trust anchors is off.
     #[error(
         "no trusted certificate authority: the webpki roots and platform roots are off and no CA file \

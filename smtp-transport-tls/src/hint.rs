@@ -26,6 +26,8 @@ smtp_core::hint_table! {
             "{TlsClientKey} must be the private key of the first certificate in {TlsClientCert}";
         PLATFORM_ROOTS = "tls-platform-roots":
             "install the system CA bundle (Debian: ca-certificates), or give the server's CA with {TlsCaFile}";
+        PLATFORM_ROOTS_NOT_BUILT = "tls-platform-roots-not-built":
+            "build smtp-transport-tls with its `platform-roots` feature (the smtp CLI has it), or trust the server's CA with {TlsCaFile}";
         NO_TRUST_ANCHORS = "tls-no-trust-anchors":
             "give a CA file ({TlsCaFile}) or turn a root store back on ({TlsWebpkiRoots})";
         NO_CRYPTO_PROVIDER = "tls-no-crypto-provider":
@@ -83,6 +85,7 @@ impl Error {
             Error::ClientKeyFile { .. } => hints::CLIENT_KEY_FILE,
             Error::ClientAuth { .. } => hints::CLIENT_AUTH_MISMATCH,
             Error::PlatformRoots { .. } => hints::PLATFORM_ROOTS,
+            Error::PlatformRootsNotBuilt => hints::PLATFORM_ROOTS_NOT_BUILT,
             Error::NoTrustAnchors => hints::NO_TRUST_ANCHORS,
             Error::NoCryptoProvider => hints::NO_CRYPTO_PROVIDER,
             Error::Config(_) => hints::INVALID_CONFIG,

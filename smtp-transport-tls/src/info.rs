@@ -1,11 +1,19 @@
-//! What a handshake negotiated, as `smtp_core::TlsInfo`, and the fields of
-//! one certificate as `smtp_core::CertificateInfo`.
+//! What a handshake negotiated, as `smtp_core::TlsInfo`, and (feature
+//! `cert-details`) the fields of one certificate as
+//! `smtp_core::CertificateInfo`.
 
+#[cfg(feature = "cert-details")]
 use std::net::IpAddr;
 
 use rustls::ClientConnection;
-use smtp_core::{CertificateInfo, TlsInfo};
+use rustls::server::ParsedCertificate;
+use rustls_pki_types::CertificateDer;
+#[cfg(feature = "cert-details")]
+use smtp_core::CertificateInfo;
+use smtp_core::TlsInfo;
+#[cfg(feature = "cert-details")]
 use x509_parser::extensions::GeneralName;
+#[cfg(feature = "cert-details")]
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::pin::SpkiPin;
@@ -14,7 +22,8 @@ use crate::version::from_rustls;
 /// The fields of a DER certificate a person needs to judge it: subject,
 /// issuer, names, validity (RFC 3339) and the SPKI pin.
 ///
-/// Returns `None` when the bytes are not an X.509 certificate.
+/// Returns `None` when the bytes are not an X.509 certificate. Needs the
+/// `cert-details` feature (x509-parser).
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,6 +36,7 @@ use crate::version::from_rustls;
 /// assert!(info.subject_alt_names.contains(&"localhost".to_string()));
 /// # Ok(()) }
 /// ```
+#[cfg(feature = "cert-details")]
 pub fn certificate_info(der: &[u8]) -> Option<CertificateInfo> {
     let (_, cert) = X509Certificate::from_der(der).ok()?;
     let validity = cert.validity();
@@ -41,11 +51,16 @@ pub fn certificate_info(der: &[u8]) -> Option<CertificateInfo> {
 }
 
 /// The pin of a DER certificate's key, `None` if it does not parse.
+///
+/// webpki's parse (the one verification uses), so pins need no X.509
+/// parser of their own.
 pub(crate) fn spki_pin(der: &[u8]) -> Option<SpkiPin> {
-    let (_, cert) = X509Certificate::from_der(der).ok()?;
-    Some(SpkiPin::of_spki(cert.public_key().raw))
+    let der = CertificateDer::from(der);
+    let cert = ParsedCertificate::try_from(&der).ok()?;
+    Some(SpkiPin::of_spki(cert.subject_public_key_info().as_ref()))
 }
 
+#[cfg(feature = "cert-details")]
 fn subject_alt_names(cert: &X509Certificate<'_>) -> Vec<String> {
     let Ok(Some(san)) = cert.subject_alternative_name() else {
         return Vec::new();
@@ -61,6 +76,7 @@ fn subject_alt_names(cert: &X509Certificate<'_>) -> Vec<String> {
         .collect()
 }
 
+#[cfg(feature = "cert-details")]
 fn ip_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
     match bytes.len() {
         4 => <[u8; 4]>::try_from(bytes).ok().map(IpAddr::from),
@@ -88,12 +104,17 @@ pub(crate) fn tls_info(conn: &ClientConnection, server_name: &str, verified: boo
                 .unwrap_or_else(|| format!("{suite:?}"))
         })
         .unwrap_or_default();
+    // Without `cert-details` the list stays empty: parsing subject and
+    // issuer names takes x509-parser, which only a report needs.
+    #[cfg(feature = "cert-details")]
     let peer_certificates = conn
         .peer_certificates()
         .unwrap_or_default()
         .iter()
         .filter_map(|der| certificate_info(der))
         .collect();
+    #[cfg(not(feature = "cert-details"))]
+    let peer_certificates = Vec::new();
     TlsInfo {
         version,
         cipher_suite,
@@ -156,6 +177,16 @@ mod tests {
     }
 
     #[test]
+    fn spki_pin_matches_openssl() {
+        let der = CertificateDer::from_pem_slice(LOCALHOST_PEM).unwrap();
+        assert_eq!(
+            spki_pin(&der).unwrap().to_string(),
+            "REV/XIvuoMH1hz4e9bYXKARcFEFuSS26zaUoFykEStw="
+        );
+    }
+
+    #[cfg(feature = "cert-details")]
+    #[test]
     fn extracts_certificate_fields() {
         let der = CertificateDer::from_pem_slice(LOCALHOST_PEM).unwrap();
         let info = certificate_info(&der).unwrap();
@@ -182,7 +213,9 @@ mod tests {
 
     #[test]
     fn garbage_is_not_a_certificate() {
+        #[cfg(feature = "cert-details")]
         assert!(certificate_info(b"not a certificate").is_none());
+        assert!(spki_pin(b"not a certificate").is_none());
         assert!(spki_pin(b"").is_none());
     }
 }

@@ -18,6 +18,7 @@ mod version;
 pub use config::{RustlsUpgradeBuilder, TlsConfig};
 pub use error::Error;
 pub use hint::hints;
+#[cfg(feature = "cert-details")]
 pub use info::certificate_info;
 pub use pin::SpkiPin;
 pub use smtp_core::TlsVersion;

@@ -1,16 +1,22 @@
 //! `platform_roots(true)` trusts what the operating system trusts. The OS
 //! store is pointed at the rig's CA through `SSL_CERT_FILE` (honoured by
 //! rustls-native-certs) in a child run of this test binary, since a test
-//! must not change its own process environment.
+//! must not change its own process environment. Without the
+//! `platform-roots` feature, asking for them is refused with its own error.
 
+#[cfg(feature = "platform-roots")]
 mod common;
 
+#[cfg(feature = "platform-roots")]
 use common::*;
 use smtp_transport_tls::{Error, RustlsUpgrade};
 
+#[cfg(feature = "platform-roots")]
 const CHILD_MARKER: &str = "SMTP_TLS_PLATFORM_ROOTS_CHILD";
+#[cfg(feature = "platform-roots")]
 const TEST_NAME: &str = "platform_roots_are_the_os_store";
 
+#[cfg(feature = "platform-roots")]
 fn platform_only() -> smtp_transport_tls::RustlsUpgrade {
     RustlsUpgrade::builder()
         .webpki_roots(false)
@@ -19,6 +25,7 @@ fn platform_only() -> smtp_transport_tls::RustlsUpgrade {
         .expect("platform roots load")
 }
 
+#[cfg(feature = "platform-roots")]
 #[tokio::test]
 async fn platform_roots_are_the_os_store() {
     let port = peers().postfix_smtps_port;
@@ -49,4 +56,19 @@ async fn platform_roots_are_the_os_store() {
     );
     assert!(out.status.success(), "child run failed:\n{log}");
     assert!(log.contains("1 passed"), "the child ran the test:\n{log}");
+}
+
+#[cfg(not(feature = "platform-roots"))]
+#[test]
+fn platform_roots_without_the_feature_are_refused() {
+    let err = RustlsUpgrade::builder()
+        .platform_roots(true)
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::PlatformRootsNotBuilt), "{err:?}");
+    assert_eq!(err.coded_hint().code, "tls-platform-roots-not-built");
+    assert!(
+        err.to_string().contains("`platform-roots` feature"),
+        "{err}"
+    );
 }

@@ -35,6 +35,8 @@ fn chosen(auth: &SaslAuthenticator, names: &str, tls: bool) -> &'static str {
     pick(auth, names, tls).unwrap().unwrap().name()
 }
 
+// SCRAM and CRAM-MD5 in play: the default features.
+#[cfg(all(feature = "scram", feature = "cram-md5"))]
 #[test]
 fn preference_order_with_a_password() {
     let a = pw().build().unwrap();
@@ -64,6 +66,8 @@ fn preference_order_with_a_token() {
     );
 }
 
+// SCRAM and CRAM-MD5 in play: the default features.
+#[cfg(all(feature = "scram", feature = "cram-md5"))]
 #[test]
 fn allow_list_restricts_and_order_is_fixed() {
     let a = pw()
@@ -85,6 +89,8 @@ fn allow_list_restricts_and_order_is_fixed() {
     );
 }
 
+// SCRAM and CRAM-MD5 in play: the default features.
+#[cfg(all(feature = "scram", feature = "cram-md5"))]
 #[test]
 fn forced_mechanism_is_used_even_when_not_offered() {
     let a = pw().force_mechanism(MechanismKind::Login).build().unwrap();
@@ -155,6 +161,8 @@ fn cleartext_mechanisms_are_refused_without_tls() {
     assert!(!a.allow_cleartext());
 }
 
+// SCRAM and CRAM-MD5 in play: the default features.
+#[cfg(all(feature = "scram", feature = "cram-md5"))]
 #[test]
 fn a_strong_mechanism_is_fine_without_tls() {
     let a = pw().build().unwrap();
@@ -179,6 +187,8 @@ fn cleartext_opt_in() {
     assert!(a.allow_cleartext());
 }
 
+// SCRAM and CRAM-MD5 in play: the default features.
+#[cfg(all(feature = "scram", feature = "cram-md5"))]
 #[test]
 fn no_common_mechanism_states_the_fact_and_picks_the_hint() {
     let a = pw().build().unwrap();
@@ -364,4 +374,66 @@ fn debug_shows_no_secret() {
         d.contains("tester@example.test") && !d.contains("Tester-Pass-1"),
         "{d}"
     );
+}
+
+#[cfg(all(feature = "scram", feature = "cram-md5"))]
+#[test]
+fn default_features_build_every_mechanism() {
+    assert!(MechanismKind::PREFERENCE.iter().all(|k| k.is_built()));
+    assert_eq!(
+        pw().build().unwrap().enabled()[0],
+        MechanismKind::ScramSha256
+    );
+}
+
+/// A PLAIN/LOGIN-only build (`--no-default-features`; scripts/test.sh
+/// runs these): SCRAM and CRAM-MD5 are left out, and asking for them says
+/// which feature brings them in.
+#[cfg(not(any(feature = "scram", feature = "cram-md5")))]
+mod not_built {
+    use super::*;
+
+    #[test]
+    fn not_built_mechanisms_are_left_out_by_default() {
+        let a = pw().build().unwrap();
+        assert_eq!(a.enabled(), [MechanismKind::Plain, MechanismKind::Login]);
+        let all = "CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256 LOGIN PLAIN";
+        assert_eq!(chosen(&a, all, true), "PLAIN");
+    }
+
+    #[test]
+    fn not_built_mechanisms_asked_for_by_name_fail_at_build() {
+        let err = pw()
+            .mechanisms([MechanismKind::ScramSha256, MechanismKind::Plain])
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "auth mechanism SCRAM-SHA-256 is not in this build: it needs smtp-auth's `scram` feature"
+        );
+        assert_eq!(err.coded_hint().code, "auth-mechanism-not-built");
+        let err = pw()
+            .force_mechanism(MechanismKind::CramMd5)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("`cram-md5` feature"), "{err}");
+    }
+
+    #[test]
+    fn not_built_mechanisms_offered_alone_name_the_features() {
+        let a = pw().build().unwrap();
+        let err = pick(&a, "SCRAM-SHA-256 CRAM-MD5", true).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::NoCommonMechanism {
+                    reason: NoMechanismReason::NotBuilt,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("left out of this build"), "{err}");
+        assert_eq!(err.coded_hint().code, "auth-mechanism-not-built");
+    }
 }

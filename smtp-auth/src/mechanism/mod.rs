@@ -1,10 +1,12 @@
 //! The SASL mechanisms, each a small [`smtp_core::Mechanism`], and
 //! [`MechanismKind`], the names the authenticator chooses among.
 
+#[cfg(feature = "cram-md5")]
 mod cram_md5;
 mod login;
 mod oauth;
 mod plain;
+#[cfg(feature = "scram")]
 mod scram;
 
 use std::fmt;
@@ -15,11 +17,18 @@ use smtp_core::SecretBytes;
 
 use crate::error::Error;
 
+#[cfg(feature = "cram-md5")]
 pub use cram_md5::CramMd5;
 pub use login::Login;
 pub use oauth::{OAuthBearer, XOAuth2};
 pub use plain::Plain;
-pub use scram::{DEFAULT_MAX_ITERATIONS, DEFAULT_MIN_ITERATIONS, Scram};
+#[cfg(feature = "scram")]
+pub use scram::Scram;
+
+/// Fewest PBKDF2 iterations SCRAM accepts by default (RFC 7677 §4).
+pub const DEFAULT_MIN_ITERATIONS: u32 = 4096;
+/// Most PBKDF2 iterations SCRAM accepts by default.
+pub const DEFAULT_MAX_ITERATIONS: u32 = 1_000_000;
 
 /// A mechanism this crate implements.
 ///
@@ -78,6 +87,28 @@ impl MechanismKind {
                 | MechanismKind::OAuthBearer
                 | MechanismKind::XOAuth2
         )
+    }
+
+    /// The smtp-auth feature this mechanism needs, if any.
+    pub fn feature(self) -> Option<&'static str> {
+        match self {
+            MechanismKind::ScramSha256 | MechanismKind::ScramSha1 => Some("scram"),
+            MechanismKind::CramMd5 => Some("cram-md5"),
+            _ => None,
+        }
+    }
+
+    /// True when this build implements the mechanism: SCRAM needs the
+    /// `scram` feature, CRAM-MD5 the `cram-md5` feature (both default).
+    // With a feature off, cfg! is a literal `false` and clippy sees a
+    // `matches!`; the match says which feature decides which kinds.
+    #[allow(clippy::match_like_matches_macro)]
+    pub fn is_built(self) -> bool {
+        match self {
+            MechanismKind::ScramSha256 | MechanismKind::ScramSha1 => cfg!(feature = "scram"),
+            MechanismKind::CramMd5 => cfg!(feature = "cram-md5"),
+            _ => true,
+        }
     }
 
     /// True for the OAuth2 mechanisms (they need a token, not a password).

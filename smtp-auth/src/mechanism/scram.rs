@@ -17,7 +17,6 @@ use std::fmt;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
-use rand::RngCore;
 use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
 use sha1::Sha1;
@@ -25,13 +24,8 @@ use sha2::{Digest, Sha256};
 use smtp_core::{BoxError, Mechanism, SecretBytes};
 
 use super::oauth::gs2_saslname;
-use super::{secret, shown};
+use super::{DEFAULT_MAX_ITERATIONS, DEFAULT_MIN_ITERATIONS, secret, shown};
 use crate::error::Error;
-
-/// Fewest PBKDF2 iterations accepted by default (RFC 7677 §4).
-pub const DEFAULT_MIN_ITERATIONS: u32 = 4096;
-/// Most PBKDF2 iterations accepted by default.
-pub const DEFAULT_MAX_ITERATIONS: u32 = 1_000_000;
 
 /// `n,,`: no channel binding, no authorization identity.
 const GS2_HEADER: &str = "n,,";
@@ -145,7 +139,9 @@ impl Scram {
 
     fn new(hash: Hash, username: String, password: SecretString) -> Scram {
         let mut raw = [0u8; 24];
-        rand::rng().fill_bytes(&mut raw);
+        // The OS source directly: a nonce needs unpredictability, not a
+        // fast generator, and 24 bytes per login is nothing.
+        getrandom::getrandom(&mut raw).expect("the operating system's random source works");
         Scram {
             hash,
             username,

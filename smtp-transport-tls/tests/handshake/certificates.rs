@@ -47,6 +47,22 @@ async fn expired_certificate() {
     assert!(!verified.await.expect("accepted under accept_invalid_certs"));
 }
 
+/// Pin-only trust excuses an unknown issuer, never an expired certificate.
+#[tokio::test]
+async fn pin_only_trust_refuses_an_expired_certificate() {
+    let p = peers();
+    let pinned = smtp_transport_tls::RustlsUpgrade::builder()
+        .webpki_roots(false)
+        .pin_sha256(openssl_pin(&p.expired_cert));
+    let err = try_port(pinned, p.postfix_badcert_expired_port, "localhost")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::CertificateExpired { not_after, .. } if not_after == "2020-01-02T00:00:00Z"),
+        "{err:?}"
+    );
+}
+
 #[tokio::test]
 async fn wrong_host_certificate() {
     let port = peers().postfix_badcert_host_port;
