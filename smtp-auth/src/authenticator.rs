@@ -18,11 +18,12 @@ use crate::mechanism::{
 
 /// The [`Authenticator`] of this crate.
 ///
-/// Order of preference: SCRAM-SHA-256 > SCRAM-SHA-1 > CRAM-MD5 > PLAIN >
-/// LOGIN with a password; OAUTHBEARER > XOAUTH2 with a token. On a
-/// connection without TLS, PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER are
-/// skipped unless [`allow_cleartext`](SaslAuthenticatorBuilder::allow_cleartext)
-/// is set; SCRAM and CRAM-MD5 are still fine there.
+/// Order of preference: SCRAM-SHA-256 > SCRAM-SHA-1 > CRAM-MD5 > NTLM (with
+/// the `ntlm` feature) > PLAIN > LOGIN with a password; OAUTHBEARER >
+/// XOAUTH2 with a token. On a connection without TLS, NTLM, PLAIN, LOGIN,
+/// XOAUTH2 and OAUTHBEARER are skipped unless
+/// [`allow_cleartext`](SaslAuthenticatorBuilder::allow_cleartext) is set;
+/// SCRAM and CRAM-MD5 are still fine there.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -175,6 +176,8 @@ impl SaslAuthenticator {
                 Box::new(Scram::sha1(user, password).iterations(iterations.0, iterations.1))
             }
             MechanismKind::CramMd5 => Box::new(CramMd5::new(user, password)),
+            #[cfg(feature = "ntlm")]
+            MechanismKind::Ntlm => Box::new(crate::mechanism::Ntlm::new(user, password)),
             MechanismKind::Plain => Box::new(Plain::new(user, password)),
             _ => Box::new(Login::new(user, password)),
         })
@@ -271,7 +274,7 @@ impl SaslAuthenticatorBuilder {
         self
     }
 
-    /// Allows PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER on a connection without
+    /// Allows PLAIN, LOGIN, NTLM, XOAUTH2 and OAUTHBEARER on a connection without
     /// TLS. Only for trusted networks (localhost, a private relay).
     pub fn allow_cleartext(mut self, allow: bool) -> Self {
         self.allow_cleartext = allow;

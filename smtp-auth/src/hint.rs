@@ -46,11 +46,13 @@ smtp_core::hint_table! {
         CLEARTEXT_REFUSED = "auth-cleartext-refused":
             "enable TLS with security = \"starttls\" (--security starttls) or \"implicit\"; only on a trusted network set auth.allow_cleartext = true (--allow-cleartext-auth)";
         UNKNOWN_MECHANISM = "auth-unknown-mechanism":
-            "use PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2 or OAUTHBEARER in auth.mechanisms (--auth-mechanisms)";
+            "use PLAIN, LOGIN, CRAM-MD5, NTLM, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2 or OAUTHBEARER in auth.mechanisms (--auth-mechanisms)";
         INVALID_CONFIG = "auth-invalid-config":
-            "fix the auth settings: passwords go with PLAIN/LOGIN/CRAM-MD5/SCRAM-*, tokens with XOAUTH2/OAUTHBEARER (auth.mechanisms, --auth-mechanisms)";
+            "fix the auth settings: passwords go with PLAIN/LOGIN/CRAM-MD5/NTLM/SCRAM-*, tokens with XOAUTH2/OAUTHBEARER (auth.mechanisms, --auth-mechanisms)";
         INVALID_CHALLENGE = "auth-invalid-challenge":
             "the server's SASL exchange is broken: try another mechanism in auth.mechanisms (--auth-mechanisms)";
+        NTLM_TOO_WEAK = "auth-ntlm-too-weak":
+            "ask the server's administrator to allow NTLMv2 (Windows: LmCompatibilityLevel 3 or higher), or use another mechanism in auth.mechanisms (--auth-mechanisms)";
         SCRAM_SERVER_ERROR = "auth-scram-server-error":
             "the server ended SCRAM with an error: check auth.username (--user) and the password";
         SCRAM_NONCE_MISMATCH = "auth-scram-nonce-mismatch":
@@ -128,6 +130,7 @@ impl Error {
             Error::UnknownMechanism { .. } => hints::UNKNOWN_MECHANISM,
             Error::Config(_) => hints::INVALID_CONFIG,
             Error::InvalidChallenge { .. } => hints::INVALID_CHALLENGE,
+            Error::NtlmTooWeak { .. } => hints::NTLM_TOO_WEAK,
             Error::ServerError { .. } => hints::SCRAM_SERVER_ERROR,
             Error::NonceMismatch { .. } => hints::SCRAM_NONCE_MISMATCH,
             Error::IterationCount { .. } => hints::SCRAM_ITERATIONS,
