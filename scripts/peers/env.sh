@@ -47,6 +47,7 @@ write_env() {
   kv PEERS_POSTFIX_BADCERT_SELFSIGNED_PORT $P_BADCERT_SELF "implicit TLS; self-signed cert (right names, unknown issuer)"
   kv PEERS_POSTFIX_MTLS_PORT $P_MTLS "implicit TLS; client cert from the test CA required (PEERS_CLIENT_CERT/KEY); without one, or with an untrusted one, the handshake completes, then '421 4.7.1 ...' comes instead of the greeting"
   kv PEERS_POSTFIX_SMALL_SIZE_PORT $P_SMALL_SIZE "no TLS; SIZE 10240: larger messages get 552 5.3.4"
+  kv PEERS_POSTFIX_NTLM_PORT $P_NTLM "implicit TLS; AUTH NTLM only (Cyrus SASL's NTLM plugin, NTLMv2; same users as Dovecot); AUTH required"
   kv PEERS_POSTFIX_LOAD_PORT $P_LOAD "no TLS; every message is queued, then discarded (not delivered); qmgr logs 'from=<...>' once per accepted message in PEERS_POSTFIX_LOG; refuses PEERS_REJECTED_RCPT"
   kv PEERS_POSTFIX_MAILDIR "$MAIL/postfix" "every recipient of every Postfix port is delivered here: new/ (asynchronously)"
   kv PEERS_REJECTED_RCPT "rejected@example.test" "Postfix ports without auth_required refuse this recipient: 550 5.1.1"

@@ -17,6 +17,7 @@ export NEEDRESTART_MODE=a
 PKGS=(
   postfix            # smtpd (plain/STARTTLS/implicit TLS/mTLS), smtp-sink, smtp-source
   dovecot-core       # SASL for Postfix: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-* XOAUTH2 OAUTHBEARER
+  libsasl2-modules sasl2-bin # Cyrus SASL's NTLM plugin and saslpasswd2, for the NTLM port
   python3            # aiosmtpd_peer.py, token_endpoint.py
   python3-aiosmtpd   # a second, independent SMTP server
   swaks msmtp curl   # reference SMTP clients (smoke.sh)

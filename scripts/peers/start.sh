@@ -32,7 +32,7 @@ if [ "$(id -u)" != 0 ]; then
   say "must run as root (postfix, dovecot and squid drop privileges themselves); try: sudo $0"
   exit 1
 fi
-for prog in postfix dovecot danted microsocks tinyproxy swaks; do
+for prog in postfix dovecot danted microsocks tinyproxy swaks saslpasswd2; do
   if ! command -v "$prog" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$prog" ]; then
     say "$prog is not installed: run scripts/peers/install.sh first"
     exit 1

@@ -367,3 +367,22 @@ fn debug_shows_no_secret() {
         "{d}"
     );
 }
+
+#[cfg(feature = "ntlm")]
+#[test]
+fn ntlm_ranks_below_scram_and_cram_md5_above_plain_and_needs_tls() {
+    let a = pw().build().unwrap();
+    assert_eq!(chosen(&a, "NTLM LOGIN PLAIN CRAM-MD5", true), "CRAM-MD5");
+    assert_eq!(chosen(&a, "NTLM SCRAM-SHA-1", true), "SCRAM-SHA-1");
+    assert_eq!(chosen(&a, "LOGIN PLAIN NTLM", true), "NTLM");
+    // Without TLS it is skipped like PLAIN; alone, it is refused.
+    assert_eq!(chosen(&a, "NTLM CRAM-MD5", false), "CRAM-MD5");
+    let e = pick(&a, "NTLM LOGIN", false).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("auth NTLM/LOGIN refused: it would send the password in clear"),
+        "{e}"
+    );
+    let a = pw().allow_cleartext(true).build().unwrap();
+    assert_eq!(chosen(&a, "LOGIN NTLM", false), "NTLM");
+}

@@ -61,13 +61,6 @@ pub enum Error {
         /// What was wrong (never contains secret material).
         reason: String,
     },
-    /// NTLM: the server offers only NTLMv1 without session security (or
-    /// LM), whose responses give away the password hash.
-    #[error("the server offers only {offered}, which gives the password hash away: refused")]
-    NtlmTooWeak {
-        /// What the server's CHALLENGE allows, e.g. `"NTLMv1 (no NTLMv2 target info, no extended session security)"`.
-        offered: &'static str,
-    },
     /// SCRAM: the server reported an error (`e=...`).
     #[error("the server reported {message:?} during {mechanism}")]
     ServerError {

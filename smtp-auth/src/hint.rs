@@ -51,8 +51,6 @@ smtp_core::hint_table! {
             "fix the auth settings: passwords go with PLAIN/LOGIN/CRAM-MD5/NTLM/SCRAM-*, tokens with XOAUTH2/OAUTHBEARER (auth.mechanisms, --auth-mechanisms)";
         INVALID_CHALLENGE = "auth-invalid-challenge":
             "the server's SASL exchange is broken: try another mechanism in auth.mechanisms (--auth-mechanisms)";
-        NTLM_TOO_WEAK = "auth-ntlm-too-weak":
-            "ask the server's administrator to allow NTLMv2 (Windows: LmCompatibilityLevel 3 or higher), or use another mechanism in auth.mechanisms (--auth-mechanisms)";
         SCRAM_SERVER_ERROR = "auth-scram-server-error":
             "the server ended SCRAM with an error: check auth.username (--user) and the password";
         SCRAM_NONCE_MISMATCH = "auth-scram-nonce-mismatch":
@@ -130,7 +128,6 @@ impl Error {
             Error::UnknownMechanism { .. } => hints::UNKNOWN_MECHANISM,
             Error::Config(_) => hints::INVALID_CONFIG,
             Error::InvalidChallenge { .. } => hints::INVALID_CHALLENGE,
-            Error::NtlmTooWeak { .. } => hints::NTLM_TOO_WEAK,
             Error::ServerError { .. } => hints::SCRAM_SERVER_ERROR,
             Error::NonceMismatch { .. } => hints::SCRAM_NONCE_MISMATCH,
             Error::IterationCount { .. } => hints::SCRAM_ITERATIONS,

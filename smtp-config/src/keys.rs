@@ -131,6 +131,7 @@ pub const MECHANISMS: &[&str] = &[
     "SCRAM-SHA-256",
     "SCRAM-SHA-1",
     "CRAM-MD5",
+    "NTLM",
     "PLAIN",
     "LOGIN",
     "XOAUTH2",
@@ -138,7 +139,8 @@ pub const MECHANISMS: &[&str] = &[
 ];
 
 /// Mechanisms that reveal a reusable secret to anyone reading the connection.
-pub(crate) const CLEARTEXT_MECHANISMS: &[&str] = &["PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"];
+/// NTLM counts: its response can be cracked offline or relayed.
+pub(crate) const CLEARTEXT_MECHANISMS: &[&str] = &["NTLM", "PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"];
 
 /// Keys that each name a source of the authentication secret. Only one
 /// may be set per layer; a higher layer that sets one replaces all of

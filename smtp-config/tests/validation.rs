@@ -76,7 +76,7 @@ fn bad_enum_values() {
     assert_eq!(
         rig.err(),
         "invalid value \"PLAIN,CRAM-MD4\" for `auth.mechanisms` in env SMTP_AUTH__MECHANISMS: unknown mechanism \
-         \"CRAM-MD4\": expected some of SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER; \
+         \"CRAM-MD4\": expected some of SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, NTLM, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER; \
          did you mean \"CRAM-MD5\"?"
     );
 }

@@ -165,6 +165,8 @@ peers_struct! {
     /// `421 4.7.1 ... No client certificate presented` (or `Client
     /// certificate not trusted`) instead of the greeting and closes.
     postfix_mtls_port: port = "PEERS_POSTFIX_MTLS_PORT",
+    /// Postfix: implicit TLS, AUTH NTLM only (Cyrus SASL's NTLM plugin, NTLMv2).
+    postfix_ntlm_port: port = "PEERS_POSTFIX_NTLM_PORT",
     /// Postfix: no TLS; `SIZE 10240`, larger messages get `552 5.3.4`.
     postfix_small_size_port: port = "PEERS_POSTFIX_SMALL_SIZE_PORT",
     /// Maildir every Postfix port delivers to (asynchronously: poll).

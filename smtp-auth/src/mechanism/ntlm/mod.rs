@@ -1,11 +1,12 @@
 //! NTLM (MS-NLMP, MS-SMTPNTLM): the NEGOTIATE message as the initial
 //! response, then one CHALLENGE answered with an AUTHENTICATE message.
 //!
-//! NTLMv2 whenever the server's CHALLENGE carries target info (every
-//! Windows server since 2000, and Dovecot); NTLMv1 with extended session
-//! security ("NTLM2 session response") otherwise; plain NTLMv1 and LM are
-//! refused ([`Error::NtlmTooWeak`]) because they give the password hash
-//! away.
+//! Always NTLMv2 (LMv2 + NTLMv2 responses), as Windows itself sends by
+//! default since Vista (LmCompatibilityLevel 3): every Windows server since
+//! NT4 SP4 accepts it, whatever its CHALLENGE looks like, and so do Cyrus
+//! SASL (`ntlm_v2: yes`) and Dovecot. There is no fallback to NTLMv1 or
+//! LM: their responses can be turned back into the password hash, which
+//! logs in anywhere the account does.
 
 mod response;
 mod wire;
@@ -101,24 +102,16 @@ impl Ntlm {
         let parsed = wire::parse_challenge(challenge).map_err(|reason| invalid(reason, challenge))?;
         let client_challenge = self.client_challenge.unwrap_or_else(rand::random);
         let nt_hash = response::nt_hash(self.password.expose_secret());
-        let responses = if !parsed.target_info.is_empty() {
-            let key = response::ntowf_v2(&nt_hash, &self.user, &self.domain);
-            let time = self.time.or(parsed.timestamp).unwrap_or_else(now_filetime);
-            response::ntlm_v2(
-                &key,
-                &parsed.server_challenge,
-                &client_challenge,
-                time,
-                &parsed.target_info,
-                parsed.timestamp.is_some(),
-            )
-        } else if parsed.flags & flag::EXTENDED_SESSION_SECURITY != 0 {
-            response::ntlm2_session(&nt_hash, &parsed.server_challenge, &client_challenge)
-        } else {
-            return Err(Error::NtlmTooWeak {
-                offered: "NTLMv1 (no target info for NTLMv2, no extended session security)",
-            });
-        };
+        let key = response::ntowf_v2(&nt_hash, &self.user, &self.domain);
+        let time = self.time.or(parsed.timestamp).unwrap_or_else(now_filetime);
+        let responses = response::ntlm_v2(
+            &key,
+            &parsed.server_challenge,
+            &client_challenge,
+            time,
+            &parsed.target_info,
+            parsed.timestamp.is_some(),
+        );
         let unicode = parsed.unicode();
         let encode = |s: &str| wire::text(s, unicode).map_err(|reason| invalid(reason, challenge));
         let charset = if unicode { flag::UNICODE } else { flag::OEM };

@@ -1,8 +1,6 @@
-//! The NTLM challenge responses (MS-NLMP §3.3), from RustCrypto's MD4,
-//! MD5, HMAC and DES. Every intermediate key is zeroized on drop.
+//! The NTLMv2 challenge responses (MS-NLMP §3.3.2), from RustCrypto's
+//! MD4 and HMAC-MD5. Every intermediate key is zeroized on drop.
 
-use des::Des;
-use des::cipher::{BlockEncrypt, KeyInit};
 use hmac::{Hmac, Mac};
 use md4::{Digest, Md4};
 use md5::Md5;
@@ -74,53 +72,4 @@ pub(super) fn ntlm_v2(
         lm
     };
     Responses { lm, nt }
-}
-
-/// NTLMv1 with extended session security ("NTLM2 session response",
-/// MS-NLMP §3.3.1): DESL over MD5(server challenge ‖ client challenge).
-pub(super) fn ntlm2_session(
-    nt_hash: &Key,
-    server_challenge: &[u8; 8],
-    client_challenge: &[u8; 8],
-) -> Responses {
-    let mut md5 = Md5::new();
-    md5.update(server_challenge);
-    md5.update(client_challenge);
-    let digest = md5.finalize();
-    let mut data = [0; 8];
-    data.copy_from_slice(&digest[..8]);
-
-    let mut lm = client_challenge.to_vec();
-    lm.resize(24, 0);
-    Responses {
-        lm,
-        nt: desl(nt_hash, &data).to_vec(),
-    }
-}
-
-/// DESL (MS-NLMP §6): the 16-byte key, zero-padded to 21, as three
-/// 7-byte DES keys, each encrypting `data`.
-fn desl(key: &Key, data: &[u8; 8]) -> [u8; 24] {
-    let mut padded = Zeroizing::new([0u8; 21]);
-    padded[..16].copy_from_slice(key.as_slice());
-    let mut out = [0; 24];
-    for (i, chunk) in padded.chunks(7).enumerate() {
-        let des_key = Zeroizing::new(des_key(chunk));
-        let cipher = Des::new_from_slice(des_key.as_slice()).unwrap_or_else(|_| unreachable!());
-        let mut block = (*data).into();
-        cipher.encrypt_block(&mut block);
-        out[i * 8..i * 8 + 8].copy_from_slice(&block);
-    }
-    out
-}
-
-/// Spreads 56 key bits over 8 bytes, 7 bits each (DES ignores the 8th,
-/// the parity bit).
-fn des_key(k: &[u8]) -> [u8; 8] {
-    let bits = k.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-    let mut out = [0; 8];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = (((bits >> (49 - 7 * i)) & 0x7f) as u8) << 1;
-    }
-    out
 }
