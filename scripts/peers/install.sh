@@ -25,6 +25,7 @@ PKGS=(
   libio-socket-inet6-perl # swaks to [::1]
   ncat               # proxy-aware pipe for swaks --pipe
   dante-server       # SOCKS5, no auth
+  openssh-server openssh-client # ssh -D: the SOCKS4a server (dante has no 4a)
   microsocks         # SOCKS5, no auth and username/password
   tinyproxy          # HTTP CONNECT, no auth and Basic auth
   openssl ca-certificates iproute2 procps

@@ -28,6 +28,8 @@ smtp_core::hint_table! {
             "the proxy accepted the connection but stopped answering: check that its port speaks the protocol of the proxy.url scheme, or raise the timeout (timeouts.connect, --timeout)";
         WRONG_PROTOCOL = "proxy-wrong-protocol":
             "check that the proxy port speaks the protocol of the proxy.url (--proxy) scheme: socks5h/socks5, socks4a/socks4 or http";
+        CLOSED_ON_TUNNEL = "proxy-closed-on-tunnel":
+            "the proxy hung up instead of answering the tunnel request: it may refuse this destination without saying so (OpenSSH's ssh -D does; see the proxy's log and its allowed destinations), or its port may speak another protocol than the proxy.url (--proxy) scheme";
         AUTH_REQUIRED = "proxy-auth-required":
             "the proxy requires authentication: put user:password@ in proxy.url (--proxy)";
         AUTH_METHOD_UNSUPPORTED = "proxy-auth-method-unsupported":
@@ -83,6 +85,10 @@ impl Error {
                 phase: ProxyPhase::Auth,
                 ..
             } => hints::AUTH_REJECTED,
+            Error::Closed {
+                phase: ProxyPhase::Tunnel,
+                ..
+            } => hints::CLOSED_ON_TUNNEL,
             Error::Closed { .. } | Error::Io { .. } | Error::Protocol { .. } => {
                 hints::WRONG_PROTOCOL
             }

@@ -223,6 +223,8 @@ peers_struct! {
     oauth_refresh_token: secret = "PEERS_OAUTH_REFRESH_TOKEN",
     /// SOCKS5 without auth (dante).
     socks5_port: port = "PEERS_SOCKS5_PORT",
+    /// SOCKS4/4a without auth (OpenSSH's `ssh -D`; sshd resolves 4a names).
+    socks4a_port: port = "PEERS_SOCKS4A_PORT",
     /// SOCKS5 without auth (microsocks).
     socks5_microsocks_port: port = "PEERS_SOCKS5_MICROSOCKS_PORT",
     /// SOCKS5 with username/password (microsocks).
