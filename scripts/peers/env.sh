@@ -81,6 +81,8 @@ write_env() {
   kv PEERS_OAUTH_REFRESH_TOKEN "$OAUTH_REFRESH_TOKEN"
   echo "# ---- proxies (clients from loopback only; destinations on loopback only)"
   kv PEERS_SOCKS5_PORT $P_DANTE "SOCKS5 no auth (dante)"
+  kv PEERS_SQUID_HTTPS_PORT $P_SQUID_HTTPS "HTTPS proxy (TLS to squid with the test-CA cert for localhost/127.0.0.1), then CONNECT, no auth"
+  kv PEERS_SQUID_HTTPS_AUTH_PORT $P_SQUID_HTTPS_AUTH "HTTPS proxy, CONNECT with Basic auth (PEERS_PROXY_USER/PASS)"
   kv PEERS_SOCKS4A_PORT $P_SSH_SOCKS "SOCKS4/4a (and 5), no auth: OpenSSH's ssh -D through a loopback sshd, which resolves 4a names itself; loopback destinations only"
   kv PEERS_SOCKS5_MICROSOCKS_PORT $P_MSOCKS "SOCKS5 no auth (microsocks)"
   kv PEERS_SOCKS5_AUTH_PORT $P_MSOCKS_AUTH "SOCKS5 username/password (microsocks)"

@@ -119,14 +119,21 @@ start_squid() {
   fi
   local SQ="$D/squid"; mkdir -p "$SQ"
   printf '%s:%s\n' "$PROXY_USER" "$(openssl passwd -apr1 "$PROXY_PASS")" > "$SQ/passwd"
+  cp "$TLS/server-chain.pem" "$SQ/tls-chain.pem"; cp "$TLS/server.key" "$SQ/tls.key"
+  chown proxy "$SQ/tls-chain.pem" "$SQ/tls.key"; chmod 600 "$SQ/tls.key"
   chmod 644 "$SQ/passwd"
   cat > "$SQ/squid.conf" <<EOF
 http_port $HOST4:$P_SQUID name=noauth
 http_port $HOST4:$P_SQUID_AUTH name=auth
+# TLS to the proxy itself (curl's https:// proxies): the rig's server cert,
+# valid for localhost and 127.0.0.1. Needs squid built with TLS (Debian's
+# GnuTLS build is).
+https_port $HOST4:$P_SQUID_HTTPS tls-cert=$SQ/tls-chain.pem tls-key=$SQ/tls.key name=https_noauth
+https_port $HOST4:$P_SQUID_HTTPS_AUTH tls-cert=$SQ/tls-chain.pem tls-key=$SQ/tls.key name=https_auth
 auth_param basic program /usr/lib/squid/basic_ncsa_auth $SQ/passwd
 auth_param basic realm smtp test rig squid
-acl noauth_port myportname noauth
-acl auth_port myportname auth
+acl noauth_port myportname noauth https_noauth
+acl auth_port myportname auth https_auth
 acl from_loopback src 127.0.0.0/8 ::1
 acl to_loopback dst 127.0.0.0/8 ::1
 acl authed proxy_auth REQUIRED
@@ -160,4 +167,5 @@ EOF
   chown proxy "$LOG/squid-access.log" "$LOG/squid-cache.log" "$SQ"
   start_bg squid "squid" /usr/sbin/squid -N -f "$SQ/squid.conf"
   check_up squid "$P_SQUID"; check_up squid "$P_SQUID_AUTH"
+  check_up squid "$P_SQUID_HTTPS"; check_up squid "$P_SQUID_HTTPS_AUTH"
 }

@@ -12,7 +12,8 @@ pub(crate) struct ProxyParts<'a> {
 }
 
 /// Schemes `smtp-proxy` understands.
-pub(crate) const PROXY_SCHEMES: &[&str] = &["socks5", "socks5h", "socks4", "socks4a", "http"];
+pub(crate) const PROXY_SCHEMES: &[&str] =
+    &["socks5", "socks5h", "socks4", "socks4a", "http", "https"];
 
 /// Splits `scheme://[user[:pass]@]host[:port][/]` (IPv6 hosts in brackets).
 pub(crate) fn parse(url: &str) -> Result<ProxyParts<'_>, String> {
@@ -20,13 +21,8 @@ pub(crate) fn parse(url: &str) -> Result<ProxyParts<'_>, String> {
         .split_once("://")
         .ok_or("expected scheme://host:port, e.g. socks5h://127.0.0.1:1080")?;
     if !PROXY_SCHEMES.iter().any(|s| s.eq_ignore_ascii_case(scheme)) {
-        let hint = if scheme == "https" {
-            " (a TLS connection to the proxy itself is not supported; use http:// for CONNECT)"
-        } else {
-            ""
-        };
         return Err(format!(
-            "unsupported scheme {scheme:?}: expected one of {}{hint}",
+            "unsupported scheme {scheme:?}: expected one of {}",
             PROXY_SCHEMES.join(", ")
         ));
     }
@@ -70,7 +66,8 @@ pub(crate) fn parse(url: &str) -> Result<ProxyParts<'_>, String> {
             Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or(
                 "bad proxy port: expected 1-65535 (user:password needs @host:port after it)",
             )?,
-            None if scheme == "http" => 8080,
+            None if scheme.eq_ignore_ascii_case("http") => 8080,
+            None if scheme.eq_ignore_ascii_case("https") => 443,
             None => 1080,
         };
     Ok(ProxyParts {

@@ -10,6 +10,7 @@ mod http;
 mod http_head;
 mod reply;
 mod socks4;
+mod tls;
 mod socks5;
 mod url;
 
@@ -21,6 +22,7 @@ pub use hint::hints;
 pub use http::HttpConnect;
 pub use reply::{Socks4Reply, Socks5Reply};
 pub use socks4::Socks4;
+pub use tls::ProxyTls;
 pub use socks5::Socks5;
 pub use url::{ProxyScheme, ProxyUrl};
 

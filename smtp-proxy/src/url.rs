@@ -22,6 +22,7 @@ use crate::{DEFAULT_HANDSHAKE_TIMEOUT, Dns, HttpConnect, Socks4, Socks5};
 /// | `socks4a` | SOCKS4a | the proxy | 1080 |
 /// | `socks4` | SOCKS4 (IPv4 only) | this machine | 1080 |
 /// | `http` | HTTP `CONNECT` | the proxy | 8080 |
+/// | `https` | TLS to the proxy, then HTTP `CONNECT` | the proxy | 443 |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProxyScheme {
@@ -35,6 +36,9 @@ pub enum ProxyScheme {
     Socks4,
     /// HTTP/1.1 `CONNECT` (plain TCP to the proxy).
     Http,
+    /// HTTP/1.1 `CONNECT` over TLS to the proxy (curl's HTTPS proxy); needs
+    /// [`ProxyUrl::connector_with_tls`].
+    Https,
 }
 
 impl ProxyScheme {
@@ -46,13 +50,16 @@ impl ProxyScheme {
             ProxyScheme::Socks4a => "socks4a",
             ProxyScheme::Socks4 => "socks4",
             ProxyScheme::Http => "http",
+            ProxyScheme::Https => "https",
         }
     }
 
-    /// The port used when the URL has none: 1080 for SOCKS, 8080 for HTTP.
+    /// The port used when the URL has none: 1080 for SOCKS, 8080 for
+    /// HTTP, 443 for HTTPS.
     pub fn default_port(self) -> u16 {
         match self {
             ProxyScheme::Http => 8080,
+            ProxyScheme::Https => 443,
             _ => 1080,
         }
     }
@@ -150,6 +157,19 @@ impl ProxyUrl {
         inner: C,
         handshake_timeout: Duration,
     ) -> Arc<dyn Connector> {
+        self.connector_with_tls(inner, None, handshake_timeout)
+    }
+
+    /// Like [`ProxyUrl::connector_with_timeout`], with the TLS settings an
+    /// `https://` proxy's certificate is checked with (ignored by the other
+    /// schemes). Without them an `https://` connector fails every
+    /// connection with [`Error::ProxyTls`].
+    pub fn connector_with_tls<C: Connector + 'static>(
+        &self,
+        inner: C,
+        tls: Option<Arc<dyn smtp_core::TlsUpgrade>>,
+        handshake_timeout: Duration,
+    ) -> Arc<dyn Connector> {
         let proxy = self.target();
         let creds = self.credentials.clone();
         match self.scheme {
@@ -183,6 +203,17 @@ impl ProxyUrl {
             }
             ProxyScheme::Http => {
                 let mut c = HttpConnect::new(inner, proxy).handshake_timeout(handshake_timeout);
+                if let Some(creds) = creds {
+                    c = c.credentials(creds);
+                }
+                Arc::new(c)
+            }
+            ProxyScheme::Https => {
+                let mut c = match tls {
+                    Some(tls) => HttpConnect::https(inner, proxy, tls),
+                    None => HttpConnect::new(crate::ProxyTls::new(inner, None), proxy),
+                }
+                .handshake_timeout(handshake_timeout);
                 if let Some(creds) = creds {
                     c = c.credentials(creds);
                 }
@@ -235,16 +266,10 @@ fn parse(input: &str) -> Result<ProxyUrl, String> {
         "socks4a" => ProxyScheme::Socks4a,
         "socks4" => ProxyScheme::Socks4,
         "http" => ProxyScheme::Http,
-        "https" => {
-            return Err(
-                "https proxies (tls to the proxy) are not supported: use http:// \
-                        (the mail session is still encrypted end to end with tls)"
-                    .into(),
-            );
-        }
+        "https" => ProxyScheme::Https,
         other => {
             return Err(format!(
-                "unknown scheme {other:?}: expected socks5h, socks5, socks4a, socks4 or http"
+                "unknown scheme {other:?}: expected socks5h, socks5, socks4a, socks4, http or https"
             ));
         }
     };

@@ -223,6 +223,10 @@ peers_struct! {
     oauth_refresh_token: secret = "PEERS_OAUTH_REFRESH_TOKEN",
     /// SOCKS5 without auth (dante).
     socks5_port: port = "PEERS_SOCKS5_PORT",
+    /// HTTPS proxy (TLS to squid, test-CA certificate), CONNECT, no auth.
+    squid_https_port: port = "PEERS_SQUID_HTTPS_PORT",
+    /// HTTPS proxy, CONNECT with Basic auth.
+    squid_https_auth_port: port = "PEERS_SQUID_HTTPS_AUTH_PORT",
     /// SOCKS4/4a without auth (OpenSSH's `ssh -D`; sshd resolves 4a names).
     socks4a_port: port = "PEERS_SOCKS4A_PORT",
     /// SOCKS5 without auth (microsocks).
