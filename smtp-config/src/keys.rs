@@ -223,7 +223,7 @@ keys! {
     "auth.oauth2.client_id": Text, None, "OAuth2 client id for the refresh-token flow";
     "auth.oauth2.client_secret": Secret, None, "OAuth2 client secret for the refresh-token flow";
     "auth.oauth2.refresh_token": Secret, None, "OAuth2 refresh token for the refresh-token flow";
-    "proxy.url": ProxyUrl, None, "Proxy to connect through: socks5://, socks5h://, socks4://, socks4a:// or http:// (CONNECT), with optional user:pass@";
+    "proxy.url": ProxyUrl, None, "Proxy to connect through: socks5://, socks5h://, socks4://, socks4a://, http:// or https:// (CONNECT), with optional user:pass@";
     "proxy.password": Secret, None, "Proxy password, replacing any in proxy.url (prefer SMTP_PROXY__PASSWORD, password_file or password_command); proxy.url names the user";
     "proxy.password_file": Path, None, "File whose content (trailing newline removed) is the proxy password";
     "proxy.password_command": Command, None, "Shell command whose standard output is the proxy password";

@@ -214,7 +214,7 @@ fn malformed_proxy_url_is_redacted() {
     assert_eq!(
         e,
         "invalid value \"sock5://user:<redacted>@127.0.0.1:1080\" for `proxy.url` in env SMTP_PROXY__URL: \
-         unsupported scheme \"sock5\": expected one of socks5, socks5h, socks4, socks4a, http"
+         unsupported scheme \"sock5\": expected one of socks5, socks5h, socks4, socks4a, http, https"
     );
     let mut rig = Rig::new();
     rig.cli("proxy.url", "socks5h://u:pw@127.0.0.1:99999");
