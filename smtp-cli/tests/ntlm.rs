@@ -42,6 +42,9 @@ fn send_with_auth_mechanisms_ntlm_is_delivered_and_the_transcript_hides_the_exch
     );
     let log = std::fs::read_to_string(&transcript).unwrap();
     assert!(log.contains("AUTH NTLM <redacted>"), "{log}");
-    assert!(!log.contains("TlRMTVNTUAAD"), "AUTHENTICATE message shown:\n{log}");
+    assert!(
+        !log.contains("TlRMTVNTUAAD"),
+        "AUTHENTICATE message shown:\n{log}"
+    );
     assert!(!log.contains(&pass) && !text.contains(&pass));
 }

@@ -140,7 +140,8 @@ pub const MECHANISMS: &[&str] = &[
 
 /// Mechanisms that reveal a reusable secret to anyone reading the connection.
 /// NTLM counts: its response can be cracked offline or relayed.
-pub(crate) const CLEARTEXT_MECHANISMS: &[&str] = &["NTLM", "PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"];
+pub(crate) const CLEARTEXT_MECHANISMS: &[&str] =
+    &["NTLM", "PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"];
 
 /// Keys that each name a source of the authentication secret. Only one
 /// may be set per layer; a higher layer that sets one replaces all of

@@ -195,7 +195,10 @@ async fn through_an_https_proxy_checked_with_the_mail_servers_ca_file() {
             p.postfix_smtps_port, p.smtp_user, p.proxy_user, p.squid_https_auth_port
         )
     };
-    rig.config(&config(&format!("[tls]\nca_file = \"{}\"\n", p.ca_cert.display())));
+    rig.config(&config(&format!(
+        "[tls]\nca_file = \"{}\"\n",
+        p.ca_cert.display()
+    )));
     rig.env("SMTP_AUTH__PASSWORD", p.smtp_pass.expose_secret());
     rig.env("SMTP_PROXY__PASSWORD", p.proxy_pass.expose_secret());
     let built = rig.ok().build().unwrap();

@@ -10,8 +10,8 @@ mod http;
 mod http_head;
 mod reply;
 mod socks4;
-mod tls;
 mod socks5;
+mod tls;
 mod url;
 
 use std::time::Duration;
@@ -22,8 +22,8 @@ pub use hint::hints;
 pub use http::HttpConnect;
 pub use reply::{Socks4Reply, Socks5Reply};
 pub use socks4::Socks4;
-pub use tls::ProxyTls;
 pub use socks5::Socks5;
+pub use tls::ProxyTls;
 pub use url::{ProxyScheme, ProxyUrl};
 
 /// How long reaching a proxy and finishing its handshake may take, unless

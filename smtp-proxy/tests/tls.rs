@@ -155,7 +155,10 @@ async fn https_proxy_certificate_is_checked_with_the_given_trust() {
     let bundled: Arc<dyn TlsUpgrade> = Arc::new(TlsConfig::builder().build().unwrap());
     let text = https_failure(url("https", p.squid_https_port, false), Some(bundled)).await;
     assert!(
-        text.starts_with(&format!("TLS to proxy https://{}:{}", p.host, p.squid_https_port)),
+        text.starts_with(&format!(
+            "TLS to proxy https://{}:{}",
+            p.host, p.squid_https_port
+        )),
         "{text}"
     );
     assert!(text.to_lowercase().contains("certificate"), "{text}");

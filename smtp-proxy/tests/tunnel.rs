@@ -210,7 +210,11 @@ async fn socks4a_sends_the_name_and_ssh_resolves_it() {
         assert_eq!(&sent[..2], [4, 1], "{dns:?}: {sent:x?}");
         assert_eq!(&sent[2..4], p.postfix_plain_port.to_be_bytes(), "{dns:?}");
         assert_eq!(&sent[4..8], addr, "{dns:?}: {sent:x?}");
-        assert_eq!(&sent[8..], [&[0u8][..], name].concat(), "{dns:?}: {sent:x?}");
+        assert_eq!(
+            &sent[8..],
+            [&[0u8][..], name].concat(),
+            "{dns:?}: {sent:x?}"
+        );
     }
 }
 

@@ -99,7 +99,8 @@ impl Ntlm {
     }
 
     fn authenticate(&self, challenge: &[u8]) -> Result<Vec<u8>, Error> {
-        let parsed = wire::parse_challenge(challenge).map_err(|reason| invalid(reason, challenge))?;
+        let parsed =
+            wire::parse_challenge(challenge).map_err(|reason| invalid(reason, challenge))?;
         let client_challenge = self.client_challenge.unwrap_or_else(rand::random);
         let nt_hash = response::nt_hash(self.password.expose_secret());
         let key = response::ntowf_v2(&nt_hash, &self.user, &self.domain);
