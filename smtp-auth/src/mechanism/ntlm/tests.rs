@@ -154,17 +154,15 @@ fn malformed_challenges_are_errors_never_panics() {
             "prefix of {len} bytes: {e:?}"
         );
     }
-    let cases: [(&str, Box<dyn Fn(&mut Vec<u8>)>); 4] = [
-        ("signature", Box::new(|c| c[0] = b'X')),
-        ("type", Box::new(|c| c[8] = 1)),
-        ("target info offset", Box::new(|c| c[44] = 0xff)),
-        (
-            "no EOL",
-            Box::new(|c| {
-                let n = c.len();
-                c[n - 4] = 9;
-            }),
-        ),
+    type Corrupt = fn(&mut Vec<u8>);
+    let cases: [(&str, Corrupt); 4] = [
+        ("signature", |c| c[0] = b'X'),
+        ("type", |c| c[8] = 1),
+        ("target info offset", |c| c[44] = 0xff),
+        ("no EOL", |c| {
+            let n = c.len();
+            c[n - 4] = 9;
+        }),
     ];
     for (what, corrupt) in cases {
         let mut c = good.clone();
