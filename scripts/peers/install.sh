@@ -17,6 +17,7 @@ export NEEDRESTART_MODE=a
 PKGS=(
   postfix            # smtpd (plain/STARTTLS/implicit TLS/mTLS), smtp-sink, smtp-source
   dovecot-core       # SASL for Postfix: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-* XOAUTH2 OAUTHBEARER
+  libsasl2-modules sasl2-bin # Cyrus SASL's NTLM plugin and saslpasswd2, for the NTLM port
   python3            # aiosmtpd_peer.py, token_endpoint.py
   python3-aiosmtpd   # a second, independent SMTP server
   python3-dkim       # dkimpy: independent DKIM verifier (smtp-message dkim tests)
@@ -25,6 +26,7 @@ PKGS=(
   libio-socket-inet6-perl # swaks to [::1]
   ncat               # proxy-aware pipe for swaks --pipe
   dante-server       # SOCKS5, no auth
+  openssh-server openssh-client # ssh -D: the SOCKS4a server (dante has no 4a)
   microsocks         # SOCKS5, no auth and username/password
   tinyproxy          # HTTP CONNECT, no auth and Basic auth
   openssl ca-certificates iproute2 procps

@@ -18,6 +18,7 @@ P_BADCERT_SELF=2592    # implicit TLS, self-signed cert
 P_MTLS=2593            # implicit TLS, client certificate from the test CA required
 P_SMALL_SIZE=2589      # no TLS; SIZE 10240
 P_LOAD=2594            # no TLS; queued, then discarded (load test: counted in the log, not delivered)
+P_NTLM=2595            # implicit TLS; AUTH NTLM only (Cyrus SASL, NTLMv2); AUTH required
 # smtp-sink (discards mail) and its failure modes
 P_SINK=2526
 P_SINK_NOPIPE=2527     # -p -E: no PIPELINING, no ENHANCEDSTATUSCODES
@@ -36,16 +37,20 @@ P_TOKEN=2599
 P_DANTE=1080           # SOCKS5, no auth (dante)
 P_MSOCKS=1081          # SOCKS5, no auth (microsocks)
 P_MSOCKS_AUTH=1082     # SOCKS5, username/password (microsocks)
+P_SSH_SOCKS=1083       # SOCKS4/4a/5, no auth (OpenSSH's ssh -D, through sshd)
+P_SSHD=1084            # sshd on loopback, only for ssh -D (key login, forwarding to loopback only)
 P_TINY=3128            # HTTP CONNECT, no auth (tinyproxy)
 P_TINY_AUTH=3129       # HTTP CONNECT, Basic auth (tinyproxy)
 P_SQUID=3130           # HTTP CONNECT, no auth (squid)
 P_SQUID_AUTH=3131      # HTTP CONNECT, Basic auth (squid)
+P_SQUID_HTTPS=3132     # HTTPS proxy (TLS to squid, test-CA cert for localhost), CONNECT, no auth
+P_SQUID_HTTPS_AUTH=3133 # HTTPS proxy, CONNECT, Basic auth
 
 POSTFIX_PORTS="$P_PLAIN $P_SUBMISSION $P_SMTPS $P_STARTTLS_OPT $P_TLS12_STARTTLS $P_TLS13_STARTTLS \
-$P_TLS12_SMTPS $P_TLS13_SMTPS $P_BADCERT_HOST $P_BADCERT_EXPIRED $P_BADCERT_SELF $P_MTLS $P_SMALL_SIZE $P_LOAD"
+$P_TLS12_SMTPS $P_TLS13_SMTPS $P_BADCERT_HOST $P_BADCERT_EXPIRED $P_BADCERT_SELF $P_MTLS $P_SMALL_SIZE $P_LOAD $P_NTLM"
 ALL_PORTS="$POSTFIX_PORTS $P_SINK $P_SINK_NOPIPE $P_SINK_NOESMTP $P_SINK_RCPT5XX $P_SINK_MAIL4XX \
 $P_SINK_DATA421 $P_SINK_DOTDROP $P_AIO_PLAIN $P_AIO_STARTTLS $P_AIO_SMTPS $P_TOKEN $P_DANTE $P_MSOCKS \
-$P_MSOCKS_AUTH $P_TINY $P_TINY_AUTH $P_SQUID $P_SQUID_AUTH"
+$P_MSOCKS_AUTH $P_SSH_SOCKS $P_SSHD $P_TINY $P_TINY_AUTH $P_SQUID $P_SQUID_AUTH $P_SQUID_HTTPS $P_SQUID_HTTPS_AUTH"
 
 # Fixed test credentials: nothing here protects anything outside this rig.
 SMTP_USER=tester@example.test

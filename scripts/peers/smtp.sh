@@ -204,6 +204,11 @@ postfix_master_cf() {
   # Load test: thousands of messages are queued (so qmgr logs each one,
   # which is what the test counts) and discarded instead of filling the Maildir.
   smtpd $P_LOAD "smtpd_tls_security_level=none" "content_filter=discard:load-test"
+  # NTLM: Debian's Dovecot has only the winbind (Samba domain member) NTLM,
+  # so this port asks Cyrus SASL instead, whose NTLM plugin checks NTLMv2.
+  smtpd $P_NTLM $wrap $enc "smtpd_sasl_type=cyrus" "smtpd_sasl_path=smtpd-ntlm" \
+    "cyrus_sasl_config_path=$PF/sasl" \
+    'smtpd_relay_restrictions=$auth_required' 'smtpd_recipient_restrictions=$auth_required'
   cat <<'EOF'
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
@@ -227,8 +232,26 @@ virtual   unix  -       n       n       -       -       virtual
 EOF
 }
 
+# Cyrus SASL for the NTLM port: its NTLM plugin, with the test users'
+# passwords in clear in a sasldb of its own (it derives the NT hash).
+cyrus_ntlm() {
+  mkdir -p "$PF/sasl"
+  cat > "$PF/sasl/smtpd-ntlm.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+sasldb_path: $PF/sasl/sasldb2
+mech_list: NTLM
+ntlm_v2: yes
+EOF
+  rm -f "$PF/sasl/sasldb2"
+  printf '%s' "$SMTP_PASS" | saslpasswd2 -p -c -f "$PF/sasl/sasldb2" -u mail.example.test "$SMTP_USER"
+  printf '%s' "$SMTP_PASS2" | saslpasswd2 -p -c -f "$PF/sasl/sasldb2" -u mail.example.test "$SMTP_USER2"
+  chown postfix "$PF/sasl/sasldb2"; chmod 600 "$PF/sasl/sasldb2"
+}
+
 start_postfix() {
   mkdir -p "$PF/spool" "$PF/data" "$MAIL/postfix"
+  cyrus_ntlm
   chown nobody:nogroup "$MAIL/postfix"
   chown postfix "$PF/data"
   : > "$LOG/postfix.log"

@@ -20,7 +20,7 @@
 # if a peer did not come up, with the tails of its logs.
 #
 # PEERS_SKIP="squid aiosmtpd ..." skips peers (names: postfix dovecot aiosmtpd
-# smtp-sink token-endpoint dante microsocks tinyproxy squid); peers.env still
+# smtp-sink token-endpoint dante microsocks ssh-socks tinyproxy squid); peers.env still
 # lists their ports.
 set -euo pipefail
 
@@ -32,7 +32,7 @@ if [ "$(id -u)" != 0 ]; then
   say "must run as root (postfix, dovecot and squid drop privileges themselves); try: sudo $0"
   exit 1
 fi
-for prog in postfix dovecot danted microsocks tinyproxy swaks; do
+for prog in postfix dovecot danted microsocks tinyproxy swaks saslpasswd2 sshd ssh; do
   if ! command -v "$prog" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$prog" ]; then
     say "$prog is not installed: run scripts/peers/install.sh first"
     exit 1
@@ -89,6 +89,7 @@ if ! skipped token-endpoint; then
 fi
 if ! skipped dante; then start_dante; fi
 if ! skipped microsocks; then start_microsocks; fi
+if ! skipped ssh-socks; then start_ssh_socks; fi
 if ! skipped tinyproxy; then start_tinyproxy; fi
 if ! skipped squid; then start_squid; fi
 

@@ -19,11 +19,12 @@ use crate::mechanism::{DEFAULT_MIN_ITERATIONS, Login, MechanismKind, OAuthBearer
 
 /// The [`Authenticator`] of this crate.
 ///
-/// Order of preference: SCRAM-SHA-256 > SCRAM-SHA-1 > CRAM-MD5 > PLAIN >
-/// LOGIN with a password; OAUTHBEARER > XOAUTH2 with a token. On a
-/// connection without TLS, PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER are
-/// skipped unless [`allow_cleartext`](SaslAuthenticatorBuilder::allow_cleartext)
-/// is set; SCRAM and CRAM-MD5 are still fine there.
+/// Order of preference: SCRAM-SHA-256 > SCRAM-SHA-1 > CRAM-MD5 > NTLM (with
+/// the `ntlm` feature) > PLAIN > LOGIN with a password; OAUTHBEARER >
+/// XOAUTH2 with a token. On a connection without TLS, NTLM, PLAIN, LOGIN,
+/// XOAUTH2 and OAUTHBEARER are skipped unless
+/// [`allow_cleartext`](SaslAuthenticatorBuilder::allow_cleartext) is set;
+/// SCRAM and CRAM-MD5 are still fine there.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -181,6 +182,8 @@ impl SaslAuthenticator {
             }
             #[cfg(feature = "cram-md5")]
             MechanismKind::CramMd5 => Box::new(CramMd5::new(user, password)),
+            #[cfg(feature = "ntlm")]
+            MechanismKind::Ntlm => Box::new(crate::mechanism::Ntlm::new(user, password)),
             MechanismKind::Plain => Box::new(Plain::new(user, password)),
             MechanismKind::Login => Box::new(Login::new(user, password)),
             // The builder refuses mechanisms this build lacks; the token
@@ -285,7 +288,7 @@ impl SaslAuthenticatorBuilder {
         self
     }
 
-    /// Allows PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER on a connection without
+    /// Allows PLAIN, LOGIN, NTLM, XOAUTH2 and OAUTHBEARER on a connection without
     /// TLS. Only for trusted networks (localhost, a private relay).
     pub fn allow_cleartext(mut self, allow: bool) -> Self {
         self.allow_cleartext = allow;

@@ -47,11 +47,11 @@ smtp_core::hint_table! {
         CLEARTEXT_REFUSED = "auth-cleartext-refused":
             "enable TLS with {Security=starttls} or {Security=implicit}; only on a trusted network set {AuthAllowCleartext=true}";
         UNKNOWN_MECHANISM = "auth-unknown-mechanism":
-            "use PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2 or OAUTHBEARER in {AuthMechanisms}";
+            "use PLAIN, LOGIN, CRAM-MD5, NTLM, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2 or OAUTHBEARER in {AuthMechanisms}";
         MECHANISM_NOT_BUILT = "auth-mechanism-not-built":
             "build smtp-auth with the feature the error names (the smtp CLI has them all), or allow a mechanism this build has in {AuthMechanisms}";
         INVALID_CONFIG = "auth-invalid-config":
-            "fix the auth settings: passwords go with PLAIN/LOGIN/CRAM-MD5/SCRAM-*, tokens with XOAUTH2/OAUTHBEARER ({AuthMechanisms})";
+            "fix the auth settings: passwords go with PLAIN/LOGIN/CRAM-MD5/NTLM/SCRAM-*, tokens with XOAUTH2/OAUTHBEARER ({AuthMechanisms})";
         INVALID_CHALLENGE = "auth-invalid-challenge":
             "the server's SASL exchange is broken: try another mechanism in {AuthMechanisms}";
         SCRAM_SERVER_ERROR = "auth-scram-server-error":

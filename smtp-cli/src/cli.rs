@@ -187,7 +187,7 @@ pub struct ConnectionArgs {
     /// Timeout for every step, e.g. 30s, 2m.
     #[arg(long, value_name = "DURATION", help_heading = "Connection")]
     pub timeout: Option<String>,
-    /// Proxy URL: socks5h://user:pass@host:port, socks4a://, http://.
+    /// Proxy URL: socks5h://user:pass@host:port, socks4a://, http://, https://.
     #[arg(long, value_name = "URL", help_heading = "Connection")]
     pub proxy: Option<String>,
     /// Read the proxy password from this environment variable (the user

@@ -144,6 +144,7 @@ pub const MECHANISMS: &[&str] = &[
     "SCRAM-SHA-256",
     "SCRAM-SHA-1",
     "CRAM-MD5",
+    "NTLM",
     "PLAIN",
     "LOGIN",
     "XOAUTH2",
@@ -151,7 +152,9 @@ pub const MECHANISMS: &[&str] = &[
 ];
 
 /// Mechanisms that reveal a reusable secret to anyone reading the connection.
-pub(crate) const CLEARTEXT_MECHANISMS: &[&str] = &["PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"];
+/// NTLM counts: its response can be cracked offline or relayed.
+pub(crate) const CLEARTEXT_MECHANISMS: &[&str] =
+    &["NTLM", "PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"];
 
 /// Keys that each name a source of the authentication secret. Only one
 /// may be set per layer; a higher layer that sets one replaces all of
@@ -237,7 +240,7 @@ keys! {
     "auth.oauth2.client_id": Text, None, "OAuth2 client id for the refresh-token flow";
     "auth.oauth2.client_secret": Secret, None, "OAuth2 client secret for the refresh-token flow";
     "auth.oauth2.refresh_token": Secret, None, "OAuth2 refresh token for the refresh-token flow";
-    "proxy.url": ProxyUrl, None, "Proxy to connect through: socks5://, socks5h://, socks4://, socks4a:// or http:// (CONNECT), with optional user:pass@";
+    "proxy.url": ProxyUrl, None, "Proxy to connect through: socks5://, socks5h://, socks4://, socks4a://, http:// or https:// (CONNECT), with optional user:pass@";
     "proxy.password": Secret, None, "Proxy password, replacing any in proxy.url (prefer SMTP_PROXY__PASSWORD, password_file or password_command); proxy.url names the user";
     "proxy.password_file": Path, None, "File whose content (trailing newline removed) is the proxy password";
     "proxy.password_command": Command, None, "Shell command whose standard output is the proxy password";

@@ -179,6 +179,55 @@ async fn through_socks5_proxy_with_credentials_from_env() {
     assert_eq!(err.phase(), smtp_core::Phase::Connect, "{err}");
 }
 
+/// `proxy.url = "https://..."` from TOML, the proxy password from the
+/// environment: TLS to squid's https_port checked with `tls.ca_file` (the
+/// mail server's setting), then implicit TLS to Postfix inside the tunnel.
+#[tokio::test]
+async fn through_an_https_proxy_checked_with_the_mail_servers_ca_file() {
+    let p = peers();
+    let mut rig = Rig::new();
+    let config = |ca: &str| {
+        format!(
+            "host = \"localhost\"\nport = {}\nsecurity = \"implicit\"\ntimeout = \"15s\"\n{ca}\
+             [auth]\nusername = \"{}\"\n[proxy]\nurl = \"https://{}@localhost:{}\"\n",
+            p.postfix_smtps_port, p.smtp_user, p.proxy_user, p.squid_https_auth_port
+        )
+    };
+    rig.config(&config(&format!(
+        "[tls]\nca_file = \"{}\"\n",
+        p.ca_cert.display()
+    )));
+    rig.env("SMTP_AUTH__PASSWORD", p.smtp_pass.expose_secret());
+    rig.env("SMTP_PROXY__PASSWORD", p.proxy_pass.expose_secret());
+    let built = rig.ok().build().unwrap();
+    let tag = unique_tag("config-https-proxy");
+    built
+        .transport
+        .send(&envelope(), message(&tag))
+        .await
+        .unwrap();
+    let mail = delivered(&tag).await;
+    assert!(mail.contains("using TLSv1."), "{mail}");
+
+    // Without the rig's CA the proxy's certificate is refused, before any
+    // SMTP: the error names the proxy and its hint the trust setting.
+    rig.config(&config(""));
+    let built = rig.ok().build().unwrap();
+    let err = built
+        .transport
+        .send(&envelope(), message(&unique_tag("config-https-proxy-bad")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.phase(), smtp_core::Phase::Connect, "{err}");
+    let shown = format!("{err}");
+    assert!(shown.contains("TLS to proxy https://localhost:"), "{shown}");
+    assert_eq!(
+        smtp_config::coded_hint(&err).map(|h| h.code),
+        Some("proxy-tls"),
+        "{shown}"
+    );
+}
+
 #[tokio::test]
 async fn oauth2_refresh_flow_from_a_profile() {
     let p = peers();

@@ -76,7 +76,7 @@ fn bad_enum_values() {
     assert_eq!(
         rig.err(),
         "invalid value \"PLAIN,CRAM-MD4\" for `auth.mechanisms` in env SMTP_AUTH__MECHANISMS: unknown mechanism \
-         \"CRAM-MD4\": expected some of SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER; \
+         \"CRAM-MD4\": expected some of SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, NTLM, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER; \
          did you mean \"CRAM-MD5\"?"
     );
 }
@@ -215,7 +215,7 @@ fn malformed_proxy_url_is_redacted() {
     assert_eq!(
         e,
         "invalid value \"sock5://user:<redacted>@127.0.0.1:1080\" for `proxy.url` in env SMTP_PROXY__URL: \
-         unknown scheme \"sock5\": expected socks5h, socks5, socks4a, socks4 or http"
+         unknown scheme \"sock5\": expected socks5h, socks5, socks4a, socks4, http or https"
     );
     let mut rig = Rig::new();
     rig.cli("proxy.url", "socks5h://u:pw@127.0.0.1:99999");

@@ -21,6 +21,7 @@ use crate::error::Error;
 /// | `socks4a` | SOCKS4a | the proxy | 1080 |
 /// | `socks4` | SOCKS4 (IPv4 only) | this machine | 1080 |
 /// | `http` | HTTP `CONNECT` | the proxy | 8080 |
+/// | `https` | TLS to the proxy, then HTTP `CONNECT` | the proxy | 443 |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProxyScheme {
     /// SOCKS5, the proxy resolves host names (no DNS leak). The default.
@@ -33,6 +34,9 @@ pub enum ProxyScheme {
     Socks4,
     /// HTTP/1.1 `CONNECT` (plain TCP to the proxy).
     Http,
+    /// HTTP/1.1 `CONNECT` over TLS to the proxy (curl's HTTPS proxy); needs
+    /// `smtp_proxy::ProxyUrlExt::connector_with_tls`.
+    Https,
 }
 
 impl ProxyScheme {
@@ -44,13 +48,16 @@ impl ProxyScheme {
             ProxyScheme::Socks4a => "socks4a",
             ProxyScheme::Socks4 => "socks4",
             ProxyScheme::Http => "http",
+            ProxyScheme::Https => "https",
         }
     }
 
-    /// The port used when the URL has none: 1080 for SOCKS, 8080 for HTTP.
+    /// The port used when the URL has none: 1080 for SOCKS, 8080 for
+    /// HTTP, 443 for HTTPS.
     pub fn default_port(self) -> u16 {
         match self {
             ProxyScheme::Http => 8080,
+            ProxyScheme::Https => 443,
             _ => 1080,
         }
     }
@@ -177,16 +184,10 @@ fn parse(input: &str) -> Result<ProxyUrl, String> {
         "socks4a" => ProxyScheme::Socks4a,
         "socks4" => ProxyScheme::Socks4,
         "http" => ProxyScheme::Http,
-        "https" => {
-            return Err(
-                "https proxies (tls to the proxy) are not supported: use http:// \
-                        (the mail session is still encrypted end to end with tls)"
-                    .into(),
-            );
-        }
+        "https" => ProxyScheme::Https,
         other => {
             return Err(format!(
-                "unknown scheme {other:?}: expected socks5h, socks5, socks4a, socks4 or http"
+                "unknown scheme {other:?}: expected socks5h, socks5, socks4a, socks4, http or https"
             ));
         }
     };

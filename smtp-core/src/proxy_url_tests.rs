@@ -76,7 +76,7 @@ fn ipv6_hosts_need_brackets() {
 fn bad_urls_are_refused_with_a_reason() {
     assert!(err("127.0.0.1:1080").contains("missing scheme"));
     assert!(err("ftp://h:1").contains("unknown scheme \"ftp\""));
-    assert!(err("https://h:1").contains("not supported"));
+    assert!(err("gopher://h:1").contains("socks4, http or https"));
     assert!(err("socks5h://h:0").contains("port"));
     assert!(err("socks5h://h:99999").contains("port"));
     assert!(err("socks5h://:1080").contains("missing proxy host"));

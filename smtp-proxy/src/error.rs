@@ -70,6 +70,15 @@ pub enum Error {
         /// Why.
         reason: &'static str,
     },
+    /// TLS with an `https://` proxy failed (its certificate, or the handshake).
+    #[error("TLS to proxy {proxy} failed: {source}")]
+    ProxyTls {
+        /// The proxy.
+        proxy: String,
+        /// The TLS layer's error.
+        #[source]
+        source: BoxError,
+    },
     /// The inner connector could not reach the proxy.
     #[error("connect to proxy {proxy} failed: {source}")]
     ConnectToProxy {
@@ -233,7 +242,7 @@ impl Error {
             Error::InvalidCredentials { .. } | Error::UnsupportedTarget { .. } => {
                 ProxyPhase::Config
             }
-            Error::ConnectToProxy { .. } => ProxyPhase::Connect,
+            Error::ConnectToProxy { .. } | Error::ProxyTls { .. } => ProxyPhase::Connect,
             Error::Resolve { .. } => ProxyPhase::Tunnel,
             Error::Timeout { phase, .. }
             | Error::Closed { phase, .. }
@@ -301,7 +310,7 @@ mod tests {
             http(401, &["Basic"])
                 .hint()
                 .unwrap()
-                .contains("`smtp_proxy::ProxyUrl::parse`")
+                .contains("`smtp_core::ProxyUrl::parse`")
         );
         assert!(
             http(407, &["NTLM", "Negotiate"])

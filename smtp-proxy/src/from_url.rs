@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use smtp_core::{Connector, ProxyScheme, ProxyUrl};
+use smtp_core::{Connector, ProxyScheme, ProxyUrl, TlsUpgrade};
 
 use crate::{DEFAULT_HANDSHAKE_TIMEOUT, Dns, HttpConnect, Socks4, Socks5};
 
@@ -33,19 +33,36 @@ pub trait ProxyUrlExt {
         &self,
         inner: C,
         handshake_timeout: Duration,
+    ) -> Arc<dyn Connector> {
+        self.connector_with_tls(inner, None, handshake_timeout)
+    }
+
+    /// Like [`ProxyUrlExt::connector_with_timeout`], with the TLS settings
+    /// an `https://` proxy's certificate is checked with (ignored by the
+    /// other schemes). Without them an `https://` connector fails every
+    /// connection with [`Error::ProxyTls`](crate::Error::ProxyTls).
+    fn connector_with_tls<C: Connector + 'static>(
+        &self,
+        inner: C,
+        tls: Option<Arc<dyn TlsUpgrade>>,
+        handshake_timeout: Duration,
     ) -> Arc<dyn Connector>;
 }
 
 impl ProxyUrlExt for ProxyUrl {
-    fn connector_with_timeout<C: Connector + 'static>(
+    fn connector_with_tls<C: Connector + 'static>(
         &self,
         inner: C,
+        tls: Option<Arc<dyn TlsUpgrade>>,
         handshake_timeout: Duration,
     ) -> Arc<dyn Connector> {
         let proxy = self.target();
         let creds = self.credentials().cloned();
         let dns = match self.scheme() {
-            ProxyScheme::Socks5h | ProxyScheme::Socks4a | ProxyScheme::Http => Dns::Remote,
+            ProxyScheme::Socks5h
+            | ProxyScheme::Socks4a
+            | ProxyScheme::Http
+            | ProxyScheme::Https => Dns::Remote,
             ProxyScheme::Socks5 | ProxyScheme::Socks4 => Dns::Local,
         };
         match self.scheme() {
@@ -69,6 +86,17 @@ impl ProxyUrlExt for ProxyUrl {
             }
             ProxyScheme::Http => {
                 let mut c = HttpConnect::new(inner, proxy).handshake_timeout(handshake_timeout);
+                if let Some(creds) = creds {
+                    c = c.credentials(creds);
+                }
+                Arc::new(c)
+            }
+            ProxyScheme::Https => {
+                let mut c = match tls {
+                    Some(tls) => HttpConnect::https(inner, proxy, tls),
+                    None => HttpConnect::new(crate::ProxyTls::new(inner, None), proxy),
+                }
+                .handshake_timeout(handshake_timeout);
                 if let Some(creds) = creds {
                     c = c.credentials(creds);
                 }

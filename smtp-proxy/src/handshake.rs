@@ -37,10 +37,18 @@ impl Handshake {
     ) -> Result<BoxStream, Error> {
         match tokio::time::timeout_at(self.deadline, inner.connect(proxy)).await {
             Err(_) => Err(self.timeout(ProxyPhase::Connect)),
-            Ok(Err(source)) => Err(Error::ConnectToProxy {
-                proxy: self.proxy.clone(),
-                source,
-            }),
+            Ok(Err(source)) => match source.downcast::<Error>() {
+                // TLS to an https:// proxy: already names the proxy.
+                Ok(tls) if matches!(*tls, Error::ProxyTls { .. }) => Err(*tls),
+                Ok(other) => Err(Error::ConnectToProxy {
+                    proxy: self.proxy.clone(),
+                    source: other,
+                }),
+                Err(source) => Err(Error::ConnectToProxy {
+                    proxy: self.proxy.clone(),
+                    source,
+                }),
+            },
             Ok(Ok(stream)) => Ok(stream),
         }
     }

@@ -27,6 +27,10 @@ smtp_core::hint_table! {
             "the proxy accepted the connection but stopped answering: check that its port speaks the protocol of the {ProxyUrl} scheme, or raise {ConnectTimeout}";
         WRONG_PROTOCOL = "proxy-wrong-protocol":
             "check that the proxy port speaks the protocol of the {ProxyUrl} scheme: socks5h/socks5, socks4a/socks4 or http";
+        PROXY_TLS = "proxy-tls":
+            "TLS with the https:// proxy failed: its certificate is checked with the mail server's trust settings, so add its CA with {TlsCaFile}, and check that the port speaks TLS (squid's https_port), not plain http://";
+        CLOSED_ON_TUNNEL = "proxy-closed-on-tunnel":
+            "the proxy hung up instead of answering the tunnel request: it may refuse this destination without saying so (OpenSSH's ssh -D does; see the proxy's log and its allowed destinations), or its port may speak another protocol than the {ProxyUrl} scheme";
         AUTH_REQUIRED = "proxy-auth-required":
             "the proxy requires authentication: put user:password@ in {ProxyUrl}";
         AUTH_METHOD_UNSUPPORTED = "proxy-auth-method-unsupported":
@@ -75,6 +79,7 @@ impl Error {
             Error::InvalidCredentials { .. } => hints::INVALID_CREDENTIALS,
             Error::UnsupportedTarget { .. } => hints::UNSUPPORTED_TARGET,
             Error::ConnectToProxy { .. } => hints::CONNECT_TO_PROXY,
+            Error::ProxyTls { .. } => hints::PROXY_TLS,
             Error::Resolve { .. } => hints::RESOLVE,
             Error::Timeout {
                 phase: ProxyPhase::Connect,
@@ -85,6 +90,10 @@ impl Error {
                 phase: ProxyPhase::Auth,
                 ..
             } => hints::AUTH_REJECTED,
+            Error::Closed {
+                phase: ProxyPhase::Tunnel,
+                ..
+            } => hints::CLOSED_ON_TUNNEL,
             Error::Closed { .. } | Error::Io { .. } | Error::Protocol { .. } => {
                 hints::WRONG_PROTOCOL
             }

@@ -38,6 +38,7 @@ use smtp_core::ProxyCredentials;
 pub struct HttpConnect<C> {
     inner: C,
     proxy: Target,
+    scheme: &'static str,
     credentials: Option<ProxyCredentials>,
     timeout: Duration,
 }
@@ -48,8 +49,23 @@ impl<C> HttpConnect<C> {
         HttpConnect {
             inner,
             proxy,
+            scheme: "http",
             credentials: None,
             timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+        }
+    }
+
+    /// An HTTPS proxy (`https://`, as curl has them): TLS to the proxy,
+    /// its certificate checked by `tls` against the proxy's host name, then
+    /// `CONNECT` inside. The mail session's own TLS runs inside the tunnel.
+    pub fn https(
+        inner: C,
+        proxy: Target,
+        tls: std::sync::Arc<dyn smtp_core::TlsUpgrade>,
+    ) -> HttpConnect<crate::ProxyTls<C>> {
+        HttpConnect {
+            scheme: "https",
+            ..HttpConnect::new(crate::ProxyTls::new(inner, Some(tls)), proxy)
         }
     }
 
@@ -82,7 +98,7 @@ impl<C: Connector> Connector for HttpConnect<C> {
         // Classified here, so the engine knows a refused login is
         // permanent and a dead proxy transient.
         let tunnel: Result<BoxStream, Error> = async {
-            let hs = Handshake::new(format!("http://{}", self.proxy), self.timeout);
+            let hs = Handshake::new(format!("{}://{}", self.scheme, self.proxy), self.timeout);
             let request = request(&hs, self.credentials.as_ref(), target)?;
             let mut stream = hs.connect_inner(&self.inner, &self.proxy).await?;
             handshake(

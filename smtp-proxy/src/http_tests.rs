@@ -133,7 +133,7 @@ async fn refusals_carry_status_reason_and_hint() {
             b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\n\r\nbody",
             407,
             ProxyPhase::Auth,
-            "check the proxy user name and password in `smtp_proxy::ProxyUrl::parse`",
+            "check the proxy user name and password in `smtp_core::ProxyUrl::parse`",
         ),
         (b"HTTP/1.1 403 Filtered\r\n\r\n", 403, ProxyPhase::Tunnel, "the proxy refuses this destination"),
         (b"HTTP/1.1 502 Bad Gateway\r\n\r\n", 502, ProxyPhase::Tunnel, "the proxy could not reach the server"),

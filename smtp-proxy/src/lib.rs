@@ -11,6 +11,7 @@ mod http_head;
 mod reply;
 mod socks4;
 mod socks5;
+mod tls;
 
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ pub use http::HttpConnect;
 pub use reply::{Socks4Reply, Socks5Reply};
 pub use socks4::Socks4;
 pub use socks5::Socks5;
+pub use tls::ProxyTls;
 
 /// How long reaching a proxy and finishing its handshake may take, unless
 /// set with `handshake_timeout`: 30 seconds.

@@ -1,5 +1,5 @@
-//! Tunnels through the rig's real proxies (dante, microsocks, tinyproxy,
-//! squid) to Postfix, at the connector level: the SMTP greeting must come
+//! Tunnels through the rig's real proxies (dante, microsocks, OpenSSH's
+//! `ssh -D`, tinyproxy, squid) to Postfix, at the connector level: the SMTP greeting must come
 //! through, and refusals must be clear errors.
 
 mod common;
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::{every_proxy, greeting, peers, proxy_error, url, url_wrong_password};
 use smtp_core::{Connector, Target, TcpConnector};
 use smtp_proxy::ProxyUrlExt;
-use smtp_proxy::{Dns, Error, HttpConnect, ProxyPhase, Socks5};
+use smtp_proxy::{Dns, Error, HttpConnect, ProxyPhase, Socks4, Socks5};
 use smtp_testkit::engine::RecordingConnector;
 
 fn postfix() -> Target {
@@ -183,6 +183,66 @@ async fn socks5h_sends_the_name_and_socks5_an_address() {
         assert_eq!(&sent[7..7 + addr.len()], addr, "{dns:?}: {sent:x?}");
         assert_eq!(&sent[7 + addr.len()..], &p.postfix_plain_port.to_be_bytes());
     }
+}
+
+/// SOCKS4a against a real server: OpenSSH's `ssh -D` takes the name
+/// (`0.0.0.1` marker + name after the user id) and sshd resolves it;
+/// SOCKS4 with local DNS sends 127.0.0.1 instead.
+#[tokio::test]
+async fn socks4a_sends_the_name_and_ssh_resolves_it() {
+    let p = peers();
+    let target = Target::new("localhost", p.postfix_plain_port);
+    for (dns, addr, name) in [
+        (Dns::Remote, [0, 0, 0, 1], &b"localhost\0"[..]),
+        (Dns::Local, [127, 0, 0, 1], b""),
+    ] {
+        let recording = RecordingConnector::default();
+        let socks = Socks4::new(
+            recording.clone(),
+            Target::new(p.host.clone(), p.socks4a_port),
+        )
+        .dns(dns);
+        let stream = socks
+            .connect(&target)
+            .await
+            .unwrap_or_else(|e| panic!("{dns:?}: {e}"));
+        assert!(greeting(stream).await.starts_with("220 "), "{dns:?}");
+        let sent = recording.written();
+        // VN=4 CD=1 DSTPORT DSTIP USERID NUL [name NUL]
+        assert_eq!(&sent[..2], [4, 1], "{dns:?}: {sent:x?}");
+        assert_eq!(&sent[2..4], p.postfix_plain_port.to_be_bytes(), "{dns:?}");
+        assert_eq!(&sent[4..8], addr, "{dns:?}: {sent:x?}");
+        assert_eq!(
+            &sent[8..],
+            [&[0u8][..], name].concat(),
+            "{dns:?}: {sent:x?}"
+        );
+    }
+}
+
+/// A name the SOCKS4a server may not reach: sshd refuses the forward and
+/// `ssh -D` closes the connection without a SOCKS reply.
+#[tokio::test]
+async fn socks4a_destination_refused_by_sshd_is_a_clear_error() {
+    let p = peers();
+    let socks = Socks4::new(
+        TcpConnector::new(),
+        Target::new(p.host.clone(), p.socks4a_port),
+    )
+    .dns(Dns::Remote);
+    let e = socks
+        .connect(&Target::new("mail.example.test", 25))
+        .await
+        .err()
+        .expect("sshd forwards to loopback only");
+    let e = proxy_error(e.as_ref());
+    assert_eq!(e.phase(), ProxyPhase::Tunnel, "{e}");
+    assert!(
+        e.to_string()
+            .ends_with("failed: the proxy closed the connection"),
+        "{e}"
+    );
+    assert_eq!(e.coded_hint().code, "proxy-closed-on-tunnel");
 }
 
 #[tokio::test]

@@ -196,12 +196,14 @@ fn no_common_mechanism_states_the_fact_and_picks_the_hint() {
         let e = pick(a, offered, tls).unwrap_err();
         (e.to_string(), e.coded_hint().code)
     };
+    let ntlm = if cfg!(feature = "ntlm") { "NTLM, " } else { "" };
     assert_eq!(
         no_match(&a, "", false),
         (
-            "no usable auth mechanism: the server offers none, enabled here: SCRAM-SHA-256, SCRAM-SHA-1, \
-             CRAM-MD5, PLAIN, LOGIN; the server offers no AUTH before STARTTLS"
-                .to_string(),
+            format!(
+                "no usable auth mechanism: the server offers none, enabled here: SCRAM-SHA-256, SCRAM-SHA-1, \
+                 CRAM-MD5, {ntlm}PLAIN, LOGIN; the server offers no AUTH before STARTTLS"
+            ),
             "auth-not-offered-without-tls"
         )
     );
@@ -211,10 +213,10 @@ fn no_common_mechanism_states_the_fact_and_picks_the_hint() {
         "{e}"
     );
     assert_eq!(code, "auth-not-offered");
-    let (e, code) = no_match(&a, "NTLM GSSAPI", true);
+    let (e, code) = no_match(&a, "KERBEROS_V4 GSSAPI", true);
     assert!(
         e.starts_with(
-            "no usable auth mechanism: the server offers NTLM, GSSAPI, enabled here: SCRAM-SHA-256"
+            "no usable auth mechanism: the server offers KERBEROS_V4, GSSAPI, enabled here: SCRAM-SHA-256"
         ),
         "{e}"
     );
@@ -266,7 +268,7 @@ async fn builds_the_chosen_mechanism_with_the_secret() {
         b"user=tester@example.test\x01auth=Bearer tok\x01\x01"
     );
     // The engine gets ours classified, and reaches it by downcasting.
-    let list = offered("NTLM");
+    let list = offered("GSSAPI");
     let e = a
         .mechanism(&AuthContext::new(&list, true, "h"))
         .await
@@ -436,4 +438,23 @@ mod not_built {
         assert!(err.to_string().contains("left out of this build"), "{err}");
         assert_eq!(err.coded_hint().code, "auth-mechanism-not-built");
     }
+}
+
+#[cfg(feature = "ntlm")]
+#[test]
+fn ntlm_ranks_below_scram_and_cram_md5_above_plain_and_needs_tls() {
+    let a = pw().build().unwrap();
+    assert_eq!(chosen(&a, "NTLM LOGIN PLAIN CRAM-MD5", true), "CRAM-MD5");
+    assert_eq!(chosen(&a, "NTLM SCRAM-SHA-1", true), "SCRAM-SHA-1");
+    assert_eq!(chosen(&a, "LOGIN PLAIN NTLM", true), "NTLM");
+    // Without TLS it is skipped like PLAIN; alone, it is refused.
+    assert_eq!(chosen(&a, "NTLM CRAM-MD5", false), "CRAM-MD5");
+    let e = pick(&a, "NTLM LOGIN", false).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("auth NTLM/LOGIN refused: it would send the password in clear"),
+        "{e}"
+    );
+    let a = pw().allow_cleartext(true).build().unwrap();
+    assert_eq!(chosen(&a, "LOGIN NTLM", false), "NTLM");
 }

@@ -4,6 +4,8 @@
 #[cfg(feature = "cram-md5")]
 mod cram_md5;
 mod login;
+#[cfg(feature = "ntlm")]
+mod ntlm;
 mod oauth;
 mod plain;
 #[cfg(feature = "scram")]
@@ -20,6 +22,8 @@ use crate::error::Error;
 #[cfg(feature = "cram-md5")]
 pub use cram_md5::CramMd5;
 pub use login::Login;
+#[cfg(feature = "ntlm")]
+pub use ntlm::Ntlm;
 pub use oauth::{OAuthBearer, XOAuth2};
 pub use plain::Plain;
 #[cfg(feature = "scram")]
@@ -43,6 +47,11 @@ pub enum MechanismKind {
     ScramSha1,
     /// CRAM-MD5 (RFC 2195): password never sent, but weak and replayable offline.
     CramMd5,
+    /// NTLM (MS-NLMP; on-premises Exchange): NTLMv2, password never sent,
+    /// but the response can be cracked offline or relayed, so it needs TLS
+    /// like PLAIN. Only with the `ntlm` feature.
+    #[cfg(feature = "ntlm")]
+    Ntlm,
     /// PLAIN (RFC 4616): password sent as is.
     Plain,
     /// LOGIN (draft-murchison-sasl-login): password sent as is.
@@ -55,10 +64,15 @@ pub enum MechanismKind {
 
 impl MechanismKind {
     /// Every mechanism, strongest first: password mechanisms, then token ones.
-    pub const PREFERENCE: [MechanismKind; 7] = [
+    ///
+    /// NTLM comes after CRAM-MD5 and before PLAIN/LOGIN (as in curl): the
+    /// password itself never reaches the server.
+    pub const PREFERENCE: [MechanismKind; 7 + cfg!(feature = "ntlm") as usize] = [
         MechanismKind::ScramSha256,
         MechanismKind::ScramSha1,
         MechanismKind::CramMd5,
+        #[cfg(feature = "ntlm")]
+        MechanismKind::Ntlm,
         MechanismKind::Plain,
         MechanismKind::Login,
         MechanismKind::OAuthBearer,
@@ -71,6 +85,8 @@ impl MechanismKind {
             MechanismKind::ScramSha256 => "SCRAM-SHA-256",
             MechanismKind::ScramSha1 => "SCRAM-SHA-1",
             MechanismKind::CramMd5 => "CRAM-MD5",
+            #[cfg(feature = "ntlm")]
+            MechanismKind::Ntlm => "NTLM",
             MechanismKind::Plain => "PLAIN",
             MechanismKind::Login => "LOGIN",
             MechanismKind::OAuthBearer => "OAUTHBEARER",
@@ -78,8 +94,13 @@ impl MechanismKind {
         }
     }
 
-    /// True when anyone reading the connection learns a reusable secret.
+    /// True when anyone reading the connection learns a reusable secret
+    /// (or, for NTLM, a response that can be cracked offline or relayed).
     pub fn sends_secret_in_clear(self) -> bool {
+        #[cfg(feature = "ntlm")]
+        if self == MechanismKind::Ntlm {
+            return true;
+        }
         matches!(
             self,
             MechanismKind::Plain
@@ -192,10 +213,10 @@ mod tests {
             );
             assert_eq!(k.to_string(), k.name());
         }
-        let e = "NTLM".parse::<MechanismKind>().unwrap_err().to_string();
+        let e = "GSSAPI".parse::<MechanismKind>().unwrap_err().to_string();
         assert!(
             e.starts_with(
-                "unknown auth mechanism \"NTLM\": supported are SCRAM-SHA-256, SCRAM-SHA-1"
+                "unknown auth mechanism \"GSSAPI\": supported are SCRAM-SHA-256, SCRAM-SHA-1"
             ),
             "{e}"
         );
@@ -210,6 +231,8 @@ mod tests {
         assert_eq!(
             clear,
             [
+                #[cfg(feature = "ntlm")]
+                MechanismKind::Ntlm,
                 MechanismKind::Plain,
                 MechanismKind::Login,
                 MechanismKind::OAuthBearer,

@@ -33,8 +33,18 @@ pub(super) fn connector(
         };
         url = url.with_credentials(smtp_core::ProxyCredentials::new(user, password));
     }
-    Ok(Some(url.connector_with_timeout(
+    // An https:// proxy's certificate is checked like the mail server's
+    // (tls.ca_file, platform roots, accept-invalid...).
+    #[cfg(feature = "tls")]
+    let tls = match url.scheme() {
+        smtp_core::ProxyScheme::Https => Some(super::tls::upgrade(loaded)?),
+        _ => None,
+    };
+    #[cfg(not(feature = "tls"))]
+    let tls = None;
+    Ok(Some(url.connector_with_tls(
         smtp_core::TcpConnector::new(),
+        tls,
         handshake_timeout,
     )))
 }

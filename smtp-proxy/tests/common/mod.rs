@@ -46,6 +46,8 @@ pub fn every_proxy() -> Vec<(&'static str, ProxyUrl)> {
         ("dante socks5", url("socks5", p.socks5_port, false)),
         ("dante socks4a", url("socks4a", p.socks5_port, false)),
         ("dante socks4", url("socks4", p.socks5_port, false)),
+        ("ssh -D socks4a", url("socks4a", p.socks4a_port, false)),
+        ("ssh -D socks4", url("socks4", p.socks4a_port, false)),
         (
             "microsocks socks5h",
             url("socks5h", p.socks5_microsocks_port, false),

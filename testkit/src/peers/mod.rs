@@ -165,6 +165,8 @@ peers_struct! {
     /// `421 4.7.1 ... No client certificate presented` (or `Client
     /// certificate not trusted`) instead of the greeting and closes.
     postfix_mtls_port: port = "PEERS_POSTFIX_MTLS_PORT",
+    /// Postfix: implicit TLS, AUTH NTLM only (Cyrus SASL's NTLM plugin, NTLMv2).
+    postfix_ntlm_port: port = "PEERS_POSTFIX_NTLM_PORT",
     /// Postfix: no TLS; `SIZE 10240`, larger messages get `552 5.3.4`.
     postfix_small_size_port: port = "PEERS_POSTFIX_SMALL_SIZE_PORT",
     /// Maildir every Postfix port delivers to (asynchronously: poll).
@@ -221,6 +223,12 @@ peers_struct! {
     oauth_refresh_token: secret = "PEERS_OAUTH_REFRESH_TOKEN",
     /// SOCKS5 without auth (dante).
     socks5_port: port = "PEERS_SOCKS5_PORT",
+    /// HTTPS proxy (TLS to squid, test-CA certificate), CONNECT, no auth.
+    squid_https_port: port = "PEERS_SQUID_HTTPS_PORT",
+    /// HTTPS proxy, CONNECT with Basic auth.
+    squid_https_auth_port: port = "PEERS_SQUID_HTTPS_AUTH_PORT",
+    /// SOCKS4/4a without auth (OpenSSH's `ssh -D`; sshd resolves 4a names).
+    socks4a_port: port = "PEERS_SOCKS4A_PORT",
     /// SOCKS5 without auth (microsocks).
     socks5_microsocks_port: port = "PEERS_SOCKS5_MICROSOCKS_PORT",
     /// SOCKS5 with username/password (microsocks).
