@@ -255,7 +255,7 @@ mod tests {
         let source = MessageSource::from_bytes(b"Subject: x\r\n\r\nbody\r\n".to_vec())
             .with_eight_bit(true)
             .prepend(b"X-A: 1\r\n".to_vec());
-        assert_eq!(source.size(), Some(27));
+        assert_eq!(source.size(), Some(28));
         assert_eq!(source.eight_bit(), Some(true));
         assert_eq!(
             source.read_to_end().await.unwrap(),

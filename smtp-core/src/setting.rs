@@ -110,6 +110,14 @@ settings! {
     TlsCryptoProvider => "`RustlsUpgradeBuilder::crypto_provider`";
     /// The proxy, with its user name and password.
     ProxyUrl => "`smtp_core::ProxyUrl::parse`";
+    /// The DKIM private key file.
+    DkimKeyFile => "the path given to `DkimSigner::from_pem_file`";
+    /// The DKIM signing domain (`d=`).
+    DkimDomain => "the domain given to `DkimSigner::from_pem_file`";
+    /// The DKIM selector (`s=`).
+    DkimSelector => "the selector given to `DkimSigner::from_pem_file`";
+    /// The header fields DKIM signs.
+    DkimHeaders => "`DkimSigner::headers`";
     /// What happens when the server lacks DSN.
     DsnIfUnsupported => "`Dsn::if_unsupported`";
     /// REQUIRETLS for a message.

@@ -3,9 +3,9 @@
 #![warn(missing_docs)]
 
 pub mod chunk_sink;
+mod dkim;
 #[cfg(feature = "engine")]
 pub mod engine;
-mod dkim;
 mod envfile;
 mod error;
 mod maildir;

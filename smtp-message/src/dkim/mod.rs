@@ -24,11 +24,11 @@ smtp_core::hint_table! {
     /// returns one of these.
     pub mod hints {
         KEY_FILE = "dkim-key-file":
-            "check dkim.key_file (--dkim-key): the file must exist and be readable by this user";
+            "check {DkimKeyFile}: the file must exist and be readable by this user";
         KEY_FORMAT = "dkim-key-format":
-            "dkim.key_file (--dkim-key) must hold a PEM private key: RSA (BEGIN RSA PRIVATE KEY or BEGIN PRIVATE KEY) or Ed25519 (BEGIN PRIVATE KEY); `openssl genpkey -algorithm ed25519` makes one";
+            "{DkimKeyFile} must hold a PEM private key: RSA (BEGIN RSA PRIVATE KEY or BEGIN PRIVATE KEY) or Ed25519 (BEGIN PRIVATE KEY); `openssl genpkey -algorithm ed25519` makes one";
         SETTINGS = "dkim-settings":
-            "fix the dkim.* setting the message names (--dkim-domain, --dkim-selector, --dkim-headers); see docs/dkim.md";
+            "fix the DKIM setting the message names ({DkimDomain}, {DkimSelector} or {DkimHeaders}); see docs/dkim.md";
         SIGN = "dkim-sign":
             "the message could not be signed: check that it has a header block with a From field";
     }
