@@ -109,49 +109,20 @@ impl Dest {
 }
 
 /// A message read from stdin. A signed message is read twice (hash, then
-/// send), which a pipe cannot do: it is then copied to a private temporary
-/// file first, removed when the returned path is dropped.
+/// send), which a pipe cannot do: smtp-message then keeps a private copy.
 pub async fn stdin_message(
     setup: &Setup,
     options: &smtp_message::RawOptions,
-) -> Result<(smtp_message::RawMessage, Option<tempfile::TempPath>)> {
+) -> Result<smtp_message::RawMessage> {
     use smtp_message::RawMessage;
-    if !setup.signs() {
-        return Ok((RawMessage::read(tokio::io::stdin(), options).await?, None));
+    #[cfg(feature = "dkim")]
+    if setup.signs() {
+        return RawMessage::read_spooled(tokio::io::stdin(), options)
+            .await
+            .context("cannot keep the message to sign in a temporary file");
     }
-    let spool = tempfile::NamedTempFile::new()
-        .context("cannot create a temporary file for the message to sign")?
-        .into_temp_path();
-    let mut file = tokio::fs::File::create(&spool)
-        .await
-        .context("cannot write the message to sign to a temporary file")?;
-    tokio::io::copy(&mut tokio::io::stdin(), &mut file)
-        .await
-        .context("cannot copy the message from stdin")?;
-    drop(file);
-    let raw = RawMessage::from_file(&spool, options).await?;
-    Ok((raw, Some(spool)))
-}
-
-/// A message with the temporary file it was copied to, which lives as
-/// long as the job that sends it.
-pub struct Spooled {
-    raw: smtp_message::RawMessage,
-    /// Removed on drop; only kept alive here.
-    _spool: Option<tempfile::TempPath>,
-}
-
-impl Spooled {
-    pub fn new(raw: smtp_message::RawMessage, spool: Option<tempfile::TempPath>) -> Spooled {
-        Spooled { raw, _spool: spool }
-    }
-}
-
-#[async_trait::async_trait]
-impl smtp_core::Message for Spooled {
-    async fn open(&self) -> Result<smtp_core::MessageSource, smtp_core::Error> {
-        smtp_core::Message::open(&self.raw).await
-    }
+    let _ = setup;
+    Ok(RawMessage::read(tokio::io::stdin(), options).await?)
 }
 
 /// Translates connection flags into config overrides (the CLI layer).

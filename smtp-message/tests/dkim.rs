@@ -312,3 +312,23 @@ async fn a_message_without_from_cannot_be_signed() {
     let e = signer.sign(message).open().await.unwrap_err();
     assert!(e.to_string().contains("no From"), "{e}");
 }
+
+/// A piped message is kept in a private copy so it opens twice (the hash
+/// pass, then the send) with the same bytes; a plain read opens once.
+#[tokio::test]
+async fn a_spooled_pipe_opens_twice_with_the_same_bytes() {
+    let text = b"From: a@example.test\nTo: b@example.test\nSubject: s\n\nbody\n".to_vec();
+    let raw = RawMessage::read_spooled(std::io::Cursor::new(text.clone()), &RawOptions::default())
+        .await
+        .expect("spooled");
+    let first = raw.open().await.unwrap().read_to_end().await.unwrap();
+    let second = raw.open().await.unwrap().read_to_end().await.unwrap();
+    assert_eq!(first, second);
+    // The header block is normalised here, the body by the engine as it sends.
+    assert!(first.ends_with(b"\r\n\r\nbody\n"), "{first:?}");
+    let once = RawMessage::read(std::io::Cursor::new(text), &RawOptions::default())
+        .await
+        .unwrap();
+    once.open().await.unwrap().read_to_end().await.unwrap();
+    assert!(once.open().await.is_err(), "a pipe cannot be read twice");
+}

@@ -196,12 +196,11 @@ async fn raw_jobs(args: &SendArgs, setup: &Setup) -> Result<Jobs> {
     let options = RawOptions::default();
     let mut jobs = Vec::new();
     for path in &args.raw {
-        let (raw, spool) = if path.as_os_str() == "-" {
+        let raw = if path.as_os_str() == "-" {
             setup::stdin_message(setup, &options).await
         } else {
             RawMessage::from_file(path, &options)
                 .await
-                .map(|raw| (raw, None))
                 .map_err(anyhow::Error::from)
         }
         .with_context(|| format!("cannot read message {}", path.display()))?;
@@ -226,8 +225,7 @@ async fn raw_jobs(args: &SendArgs, setup: &Setup) -> Result<Jobs> {
             })?,
         };
         let envelope = Envelope::new(Some(from), rcpts)?;
-        let message = setup::Spooled::new(raw, spool);
-        jobs.push(Ok(Job::new(path.display().to_string(), envelope, message)));
+        jobs.push(Ok(Job::new(path.display().to_string(), envelope, raw)));
     }
     Ok(Box::new(jobs.into_iter()))
 }

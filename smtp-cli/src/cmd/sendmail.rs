@@ -33,7 +33,7 @@ pub async fn run(global: &GlobalArgs, args: SendmailArgs) -> Result<()> {
         .iter()
         .map(Address::new)
         .collect::<Result<_, _>>()?;
-    let (mut raw, spool) = setup::stdin_message(&setup, &RawOptions::default())
+    let mut raw = setup::stdin_message(&setup, &RawOptions::default())
         .await
         .context("reading the message from stdin")?;
     if args.read_recipients {
@@ -53,11 +53,7 @@ pub async fn run(global: &GlobalArgs, args: SendmailArgs) -> Result<()> {
             .context("the full name given with -F")?;
     }
     let envelope = Envelope::new(Some(from), rcpts)?;
-    let job = Job::new(
-        "stdin",
-        setup.envelope_params.apply(envelope),
-        setup::Spooled::new(raw, spool),
-    );
+    let job = Job::new("stdin", setup.envelope_params.apply(envelope), raw);
     let opts = Options {
         concurrency: 1,
         json: false,

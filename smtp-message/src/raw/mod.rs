@@ -68,6 +68,10 @@ pub struct RawMessage {
     message_id: Option<String>,
     has_bcc: bool,
     body: Body,
+    /// The private copy [`RawMessage::read_spooled`] made; removed with
+    /// the message.
+    #[cfg(feature = "dkim")]
+    _spool: Option<Arc<tempfile::TempPath>>,
 }
 
 enum Body {
@@ -106,6 +110,30 @@ impl RawMessage {
         let (raw_head, rest) = head::read_head(&mut reader, options.max_header_bytes).await?;
         let body = Body::Stream(Mutex::new(Some((rest, Box::new(reader) as BoxReader))));
         RawMessage::new(&raw_head, body, options)
+    }
+
+    /// Reads a message from a stream that can be read only once (a pipe)
+    /// into a private temporary file (mode 0600, removed with the message),
+    /// so that it can be opened again: signing reads a message twice.
+    /// Like [`RawMessage::from_file`] on that copy.
+    #[cfg(feature = "dkim")]
+    pub async fn read_spooled(
+        mut reader: impl AsyncRead + Send + Unpin + 'static,
+        options: &RawOptions,
+    ) -> Result<RawMessage, Error> {
+        let spool = tempfile::NamedTempFile::new()
+            .map_err(Error::Io)?
+            .into_temp_path();
+        let mut file = tokio::fs::File::create(&spool)
+            .await
+            .map_err(Error::file(spool.to_path_buf()))?;
+        tokio::io::copy(&mut reader, &mut file)
+            .await
+            .map_err(Error::file(spool.to_path_buf()))?;
+        drop(file);
+        let mut raw = RawMessage::from_file(&spool, options).await?;
+        raw._spool = Some(Arc::new(spool));
+        Ok(raw)
     }
 
     /// Reads a message from a file. The body is scanned once (streaming)
@@ -171,6 +199,8 @@ impl RawMessage {
             message_id: parsed.message_id,
             has_bcc,
             body,
+            #[cfg(feature = "dkim")]
+            _spool: None,
         })
     }
 
