@@ -1,12 +1,9 @@
 //! Runs a password or token command: `sh -c`, stdout captured, stderr
 //! discarded (it may echo secrets, and we never log it), a time limit.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use secrecy::zeroize::Zeroizing;
-use tokio::io::AsyncReadExt;
-use tokio::process::Command;
 
 use crate::error::Error;
 
@@ -14,15 +11,32 @@ use crate::error::Error;
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Most stdout bytes kept; a token or password is far smaller.
+#[cfg(feature = "password-command")]
 const MAX_OUTPUT: u64 = 64 * 1024;
 
+/// Without the `password-command` feature: the configured command is
+/// refused, so a build that left it out says why instead of failing
+/// obscurely (tokio's process support is not compiled in).
+#[cfg(not(feature = "password-command"))]
+pub(crate) async fn run(
+    what: &'static str,
+    _command: &str,
+    _timeout: Duration,
+) -> Result<Zeroizing<String>, Error> {
+    Err(Error::CommandNotBuilt { what })
+}
+
 /// Runs `command` with `sh -c` and returns its stdout (not trimmed).
+#[cfg(feature = "password-command")]
 pub(crate) async fn run(
     what: &'static str,
     command: &str,
     timeout: Duration,
 ) -> Result<Zeroizing<String>, Error> {
-    let mut child = Command::new("sh")
+    use std::process::Stdio;
+    use tokio::io::AsyncReadExt;
+
+    let mut child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
         .stdin(Stdio::null())
@@ -66,7 +80,22 @@ pub(crate) async fn run(
     Ok(Zeroizing::new(text.to_string()))
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(feature = "password-command")))]
+mod tests_without_the_feature {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_command_is_refused_naming_the_feature() {
+        let e = run("password command", "echo secret", Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::CommandNotBuilt { .. }), "{e}");
+        assert!(e.to_string().contains("`password-command`"), "{e}");
+        assert_eq!(e.coded_hint().code, "auth-command-not-built");
+    }
+}
+
+#[cfg(all(test, feature = "password-command"))]
 mod tests {
     use super::*;
 

@@ -256,6 +256,7 @@ mod tests {
         assert!(e.to_string().starts_with("reading password file "), "{e}");
     }
 
+    #[cfg(feature = "password-command")]
     #[tokio::test]
     async fn command_source_uses_stdout() {
         let p = PasswordSource::command("printf 'pässwörd-2\\n'")

@@ -114,6 +114,13 @@ pub enum Error {
         /// The mechanism running.
         mechanism: &'static str,
     },
+    /// A password or token command was configured, but this build left
+    /// command support out (smtp-auth's `password-command` feature).
+    #[error("{what}s are not in this build: they need smtp-auth's `password-command` feature")]
+    CommandNotBuilt {
+        /// `"password command"` or `"token command"`.
+        what: &'static str,
+    },
     /// A password or token command could not be started.
     #[error("{what} could not be started: {source}")]
     CommandSpawn {

@@ -62,6 +62,8 @@ smtp_core::hint_table! {
             "a low count lets an eavesdropper guess the password offline, a huge one stalls the client: ask the server's administrator to fix it, or use another mechanism ({AuthMechanisms})";
         SCRAM_IMPOSTOR = "auth-scram-impostor":
             "the server could not prove it knows the password: possible impostor, do not trust this connection";
+        COMMAND_NOT_BUILT = "auth-command-not-built":
+            "build smtp-auth with its `password-command` feature (the smtp CLI has it), or give the secret directly or in a file ({AuthPasswordFile})";
         COMMAND_SPAWN = "auth-command-spawn":
             "check {AuthPasswordCommand} / {OAuth2TokenCommand}: it runs with `sh -c`, so `sh` must exist";
         COMMAND_FAILED = "auth-command-failed":
@@ -139,6 +141,7 @@ impl Error {
             Error::ServerSignatureMismatch { .. } | Error::ServerNotVerified { .. } => {
                 hints::SCRAM_IMPOSTOR
             }
+            Error::CommandNotBuilt { .. } => hints::COMMAND_NOT_BUILT,
             Error::CommandSpawn { .. } => hints::COMMAND_SPAWN,
             Error::CommandFailed { .. } => hints::COMMAND_FAILED,
             Error::CommandTimedOut { .. } => hints::COMMAND_TIMEOUT,

@@ -317,8 +317,8 @@ mod tests {
 
     #[test]
     fn pin_mismatch_names_both_pins() {
-        let expected = SpkiPin::of_spki(b"expected");
-        let actual = SpkiPin::of_spki(b"actual");
+        let expected = SpkiPin::of_spki(b"expected").unwrap();
+        let actual = SpkiPin::of_spki(b"actual").unwrap();
         let inner = PinMismatch {
             expected: vec![expected],
             actual: Some(actual),

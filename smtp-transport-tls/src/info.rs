@@ -46,7 +46,9 @@ pub fn certificate_info(der: &[u8]) -> Option<CertificateInfo> {
         subject_alt_names: subject_alt_names(&cert),
         not_before: rfc3339(validity.not_before.timestamp()),
         not_after: rfc3339(validity.not_after.timestamp()),
-        spki_sha256: SpkiPin::of_spki(cert.public_key().raw).to_string(),
+        spki_sha256: SpkiPin::of_spki(cert.public_key().raw)
+            .map(|pin| pin.to_string())
+            .unwrap_or_default(),
     })
 }
 
@@ -57,7 +59,7 @@ pub fn certificate_info(der: &[u8]) -> Option<CertificateInfo> {
 pub(crate) fn spki_pin(der: &[u8]) -> Option<SpkiPin> {
     let der = CertificateDer::from(der);
     let cert = ParsedCertificate::try_from(&der).ok()?;
-    Some(SpkiPin::of_spki(cert.subject_public_key_info().as_ref()))
+    SpkiPin::of_spki(cert.subject_public_key_info().as_ref())
 }
 
 #[cfg(feature = "cert-details")]

@@ -5,7 +5,8 @@ use std::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use sha2::{Digest, Sha256};
+use rustls::SupportedCipherSuite;
+use rustls::crypto::hash::{Hash, HashAlgorithm};
 
 use crate::error::Error;
 
@@ -32,14 +33,45 @@ pub struct SpkiPin([u8; 32]);
 
 impl SpkiPin {
     /// The pin of a DER-encoded SubjectPublicKeyInfo.
-    pub fn of_spki(spki_der: &[u8]) -> SpkiPin {
-        SpkiPin(Sha256::digest(spki_der).into())
+    ///
+    /// The SHA-256 is the crypto provider's (the built-in `ring` or
+    /// `aws-lc-rs` one, else the process default), so pins cost no digest
+    /// crate of their own. `None` only in a build with neither feature and
+    /// no process-default provider, where no TLS connection can be made
+    /// either.
+    pub fn of_spki(spki_der: &[u8]) -> Option<SpkiPin> {
+        let digest = sha256()?.hash(spki_der);
+        Some(SpkiPin(digest.as_ref().try_into().ok()?))
     }
 
     /// The raw 32 bytes of the hash.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+}
+
+/// The SHA-256 of the provider rustls uses (see [`SpkiPin::of_spki`]).
+fn sha256() -> Option<&'static dyn Hash> {
+    // With both features on, aws-lc-rs wins, as in `built_in_provider`.
+    #[cfg(feature = "aws-lc-rs")]
+    let built_in = Some(rustls::crypto::aws_lc_rs::cipher_suite::TLS13_AES_128_GCM_SHA256);
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    let built_in = Some(rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256);
+    #[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+    let built_in: Option<SupportedCipherSuite> = None;
+    let default = rustls::crypto::CryptoProvider::get_default();
+    built_in
+        .into_iter()
+        .chain(
+            default
+                .into_iter()
+                .flat_map(|p| p.cipher_suites.iter().copied()),
+        )
+        .map(|suite| match suite {
+            SupportedCipherSuite::Tls13(s) => s.common.hash_provider,
+            SupportedCipherSuite::Tls12(s) => s.common.hash_provider,
+        })
+        .find(|hash| hash.algorithm() == HashAlgorithm::SHA256)
 }
 
 impl fmt::Display for SpkiPin {
@@ -87,13 +119,18 @@ mod tests {
     const EMPTY_SHA256: &str = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
 
     #[test]
-    fn hashes_spki() {
-        assert_eq!(SpkiPin::of_spki(b"").to_string(), EMPTY_SHA256);
+    fn hashes_spki_with_the_built_in_provider() {
+        assert_eq!(SpkiPin::of_spki(b"").unwrap().to_string(), EMPTY_SHA256);
+        // A second well-known value: "abc" (FIPS 180-2, appendix B.1).
+        assert_eq!(
+            SpkiPin::of_spki(b"abc").unwrap().to_string(),
+            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+        );
     }
 
     #[test]
     fn parses_all_spellings() {
-        let want = SpkiPin::of_spki(b"");
+        let want = SpkiPin::of_spki(b"").unwrap();
         for s in [
             EMPTY_SHA256.to_string(),
             format!("sha256/{EMPTY_SHA256}"),
@@ -119,7 +156,7 @@ mod tests {
 
     #[test]
     fn debug_shows_the_pin() {
-        let pin = SpkiPin::of_spki(b"");
+        let pin = SpkiPin::of_spki(b"").unwrap();
         assert_eq!(format!("{pin:?}"), format!("SpkiPin({EMPTY_SHA256})"));
     }
 }

@@ -343,6 +343,7 @@ async fn retry_after_a_rejected_token_refreshes_it() {
     );
 }
 
+#[cfg(feature = "password-command")]
 #[tokio::test]
 async fn password_command_runs_once() {
     let dir = tempfile::tempdir().unwrap();

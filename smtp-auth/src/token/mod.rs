@@ -157,6 +157,7 @@ mod tests {
         assert_eq!(format!("{t:?}"), "StaticToken(<redacted>)");
     }
 
+    #[cfg(feature = "password-command")]
     #[tokio::test]
     async fn token_command_trims_caches_and_refreshes() {
         let dir = tempfile::tempdir().unwrap();
@@ -175,6 +176,7 @@ mod tests {
         assert!(d.contains("\"n=$(cat\"") && !d.contains("tok-"), "{d}");
     }
 
+    #[cfg(feature = "password-command")]
     #[tokio::test]
     async fn token_command_same_output_means_no_retry() {
         let t = TokenCommand::new("echo same");
@@ -182,6 +184,7 @@ mod tests {
         assert!(!t.refresh().await.unwrap());
     }
 
+    #[cfg(feature = "password-command")]
     #[tokio::test]
     async fn token_command_errors() {
         let e = TokenCommand::new("echo secret-on-stderr >&2; exit 2")
