@@ -7,6 +7,7 @@
 #   FOOTPRINT_TIMINGS=1 scripts/footprint.sh   # also cargo --timings HTML reports
 #   FOOTPRINT_KEEP=1 scripts/footprint.sh      # keep the temp dir (programs, targets)
 #   FOOTPRINT_BUILD="ours lettre" scripts/footprint.sh   # build only these (crates are counted for all)
+#   FOOTPRINT_FEATURES=1 scripts/footprint.sh  # + what each optional feature adds (crates, CPU)
 #
 # Programs (generated in a temp dir, each its own workspace and target dir):
 #   ours           smtp-core + smtp-transport-tls + smtp-auth (path deps of
@@ -172,6 +173,38 @@ for name in "${builds[@]}"; do
     fi
 done
 
+# What each optional feature adds to "ours": its crates, and the CPU of
+# the release build that turning it on costs once "ours" is built (the new
+# crates plus the plugin crate and the program rebuilt with it), each from
+# a copy of the built "ours" target dir so the rows do not share work.
+feature_rows=()
+if [ -n "${FOOTPRINT_FEATURES:-}" ]; then
+    base_target="$work/target-features-base"
+    (cd "$work/ours" && cargo build --release --offline --quiet --target-dir "$base_target") ||
+        { echo "footprint: base build for the feature rows failed" >&2; exit 1; }
+    for spec in smtp-transport-tls:platform-roots smtp-transport-tls:cert-details \
+        smtp-auth:password-command smtp-auth:scram smtp-auth:cram-md5 smtp-auth:ntlm \
+        smtp-auth:refresh-token crate:smtp-message; do
+        crate=${spec%%:*} feature=${spec#*:}
+        dir="$work/feature-$feature"
+        rm -rf "$dir" && cp -r "$work/ours" "$dir"
+        rm -rf "$dir/target"
+        case $crate in
+        crate) printf '%s = { path = "%s/%s" }\n' "$feature" "$repo" "$feature" >>"$dir/Cargo.toml" ;;
+        smtp-transport-tls) sed -i "s|^smtp-transport-tls = { path = \"\([^\"]*\)\" }|smtp-transport-tls = { path = \"\\1\", features = [\"$feature\"] }|" "$dir/Cargo.toml" ;;
+        smtp-auth) sed -i "s|default-features = false }|default-features = false, features = [\"$feature\"] }|" "$dir/Cargo.toml" ;;
+        esac
+        n=$(cd "$dir" && cargo tree -e normal,build --prefix none --offline | awk '{print $1, $2}' | sort -u | grep -vc "^footprint-")
+        cp -a "$base_target" "$dir/target-build"
+        (cd "$dir" && /usr/bin/time -f '%e %U %S' -o "$dir.time" \
+            cargo build --release --offline --quiet --target-dir "$dir/target-build") ||
+            { echo "footprint: build with $spec failed" >&2; exit 1; }
+        read -r e u s <"$dir.time"
+        rm -rf "$dir/target-build"
+        feature_rows+=("| $crate \`$feature\` | +$((n - crates[ours])) | $(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.1f", u + s }') s |")
+    done
+fi
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%.2f", a / b }'; }
 
 echo
@@ -199,3 +232,9 @@ wall_ratio=$(ratio "${wall[ours]:-}" "${wall[lettre]:-}")
 echo "targets: ours fewer crates than lettre ($ours < $lettre): $(verdict "$((ours < lettre))");" \
     "ours wall <= 0.8x lettre's ($wall_ratio): $(verdict "$(awk -v r="$wall_ratio" 'BEGIN { print (r != "-" && r <= 0.8) }')");" \
     "ours+message no more crates than lettre ($message <= $lettre): $(verdict "$((message <= lettre))")"
+if [ ${#feature_rows[@]} -gt 0 ]; then
+    echo
+    echo "| feature (on top of ours) | crates added | CPU of the extra release build |"
+    echo "|---|---:|---:|"
+    printf '%s\n' "${feature_rows[@]}"
+fi

@@ -436,6 +436,10 @@ pub struct TestArgs {
     /// Sender of the test mail (default: message.from).
     #[arg(long, value_name = "ADDR")]
     pub from: Option<String>,
+    /// What the test mail (and the relay check's MAIL FROM) asks, as every
+    /// real message would.
+    #[command(flatten)]
+    pub envelope: EnvelopeArgs,
     /// The report as one JSON document.
     #[arg(long)]
     pub json: bool,

@@ -215,6 +215,56 @@ fn require_tls_is_refused_by_postfix_which_does_not_offer_it() {
 }
 
 #[test]
+fn the_test_mail_asks_for_the_dsn_a_real_message_would() {
+    let home = tempfile::tempdir().unwrap();
+    let tag = unique_tag("test-dsn");
+    let mut cmd = smtp(home.path());
+    cmd.arg("test");
+    to_server(&mut cmd, "PEERS_POSTFIX_PLAIN_PORT");
+    cmd.args(["--from", "sender@example.test", "--send-to", "rcpt@example.test"]);
+    cmd.args(["--dsn-notify", "success", "--dsn-envid", &tag]);
+    let (code, text) = code_and_text(&cmd.output().unwrap());
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("asking DSN NOTIFY=SUCCESS"), "{text}");
+    // Postfix honoured it: the success report carries the ENVID back.
+    let report = postfix_report(&tag);
+    assert!(report.contains("Action: delivered"), "{report}");
+}
+
+#[test]
+fn the_relay_check_asks_for_requiretls_and_names_the_refusal() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = smtp(home.path());
+    cmd.args([
+        "test",
+        "--host",
+        "localhost",
+        "--port",
+        &get("PEERS_POSTFIX_STARTTLS_OPTIONAL_PORT"),
+        "--security",
+        "starttls",
+        "--ca-file",
+        &get("PEERS_CA_CERT"),
+        "--from",
+        "sender@example.test",
+        "--require-tls",
+        "--json",
+    ]);
+    let (code, text) = code_and_text(&cmd.output().unwrap());
+    assert_ne!(code, 0, "{text}");
+    let report: serde_json::Value = serde_json::from_str(text.trim()).expect(&text);
+    let relay = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "relay")
+        .expect(&text);
+    assert_eq!(relay["ok"], false, "{text}");
+    assert_eq!(relay["detail"]["envelope"]["requiretls"], true, "{text}");
+    assert_eq!(report["failure"]["hint_code"], "requiretls-not-offered", "{text}");
+}
+
+#[test]
 fn require_tls_without_tls_is_a_config_error() {
     let home = tempfile::tempdir().unwrap();
     let mut cmd = send(home.path(), "PEERS_POSTFIX_PLAIN_PORT", "never-sent");

@@ -54,7 +54,9 @@ fn ms(d: Duration) -> Option<u64> {
 }
 
 pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
-    let loaded = setup::load(global, &args.conn)?;
+    let settings = args.envelope.settings();
+    let extra: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let loaded = setup::load_with(global, &args.conn, &extra)?;
     // A key that does not load is reported as a stage of its own, before
     // any connection (building the transport would stop at it too).
     #[cfg(feature = "dkim")]
@@ -174,21 +176,25 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
         let started = Instant::now();
         let message = test_message(&from, &to, &report.target)?;
         let source = message.open().await?;
+        // The test mail asks what every real message would (dsn.*,
+        // tls.requiretls), so a server refusing those fails here too.
+        let envelope = setup.envelope_params.apply(message.envelope().clone());
+        let asked = envelope_asks(&envelope);
         // The last use of this connection: QUIT rides with the end of data
         // (its 221 read with the final reply), so the timing barely moves.
-        match session.send_and_quit(message.envelope(), source).await {
+        match session.send_and_quit(&envelope, source).await {
             Ok(d) => report.stages.push(Stage {
                 name: "send",
                 ok: true,
                 elapsed_ms: ms(started.elapsed()),
-                detail: serde_json::json!({ "to": to, "reply": d.reply.to_string() }),
+                detail: serde_json::json!({ "to": to, "reply": d.reply.to_string(), "envelope": asked }),
             }),
             Err(e) => {
                 report.stages.push(Stage {
                     name: "send",
                     ok: false,
                     elapsed_ms: ms(started.elapsed()),
-                    detail: serde_json::json!({ "to": to }),
+                    detail: serde_json::json!({ "to": to, "envelope": asked }),
                 });
                 report.failure = Some(failure(&e));
             }
@@ -199,8 +205,10 @@ pub async fn run(global: &GlobalArgs, args: TestArgs) -> Result<()> {
         if let (Some(from), Some(to)) = (from, to) {
             let started = Instant::now();
             let envelope = Envelope::new(Some(Address::new(&from)?), vec![Address::new(&to)?])?;
+            let envelope = setup.envelope_params.apply(envelope);
             let checked = session.check_envelope(&envelope).await;
-            let detail = serde_json::json!({ "from": from, "to": to });
+            let detail =
+                serde_json::json!({ "from": from, "to": to, "envelope": envelope_asks(&envelope) });
             report.stages.push(Stage {
                 name: "relay",
                 ok: checked.is_ok(),
@@ -239,6 +247,18 @@ fn test_timeouts(config: &smtp_config::Config) -> Option<smtp_core::Timeouts> {
 /// The test mail's recipient: the address given to `--send-to`, else
 /// `message.test_recipient`, else the sender, whichever layer set it
 /// (`--from`, `message.from` from a file or the environment).
+/// What the envelope asks of the server beyond MAIL and RCPT (DSN,
+/// REQUIRETLS), for the report.
+fn envelope_asks(envelope: &Envelope) -> serde_json::Value {
+    let dsn = envelope.dsn().map(|d| {
+        serde_json::json!({
+            "ret": d.ret_value().map(|r| r.to_string()),
+            "notify": d.notify_value().map(|n| n.to_string()),
+        })
+    });
+    serde_json::json!({ "dsn": dsn, "requiretls": envelope.requires_tls() })
+}
+
 fn default_recipient(
     send_to: &str,
     test_recipient: &Option<String>,
@@ -490,7 +510,7 @@ fn summarize(s: &Stage) -> String {
                 None => format!("anonymous (offered: {offered})"),
             }
         }
-        "send" => format!("{} {}", str_of("to"), str_of("reply")),
+        "send" => format!("{} {}{}", str_of("to"), str_of("reply"), asks(&d["envelope"])),
         "dkim" => format!(
             "signing as d={} s={} ({}, {}), key {} loads",
             str_of("domain"),
@@ -500,12 +520,36 @@ fn summarize(s: &Stage) -> String {
             str_of("key_file")
         ),
         "relay" if s.ok => format!(
-            "{} may send to {} (MAIL FROM, RCPT TO, RSET: nothing sent)",
+            "{} may send to {}{} (MAIL FROM, RCPT TO, RSET: nothing sent)",
             str_of("from"),
-            str_of("to")
+            str_of("to"),
+            asks(&d["envelope"])
         ),
-        "relay" => format!("{} to {}", str_of("from"), str_of("to")),
+        "relay" => format!("{} to {}{}", str_of("from"), str_of("to"), asks(&d["envelope"])),
         _ => d.to_string(),
+    }
+}
+
+/// ", asking DSN RET=.. NOTIFY=.., REQUIRETLS" when the envelope asks
+/// either; empty otherwise.
+fn asks(envelope: &serde_json::Value) -> String {
+    let mut parts = Vec::new();
+    if let Some(dsn) = envelope.get("dsn").filter(|d| !d.is_null()) {
+        let mut words = vec!["DSN".to_string()];
+        for key in ["ret", "notify"] {
+            if let Some(v) = dsn[key].as_str() {
+                words.push(format!("{}={v}", key.to_uppercase()));
+            }
+        }
+        parts.push(words.join(" "));
+    }
+    if envelope["requiretls"].as_bool() == Some(true) {
+        parts.push("REQUIRETLS".to_string());
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(", asking {}", parts.join(", "))
     }
 }
 
