@@ -221,7 +221,12 @@ fn the_test_mail_asks_for_the_dsn_a_real_message_would() {
     let mut cmd = smtp(home.path());
     cmd.arg("test");
     to_server(&mut cmd, "PEERS_POSTFIX_PLAIN_PORT");
-    cmd.args(["--from", "sender@example.test", "--send-to", "rcpt@example.test"]);
+    cmd.args([
+        "--from",
+        "sender@example.test",
+        "--send-to",
+        "rcpt@example.test",
+    ]);
     cmd.args(["--dsn-notify", "success", "--dsn-envid", &tag]);
     let (code, text) = code_and_text(&cmd.output().unwrap());
     assert_eq!(code, 0, "{text}");
@@ -261,7 +266,10 @@ fn the_relay_check_asks_for_requiretls_and_names_the_refusal() {
         .expect(&text);
     assert_eq!(relay["ok"], false, "{text}");
     assert_eq!(relay["detail"]["envelope"]["requiretls"], true, "{text}");
-    assert_eq!(report["failure"]["hint_code"], "requiretls-not-offered", "{text}");
+    assert_eq!(
+        report["failure"]["hint_code"], "requiretls-not-offered",
+        "{text}"
+    );
 }
 
 #[test]

@@ -510,7 +510,12 @@ fn summarize(s: &Stage) -> String {
                 None => format!("anonymous (offered: {offered})"),
             }
         }
-        "send" => format!("{} {}{}", str_of("to"), str_of("reply"), asks(&d["envelope"])),
+        "send" => format!(
+            "{} {}{}",
+            str_of("to"),
+            str_of("reply"),
+            asks(&d["envelope"])
+        ),
         "dkim" => format!(
             "signing as d={} s={} ({}, {}), key {} loads",
             str_of("domain"),
@@ -525,7 +530,12 @@ fn summarize(s: &Stage) -> String {
             str_of("to"),
             asks(&d["envelope"])
         ),
-        "relay" => format!("{} to {}{}", str_of("from"), str_of("to"), asks(&d["envelope"])),
+        "relay" => format!(
+            "{} to {}{}",
+            str_of("from"),
+            str_of("to"),
+            asks(&d["envelope"])
+        ),
         _ => d.to_string(),
     }
 }
