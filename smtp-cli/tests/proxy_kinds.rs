@@ -68,6 +68,47 @@ fn send_through_an_https_proxy_with_implicit_tls_inside() {
     );
 }
 
+/// The base64 SHA-256 of a PEM certificate's key, as openssl computes it.
+fn openssl_pin(pem: &str) -> String {
+    let sh = format!(
+        "openssl x509 -in '{pem}' -pubkey -noout | openssl pkey -pubin -outform der \
+         | openssl dgst -sha256 -binary | base64"
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &sh])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl failed");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn a_mail_server_pin_is_not_applied_to_the_https_proxy() {
+    // The mail server is Postfix with a self-signed certificate, trusted by
+    // its pin alone; squid's certificate (another key) is trusted by the
+    // CA. Checking squid against the mail server's pin would refuse it.
+    let home = tempfile::tempdir().unwrap();
+    let proxy = format!(
+        "https://{}@localhost:{}",
+        get("PEERS_PROXY_USER"),
+        get("PEERS_SQUID_HTTPS_AUTH_PORT")
+    );
+    let pin = openssl_pin(&get("PEERS_SELFSIGNED_CERT"));
+    assert_ne!(pin, openssl_pin(&get("PEERS_SERVER_CERT")), "keys must differ");
+    let out = smtp(home.path())
+        .args(["test", "--timeout", "30s", "--host", "localhost", "--port"])
+        .arg(get("PEERS_POSTFIX_BADCERT_SELFSIGNED_PORT"))
+        .args(["--security", "implicit", "--ca-file", &get("PEERS_CA_CERT")])
+        .args(["--pin-sha256", &pin, "--proxy", &proxy])
+        .args(["--proxy-password-env", "PROXY_PASS"])
+        .env("PROXY_PASS", get("PEERS_PROXY_PASS"))
+        .output()
+        .unwrap();
+    let (code, text) = code_and_text(&out);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("[ok  ] tls"), "{text}");
+}
+
 #[test]
 fn send_through_socks4a_where_ssh_resolves_the_name() {
     let proxy = format!("socks4a://127.0.0.1:{}", get("PEERS_SOCKS4A_PORT"));

@@ -33,11 +33,11 @@ pub(super) fn connector(
         };
         url = url.with_credentials(smtp_core::ProxyCredentials::new(user, password));
     }
-    // An https:// proxy's certificate is checked like the mail server's
-    // (tls.ca_file, platform roots, accept-invalid...).
+    // An https:// proxy's certificate is checked with the mail server's
+    // trust (tls.ca_file, platform roots, accept-invalid...), not its pins.
     #[cfg(feature = "tls")]
     let tls = match url.scheme() {
-        smtp_core::ProxyScheme::Https => Some(super::tls::upgrade(loaded)?),
+        smtp_core::ProxyScheme::Https => Some(super::tls::proxy_upgrade(loaded)?),
         _ => None,
     };
     #[cfg(not(feature = "tls"))]

@@ -9,6 +9,31 @@ use crate::loaded::Loaded;
 
 #[cfg(feature = "tls")]
 pub(super) fn upgrade(loaded: &Loaded) -> Result<Arc<dyn TlsUpgrade>, Error> {
+    let t = &loaded.config.tls;
+    let mut b = trusting(loaded);
+    if let (Some(cert), Some(key)) = (&t.client_cert, &t.client_key) {
+        b = b.client_auth(cert, key);
+    }
+    for pin in &t.pin_sha256 {
+        b = b.pin_sha256(pin);
+    }
+    built(b)
+}
+
+/// The TLS of an `https://` proxy: the mail server's trust (CA files,
+/// platform roots, versions, accept-invalid) but not its identity
+/// settings. A key pin names the mail server's key, so checking the
+/// proxy against it would refuse every proxy but one sharing that key;
+/// a client certificate is the mail account's, not something to show the
+/// proxy.
+#[cfg(all(feature = "tls", feature = "proxy"))]
+pub(super) fn proxy_upgrade(loaded: &Loaded) -> Result<Arc<dyn TlsUpgrade>, Error> {
+    built(trusting(loaded))
+}
+
+/// A builder with the `[tls]` trust and version settings.
+#[cfg(feature = "tls")]
+fn trusting(loaded: &Loaded) -> smtp_transport_tls::RustlsUpgradeBuilder {
     use smtp_transport_tls::RustlsUpgrade;
 
     let t = &loaded.config.tls;
@@ -28,12 +53,11 @@ pub(super) fn upgrade(loaded: &Loaded) -> Result<Arc<dyn TlsUpgrade>, Error> {
         // A company CA installed on the machine works with no setting.
         b = b.platform_roots(t.platform_roots);
     }
-    if let (Some(cert), Some(key)) = (&t.client_cert, &t.client_key) {
-        b = b.client_auth(cert, key);
-    }
-    for pin in &t.pin_sha256 {
-        b = b.pin_sha256(pin);
-    }
+    b
+}
+
+#[cfg(feature = "tls")]
+fn built(b: smtp_transport_tls::RustlsUpgradeBuilder) -> Result<Arc<dyn TlsUpgrade>, Error> {
     let upgrade = b.build().map_err(|e| Error::Plugin {
         what: "tls",
         source: Box::new(e),
