@@ -94,7 +94,11 @@ fn a_mail_server_pin_is_not_applied_to_the_https_proxy() {
         get("PEERS_SQUID_HTTPS_AUTH_PORT")
     );
     let pin = openssl_pin(&get("PEERS_SELFSIGNED_CERT"));
-    assert_ne!(pin, openssl_pin(&get("PEERS_SERVER_CERT")), "keys must differ");
+    assert_ne!(
+        pin,
+        openssl_pin(&get("PEERS_SERVER_CERT")),
+        "keys must differ"
+    );
     let out = smtp(home.path())
         .args(["test", "--timeout", "30s", "--host", "localhost", "--port"])
         .arg(get("PEERS_POSTFIX_BADCERT_SELFSIGNED_PORT"))
