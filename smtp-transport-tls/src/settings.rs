@@ -1,4 +1,4 @@
-//! [`TlsConfig`], the settings of a [`RustlsUpgrade`], and
+//! [`TlsSettings`], the settings of a [`RustlsUpgrade`], and
 //! [`RustlsUpgradeBuilder`], which sets them (versions, trust, client
 //! certificate, pins); its `build()` loads every file and returns the
 //! upgrade, as rustls' `ClientConfig` builder returns a `ClientConfig`.
@@ -25,7 +25,7 @@ use crate::version::rustls_versions;
 /// TLS 1.2 and 1.3, the Mozilla roots shipped in `webpki-roots`, full
 /// certificate and name verification, no client certificate, no pins.
 #[derive(Debug, Clone)]
-pub struct TlsConfig {
+pub struct TlsSettings {
     pub(crate) min_version: TlsVersion,
     pub(crate) max_version: TlsVersion,
     pub(crate) webpki_roots: bool,
@@ -39,9 +39,9 @@ pub struct TlsConfig {
     pub(crate) resumption: bool,
 }
 
-impl Default for TlsConfig {
-    fn default() -> TlsConfig {
-        TlsConfig {
+impl Default for TlsSettings {
+    fn default() -> TlsSettings {
+        TlsSettings {
             min_version: TlsVersion::Tls1_2,
             max_version: TlsVersion::Tls1_3,
             webpki_roots: true,
@@ -58,15 +58,15 @@ impl Default for TlsConfig {
 }
 
 impl RustlsUpgrade {
-    /// A builder with the safe defaults (see [`TlsConfig`]).
+    /// A builder with the safe defaults (see [`TlsSettings`]).
     pub fn builder() -> RustlsUpgradeBuilder {
         RustlsUpgradeBuilder {
-            config: TlsConfig::default(),
+            settings: TlsSettings::default(),
         }
     }
 }
 
-impl TlsConfig {
+impl TlsSettings {
     /// The lowest TLS version offered.
     pub fn min_version(&self) -> TlsVersion {
         self.min_version
@@ -210,7 +210,7 @@ fn built_in_provider() -> Option<CryptoProvider> {
     None
 }
 
-/// Builds a [`RustlsUpgrade`]; see [`TlsConfig`] for the defaults.
+/// Builds a [`RustlsUpgrade`]; see [`TlsSettings`] for the defaults.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), smtp_transport_tls::Error> {
@@ -226,26 +226,26 @@ fn built_in_provider() -> Option<CryptoProvider> {
 /// ```
 #[derive(Debug, Clone)]
 pub struct RustlsUpgradeBuilder {
-    pub(crate) config: TlsConfig,
+    pub(crate) settings: TlsSettings,
 }
 
 impl RustlsUpgradeBuilder {
     /// The lowest version to offer (default 1.2).
     pub fn min_version(mut self, version: TlsVersion) -> Self {
-        self.config.min_version = version;
+        self.settings.min_version = version;
         self
     }
 
     /// The highest version to offer (default 1.3).
     pub fn max_version(mut self, version: TlsVersion) -> Self {
-        self.config.max_version = version;
+        self.settings.max_version = version;
         self
     }
 
     /// Trust the Mozilla root store shipped in `webpki-roots` (default on).
     /// Turn it off to trust only your own CA files.
     pub fn webpki_roots(mut self, on: bool) -> Self {
-        self.config.webpki_roots = on;
+        self.settings.webpki_roots = on;
         self
     }
 
@@ -257,20 +257,20 @@ impl RustlsUpgradeBuilder {
     /// Needs the `platform-roots` feature (rustls-native-certs); without
     /// it, `build()` fails with [`Error::PlatformRootsNotBuilt`].
     pub fn platform_roots(mut self, on: bool) -> Self {
-        self.config.platform_roots = on;
+        self.settings.platform_roots = on;
         self
     }
 
     /// Also trust every certificate in a PEM file (a private CA, or a
     /// self-signed server certificate). Read by [`build`](Self::build).
     pub fn add_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.config.ca.push(PemSource::File(path.into()));
+        self.settings.ca.push(PemSource::File(path.into()));
         self
     }
 
     /// Also trust every certificate in PEM text the caller already holds.
     pub fn add_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.config.ca.push(PemSource::Memory(pem.into()));
+        self.settings.ca.push(PemSource::Memory(pem.into()));
         self
     }
 
@@ -282,7 +282,7 @@ impl RustlsUpgradeBuilder {
         cert_path: impl Into<PathBuf>,
         key_path: impl Into<PathBuf>,
     ) -> Self {
-        self.config.client_auth = Some((cert_path.into(), key_path.into()));
+        self.settings.client_auth = Some((cert_path.into(), key_path.into()));
         self
     }
 
@@ -296,20 +296,20 @@ impl RustlsUpgradeBuilder {
     /// and it is for the server name. A certificate that does chain to a
     /// trusted CA must still match a pin.
     pub fn pin_sha256(mut self, pin: impl Into<String>) -> Self {
-        self.config.pins.push(pin.into());
+        self.settings.pins.push(pin.into());
         self
     }
 
     /// Like [`pin_sha256`](Self::pin_sha256), with an already parsed pin.
     pub fn pin(mut self, pin: SpkiPin) -> Self {
-        self.config.pins.push(pin.to_string());
+        self.settings.pins.push(pin.to_string());
         self
     }
 
     /// The rustls crypto provider to use instead of the one the crate's
     /// `ring`/`aws-lc-rs` feature selects (e.g. a FIPS provider).
     pub fn crypto_provider(mut self, provider: Arc<CryptoProvider>) -> Self {
-        self.config.crypto_provider = Some(provider);
+        self.settings.crypto_provider = Some(provider);
         self
     }
 
@@ -321,14 +321,14 @@ impl RustlsUpgradeBuilder {
     /// Same as `.danger().accept_invalid_certs(on)`, for settings read from
     /// a config file. See [`crate::danger`].
     pub fn dangerous_accept_invalid_certs(mut self, on: bool) -> Self {
-        self.config.accept_invalid_certs = on;
+        self.settings.accept_invalid_certs = on;
         self
     }
 
     /// Same as `.danger().accept_invalid_hostnames(on)`, for settings read
     /// from a config file. See [`crate::danger`].
     pub fn dangerous_accept_invalid_hostnames(mut self, on: bool) -> Self {
-        self.config.accept_invalid_hostnames = on;
+        self.settings.accept_invalid_hostnames = on;
         self
     }
 
@@ -340,13 +340,13 @@ impl RustlsUpgradeBuilder {
     /// ticket links the connections it resumes, which may matter for
     /// privacy).
     pub fn resumption(mut self, on: bool) -> Self {
-        self.config.resumption = on;
+        self.settings.resumption = on;
         self
     }
 
     /// Checks the settings, reads every file, and returns the upgrade.
     pub fn build(self) -> Result<RustlsUpgrade, Error> {
-        RustlsUpgrade::from_config(self.config)
+        RustlsUpgrade::from_settings(self.settings)
     }
 }
 
@@ -356,11 +356,11 @@ mod tests {
 
     #[test]
     fn defaults_are_safe() {
-        let config = TlsConfig::default();
-        assert_eq!(config.min_version(), TlsVersion::Tls1_2);
-        assert_eq!(config.max_version(), TlsVersion::Tls1_3);
-        assert!(!config.is_dangerous());
-        assert_eq!(config.checks(), Checks::Full);
+        let settings = TlsSettings::default();
+        assert_eq!(settings.min_version(), TlsVersion::Tls1_2);
+        assert_eq!(settings.max_version(), TlsVersion::Tls1_3);
+        assert!(!settings.is_dangerous());
+        assert_eq!(settings.checks(), Checks::Full);
         assert!(RustlsUpgrade::builder().build().is_ok());
     }
 
