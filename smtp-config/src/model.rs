@@ -427,7 +427,7 @@ impl ProxyConfig {
         use secrecy::ExposeSecret;
         self.url
             .as_ref()
-            .map(|u| smtp_core::proxy_url::redact(u.expose_secret()))
+            .map(|u| smtp_core::ProxyUrl::redact(u.expose_secret()))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use smtp_core::Authenticator;
+use smtp_core::sasl::Authenticator;
 
 use crate::error::Error;
 use crate::loaded::Loaded;
