@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use smtp_core::encoder::BodyEncoder;
+use smtp_core::BodyEncoder;
 use smtp_fuzz::oracles;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use smtp_core::reply::{EnhancedCode, MAX_LINE_LEN};
+use smtp_core::{EnhancedCode, ReplyParser};
 use smtp_fuzz::{oracles, replies};
 
 fuzz_target!(|data: &[u8]| {
@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
 fn round_trip(reply: &smtp_core::Reply) {
     let wire = replies::to_wire(reply);
     // Replacement characters take three bytes where the server sent one.
-    if wire.split(|&b| b == b'\n').any(|l| l.len() > MAX_LINE_LEN) {
+    if wire.split(|&b| b == b'\n').any(|l| l.len() > ReplyParser::MAX_LINE_LEN) {
         return;
     }
     let again = replies::parse_whole(&wire);

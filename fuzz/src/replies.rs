@@ -2,7 +2,7 @@
 //! what every parsed reply promises. Included by the proptest suite of
 //! smtp-core as well (`#[path]`), so both check the same things.
 
-use smtp_core::reply::{MAX_LINES, ParseError, Reply, ReplyParser};
+use smtp_core::{Reply, ReplyParseError, ReplyParser};
 
 /// Everything a parser made of some input.
 #[derive(Debug, PartialEq, Eq)]
@@ -10,7 +10,7 @@ pub struct Parsed {
     /// Complete replies, in order.
     pub replies: Vec<Reply>,
     /// The error that stopped parsing, if any.
-    pub error: Option<ParseError>,
+    pub error: Option<ReplyParseError>,
     /// Bytes (or lines of an unfinished reply) wait for more input.
     pub pending: bool,
 }
@@ -89,7 +89,7 @@ pub fn parse_chunked(chunks: &[&[u8]]) -> Parsed {
 pub fn check_reply(reply: &Reply) {
     assert!((200..600).contains(&reply.code), "code {}", reply.code);
     assert!(
-        !reply.lines.is_empty() && reply.lines.len() <= MAX_LINES,
+        !reply.lines.is_empty() && reply.lines.len() <= ReplyParser::MAX_LINES,
         "{} lines",
         reply.lines.len()
     );

@@ -5,7 +5,8 @@ use std::fmt;
 
 use async_trait::async_trait;
 use secrecy::SecretString;
-use smtp_core::{AuthContext, Authenticator, BoxError, Mechanism, PluginError, Reply, SecretBytes};
+use smtp_core::sasl::{AuthContext, Authenticator, Mechanism, SecretBytes};
+use smtp_core::{BoxError, PluginError, Reply};
 use tokio::sync::OnceCell;
 
 use crate::classify::{AuthFailure, classify};
@@ -34,7 +35,7 @@ use crate::mechanism::{DEFAULT_MIN_ITERATIONS, Login, MechanismKind, OAuthBearer
 ///     .credentials(Credentials::password("me@example.com", "app-password"))
 ///     .mechanisms([MechanismKind::ScramSha256, MechanismKind::Plain])
 ///     .build()?;
-/// let auth: Arc<dyn smtp_core::Authenticator> = Arc::new(auth);
+/// let auth: Arc<dyn smtp_core::sasl::Authenticator> = Arc::new(auth);
 /// # Ok::<(), smtp_auth::Error>(())
 /// ```
 pub struct SaslAuthenticator {

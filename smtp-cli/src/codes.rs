@@ -1,7 +1,7 @@
 //! The codes the CLI itself prints: its own hints and its exit codes.
 //!
 //! Kept free of other modules so the documentation check
-//! (tests/troubleshooting_codes.rs) can include this file as it is.
+//! (tests/docs/troubleshooting_codes.rs) can include this file as it is.
 
 smtp_core::hint_table! {
     /// Hints for failures the CLI detects itself (before the library runs).
@@ -26,5 +26,5 @@ pub const USAGE: u8 = 2;
 pub const TEMPFAIL: u8 = 75;
 
 /// Every exit code, for the documentation check.
-#[allow(dead_code)] // read only by tests/troubleshooting_codes.rs
+#[allow(dead_code)] // read only by tests/docs/troubleshooting_codes.rs
 pub const EXIT_CODES: [u8; 4] = [OK, PERMANENT, USAGE, TEMPFAIL];

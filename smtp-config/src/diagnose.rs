@@ -79,6 +79,19 @@ impl Error {
     }
 }
 
+/// A configuration error met while sending (a proxy password file or
+/// command read at connect time) is permanent: sending again reads the same
+/// file or runs the same command.
+impl smtp_core::Classify for Error {
+    fn retry(&self) -> smtp_core::Retry {
+        smtp_core::Retry::Permanent
+    }
+
+    fn hint(&self) -> Option<Hint> {
+        self.coded_hint()
+    }
+}
+
 /// A TLS version is refused by smtp-core's parser, whose hint says why
 /// (`tls-unsupported-version`, `tls-unknown-version`): one rule, one code,
 /// whether a program or a config file set the version.

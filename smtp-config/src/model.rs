@@ -290,7 +290,13 @@ pub struct TimeoutsConfig {
     pub total: Option<Duration>,
 }
 
-/// `[tls]`.
+/// `[tls]`: the TLS settings as a file states them (paths, pins as text).
+///
+/// Not a second TLS settings type: it holds only what the file says, and
+/// is turned into the TLS plugin's `smtp_transport_tls::TlsSettings`
+/// (through its `RustlsUpgradeBuilder`, which checks and loads everything)
+/// in one place, `build/tls.rs`. `server_name` and `requiretls` are not
+/// rustls settings: they go to the transport and to each envelope.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -421,7 +427,7 @@ impl ProxyConfig {
         use secrecy::ExposeSecret;
         self.url
             .as_ref()
-            .map(|u| smtp_core::proxy_url::redact(u.expose_secret()))
+            .map(|u| smtp_core::ProxyUrl::redact(u.expose_secret()))
     }
 }
 

@@ -260,7 +260,7 @@ impl fmt::Debug for CliOverrides {
         for (k, v) in &self.values {
             let shown = match keys::find(k).map(|d| d.kind) {
                 Some(keys::KeyKind::Secret) => "<redacted>".to_string(),
-                Some(keys::KeyKind::ProxyUrl) => smtp_core::proxy_url::redact(v),
+                Some(keys::KeyKind::ProxyUrl) => smtp_core::ProxyUrl::redact(v),
                 _ => v.clone(),
             };
             map.entry(k, &shown);

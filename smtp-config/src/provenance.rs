@@ -147,7 +147,7 @@ fn human(d: Duration) -> String {
 fn plain(kind: KeyKind, value: &Value) -> String {
     match (kind, value) {
         (KeyKind::Secret, _) => "<redacted>".into(),
-        (KeyKind::ProxyUrl, Value::String(_, s)) => smtp_core::proxy_url::redact(s),
+        (KeyKind::ProxyUrl, Value::String(_, s)) => smtp_core::ProxyUrl::redact(s),
         (KeyKind::ProxyUrl, _) => "<redacted>".into(),
         (_, Value::String(_, s)) => s.clone(),
         (_, Value::Array(_, items)) => {

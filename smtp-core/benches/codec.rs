@@ -6,8 +6,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use smtp_core::encoder::BodyEncoder;
-use smtp_core::reply::ReplyParser;
+use smtp_core::BodyEncoder;
+use smtp_core::ReplyParser;
 
 /// The replies a pipelined batch of 1,000 messages gets, plus EHLO: what
 /// the parser sees in a sending session.

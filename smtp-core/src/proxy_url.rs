@@ -82,6 +82,22 @@ pub struct ProxyUrl {
 }
 
 impl ProxyUrl {
+    /// The text with any password replaced by `<redacted>`, for showing a
+    /// URL that may not parse: without an `@`, a non-numeric "port" may be
+    /// a password typed with the host forgotten, so it is hidden too.
+    ///
+    /// ```
+    /// use smtp_core::ProxyUrl;
+    /// assert_eq!(
+    ///     ProxyUrl::redact("socks5h://alice:hunter2@h:1080"),
+    ///     "socks5h://alice:<redacted>@h:1080"
+    /// );
+    /// assert_eq!(ProxyUrl::redact("socks5h://alice:hunter2"), "socks5h://alice:<redacted>");
+    /// ```
+    pub fn redact(text: &str) -> String {
+        redact(text)
+    }
+
     /// A proxy URL from its parts; no credentials.
     pub fn new(scheme: ProxyScheme, host: impl Into<String>, port: u16) -> ProxyUrl {
         ProxyUrl {
@@ -330,16 +346,8 @@ fn encode_userinfo(s: &str) -> String {
     out
 }
 
-/// The text with any password replaced by `<redacted>`, for showing a URL
-/// that may not parse: without an `@`, a non-numeric "port" may be a
-/// password typed with the host forgotten, so it is hidden too.
-///
-/// ```
-/// use smtp_core::proxy_url::redact;
-/// assert_eq!(redact("socks5h://alice:hunter2@h:1080"), "socks5h://alice:<redacted>@h:1080");
-/// assert_eq!(redact("socks5h://alice:hunter2"), "socks5h://alice:<redacted>");
-/// ```
-pub fn redact(input: &str) -> String {
+/// See [`ProxyUrl::redact`].
+pub(crate) fn redact(input: &str) -> String {
     let start = input.find("://").map_or(0, |i| i + 3);
     let rest = &input[start..];
     if let Some(at) = rest.rfind('@') {

@@ -5,9 +5,9 @@ use std::fmt;
 
 /// Longest reply line accepted (RFC 5321 §4.5.3.1.5 says 512; servers
 /// exceed it, so allow some room while still bounding memory).
-pub const MAX_LINE_LEN: usize = 4096;
+pub(crate) const MAX_LINE_LEN: usize = 4096;
 /// Most lines accepted in one multi-line reply (bounds memory).
-pub const MAX_LINES: usize = 256;
+pub(crate) const MAX_LINES: usize = 256;
 
 /// An RFC 3463 enhanced status code such as `5.7.8`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -152,10 +152,10 @@ fn hidden(c: char) -> bool {
 
 /// What went wrong while parsing a reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ParseError {
-    /// A line was longer than [`MAX_LINE_LEN`].
+pub enum ReplyParseError {
+    /// A line was longer than [`ReplyParser::MAX_LINE_LEN`].
     LineTooLong,
-    /// A reply had more than [`MAX_LINES`] lines.
+    /// A reply had more than [`ReplyParser::MAX_LINES`] lines.
     TooManyLines,
     /// A line did not start with a three-digit code and ` `/`-`.
     Malformed(String),
@@ -168,13 +168,15 @@ pub enum ParseError {
     },
 }
 
-impl fmt::Display for ParseError {
+impl fmt::Display for ReplyParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ParseError::LineTooLong => write!(f, "reply line longer than {MAX_LINE_LEN} bytes"),
-            ParseError::TooManyLines => write!(f, "reply longer than {MAX_LINES} lines"),
-            ParseError::Malformed(line) => write!(f, "malformed reply line {line:?}"),
-            ParseError::CodeMismatch { first, then } => {
+            ReplyParseError::LineTooLong => {
+                write!(f, "reply line longer than {MAX_LINE_LEN} bytes")
+            }
+            ReplyParseError::TooManyLines => write!(f, "reply longer than {MAX_LINES} lines"),
+            ReplyParseError::Malformed(line) => write!(f, "malformed reply line {line:?}"),
+            ReplyParseError::CodeMismatch { first, then } => {
                 write!(f, "multi-line reply changes code from {first} to {then}")
             }
         }
@@ -192,6 +194,12 @@ pub struct ReplyParser {
 }
 
 impl ReplyParser {
+    /// The longest reply line accepted, in bytes (RFC 5321 §4.5.3.1.5 says
+    /// 512; servers exceed it).
+    pub const MAX_LINE_LEN: usize = MAX_LINE_LEN;
+    /// The most lines one reply may have.
+    pub const MAX_LINES: usize = MAX_LINES;
+
     /// A fresh parser.
     pub fn new() -> ReplyParser {
         ReplyParser::default()
@@ -208,18 +216,18 @@ impl ReplyParser {
     /// more bytes are needed (lines consumed so far are kept inside the
     /// parser and reported in the returned count on the next call only as
     /// the bytes not yet seen), or an error for input that is not SMTP.
-    pub fn parse(&mut self, buf: &[u8]) -> Result<(Option<Reply>, usize), ParseError> {
+    pub fn parse(&mut self, buf: &[u8]) -> Result<(Option<Reply>, usize), ReplyParseError> {
         let mut used = 0;
         loop {
             let rest = &buf[used..];
             let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
                 if rest.len() > MAX_LINE_LEN {
-                    return Err(ParseError::LineTooLong);
+                    return Err(ReplyParseError::LineTooLong);
                 }
                 return Ok((None, used));
             };
             if nl > MAX_LINE_LEN {
-                return Err(ParseError::LineTooLong);
+                return Err(ReplyParseError::LineTooLong);
             }
             let mut line = &rest[..nl];
             if line.last() == Some(&b'\r') {
@@ -232,8 +240,8 @@ impl ReplyParser {
         }
     }
 
-    fn line(&mut self, line: &[u8]) -> Result<Option<Reply>, ParseError> {
-        let malformed = || ParseError::Malformed(String::from_utf8_lossy(line).into_owned());
+    fn line(&mut self, line: &[u8]) -> Result<Option<Reply>, ReplyParseError> {
+        let malformed = || ReplyParseError::Malformed(String::from_utf8_lossy(line).into_owned());
         if line.len() < 3 || !line[..3].iter().all(u8::is_ascii_digit) {
             return Err(malformed());
         }
@@ -251,10 +259,10 @@ impl ReplyParser {
         if let Some(first) = self.code
             && first != code
         {
-            return Err(ParseError::CodeMismatch { first, then: code });
+            return Err(ReplyParseError::CodeMismatch { first, then: code });
         }
         if self.pending.len() >= MAX_LINES {
-            return Err(ParseError::TooManyLines);
+            return Err(ReplyParseError::TooManyLines);
         }
         self.code = Some(code);
         let text = line.get(4..).unwrap_or(&[]);
@@ -364,32 +372,32 @@ mod tests {
         let mut p = ReplyParser::new();
         assert!(matches!(
             p.parse(b"hello\r\n"),
-            Err(ParseError::Malformed(_))
+            Err(ReplyParseError::Malformed(_))
         ));
         let mut p = ReplyParser::new();
         assert!(matches!(
             p.parse(b"250x\r\n"),
-            Err(ParseError::Malformed(_))
+            Err(ReplyParseError::Malformed(_))
         ));
         let mut p = ReplyParser::new();
         assert!(matches!(
             p.parse(b"199 no\r\n"),
-            Err(ParseError::Malformed(_))
+            Err(ReplyParseError::Malformed(_))
         ));
         let mut p = ReplyParser::new();
         assert_eq!(
             p.parse(b"250-a\r\n550 b\r\n"),
-            Err(ParseError::CodeMismatch {
+            Err(ReplyParseError::CodeMismatch {
                 first: 250,
                 then: 550
             })
         );
         let mut p = ReplyParser::new();
         let long = vec![b'2'; MAX_LINE_LEN + 10];
-        assert_eq!(p.parse(&long), Err(ParseError::LineTooLong));
+        assert_eq!(p.parse(&long), Err(ReplyParseError::LineTooLong));
         let mut p = ReplyParser::new();
         let many = "250-x\r\n".repeat(MAX_LINES + 1);
-        assert_eq!(p.parse(many.as_bytes()), Err(ParseError::TooManyLines));
+        assert_eq!(p.parse(many.as_bytes()), Err(ReplyParseError::TooManyLines));
     }
 
     #[test]
@@ -471,7 +479,9 @@ mod tests {
                     partial += 1;
                     assert!(!bytes[used..].contains(&b'\n'), "{bytes:?}");
                 }
-                Err(ParseError::Malformed(_) | ParseError::CodeMismatch { .. }) => errors += 1,
+                Err(ReplyParseError::Malformed(_) | ReplyParseError::CodeMismatch { .. }) => {
+                    errors += 1
+                }
                 Err(e) => panic!("{e} from {} bytes: {bytes:?}", bytes.len()),
             }
         }

@@ -104,6 +104,8 @@ settings! {
     TlsPinSha256 => "`RustlsUpgradeBuilder::pin_sha256`";
     /// The name the server's certificate must match.
     TlsServerName => "`SmtpTransportBuilder::tls_server_name`";
+    /// Also trusting the operating system's trust store.
+    TlsPlatformRoots => "`RustlsUpgradeBuilder::platform_roots`";
     /// The bundled Mozilla root store.
     TlsWebpkiRoots => "`RustlsUpgradeBuilder::webpki_roots`";
     /// The rustls crypto provider.

@@ -10,7 +10,7 @@ mod replies;
 
 use proptest::collection::vec;
 use proptest::prelude::*;
-use smtp_core::encoder::BodyEncoder;
+use smtp_core::BodyEncoder;
 use smtp_core::{Address, Capabilities, EnhancedCode, Reply};
 
 /// Bytes that matter to SMTP framing, mixed with anything at all.

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use secrecy::SecretSlice;
+use smtp_core::sasl::{AuthContext, Authenticator, Mechanism, SecretBytes};
 use smtp_core::{
-    AuthContext, Authenticator, BoxError, Error, Mechanism, MessageSource, Phase, Reply,
-    SecretBytes, Security, SmtpTransport, Timeouts, Transport,
+    BoxError, Error, MessageSource, Phase, Reply, Security, SmtpTransport, Timeouts, Transport,
 };
 use smtp_testkit::engine::*;
 use smtp_testkit::{ScriptConn, ScriptedServer};

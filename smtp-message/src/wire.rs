@@ -32,7 +32,7 @@ pub(crate) fn normalize(bytes: &[u8], final_eol: bool) -> Vec<u8> {
     out
 }
 
-pub(crate) use smtp_core::message::WireSize;
+pub(crate) use smtp_core::WireSize;
 
 /// Length of `n` bytes base64-encoded in 76-character lines, each ending
 /// in CRLF (57 input bytes per line).

@@ -190,7 +190,7 @@ async fn every_open_is_signed_afresh_and_sizes_agree() {
             1
         );
         if let Some(size) = size {
-            let mut wire = smtp_core::message::WireSize::default();
+            let mut wire = smtp_core::WireSize::default();
             wire.feed(&bytes);
             assert_eq!(size, wire.finish());
         }

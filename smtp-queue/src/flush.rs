@@ -226,7 +226,7 @@ impl Queue {
                 self.update(&mut claim, |e| {
                     e.state = State::Failed;
                     e.last_error = Some(format!(
-                        "expired: queued longer than {max_age} (queue.max_age)"
+                        "expired: queued longer than the maximum age of {max_age}"
                     ));
                 })?;
                 report.failed += 1;

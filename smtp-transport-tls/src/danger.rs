@@ -35,8 +35,8 @@
 //!
 //! [`TlsUpgrade`]: smtp_core::TlsUpgrade
 
-use crate::config::RustlsUpgradeBuilder;
 use crate::error::Error;
+use crate::settings::RustlsUpgradeBuilder;
 use crate::upgrade::RustlsUpgrade;
 
 /// The dangerous part of [`RustlsUpgradeBuilder`], reached with
@@ -50,14 +50,14 @@ impl DangerousRustlsUpgradeBuilder {
     /// Accept any certificate: expired, self-signed, for another name.
     /// Only pins (if any) and handshake signatures are still checked.
     pub fn accept_invalid_certs(mut self, on: bool) -> Self {
-        self.builder.config.accept_invalid_certs = on;
+        self.builder.settings.accept_invalid_certs = on;
         self
     }
 
     /// Verify the chain and dates but not the name: for a server known
     /// only by an alias its certificate does not list.
     pub fn accept_invalid_hostnames(mut self, on: bool) -> Self {
-        self.builder.config.accept_invalid_hostnames = on;
+        self.builder.settings.accept_invalid_hostnames = on;
         self
     }
 

@@ -77,8 +77,8 @@ pub enum Error {
     /// Platform roots were asked for, but this build has no
     /// `platform-roots` feature.
     #[error(
-        "the platform's trust store was asked for (tls.platform_roots), but this build of \
-         smtp-transport-tls lacks its `platform-roots` feature"
+        "the platform's trust store was asked for, but this build of smtp-transport-tls lacks \
+         its `platform-roots` feature"
     )]
     PlatformRootsNotBuilt,
     /// Every source of trust anchors is off.

@@ -15,7 +15,7 @@ smtp_core::hint_table! {
     /// Every hint smtp-transport-tls gives; [`Error::coded_hint`] returns one.
     pub mod hints {
         INVALID_PIN = "tls-invalid-pin":
-            "set {TlsPinSha256} to the spki_sha256 value `smtp test --json` reports for the server";
+            "set {TlsPinSha256} to the server key's spki_sha256 (base64 of the SHA-256 of its SubjectPublicKeyInfo, as the connection's certificate details report it)";
         CA_FILE = "tls-ca-file":
             "point {TlsCaFile} at a readable PEM file holding CA certificates";
         CLIENT_CERT_FILE = "tls-client-cert-file":
@@ -27,7 +27,7 @@ smtp_core::hint_table! {
         PLATFORM_ROOTS = "tls-platform-roots":
             "install the system CA bundle (Debian: ca-certificates), or give the server's CA with {TlsCaFile}";
         PLATFORM_ROOTS_NOT_BUILT = "tls-platform-roots-not-built":
-            "build smtp-transport-tls with its `platform-roots` feature (the smtp CLI has it), or trust the server's CA with {TlsCaFile}";
+            "build smtp-transport-tls with its `platform-roots` feature (the smtp CLI has it), turn {TlsPlatformRoots} off, or trust the server's CA with {TlsCaFile}";
         NO_TRUST_ANCHORS = "tls-no-trust-anchors":
             "give a CA file ({TlsCaFile}) or turn a root store back on ({TlsWebpkiRoots})";
         NO_CRYPTO_PROVIDER = "tls-no-crypto-provider":

@@ -2,7 +2,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod config;
 pub mod danger;
 mod diagnose;
 mod error;
@@ -10,17 +9,18 @@ mod hint;
 mod info;
 mod load;
 mod pin;
+mod settings;
 mod stream;
 mod upgrade;
 mod verify;
 mod version;
 
-pub use config::{RustlsUpgradeBuilder, TlsConfig};
 pub use error::Error;
 pub use hint::hints;
 #[cfg(feature = "cert-details")]
 pub use info::certificate_info;
 pub use pin::SpkiPin;
+pub use settings::{RustlsUpgradeBuilder, TlsSettings};
 pub use smtp_core::TlsVersion;
 pub use smtp_core::{Security, TlsInfo};
 pub use upgrade::RustlsUpgrade;

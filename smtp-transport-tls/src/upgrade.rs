@@ -9,10 +9,10 @@ use rustls_pki_types::ServerName;
 use smtp_core::{BoxError, BoxStream, TlsInfo, TlsUpgrade};
 use tokio_rustls::TlsConnector;
 
-use crate::config::TlsConfig;
 use crate::diagnose::{Attempt, handshake_error};
 use crate::error::Error;
 use crate::info::tls_info;
+use crate::settings::TlsSettings;
 use crate::stream::{FirstBytes, Upgraded};
 use crate::version::describe_range;
 
@@ -32,7 +32,7 @@ pub struct RustlsUpgrade {
 
 struct Inner {
     client_config: Arc<ClientConfig>,
-    settings: TlsConfig,
+    settings: TlsSettings,
     allowed: String,
 }
 
@@ -43,7 +43,7 @@ impl RustlsUpgrade {
         RustlsUpgrade::builder().build()
     }
 
-    pub(crate) fn from_config(settings: TlsConfig) -> Result<RustlsUpgrade, Error> {
+    pub(crate) fn from_settings(settings: TlsSettings) -> Result<RustlsUpgrade, Error> {
         let client_config = Arc::new(settings.client_config()?);
         let allowed = describe_range(settings.min_version, settings.max_version);
         Ok(RustlsUpgrade {
@@ -56,7 +56,7 @@ impl RustlsUpgrade {
     }
 
     /// The settings this upgrade was built from.
-    pub fn settings(&self) -> &TlsConfig {
+    pub fn settings(&self) -> &TlsSettings {
         &self.inner.settings
     }
 

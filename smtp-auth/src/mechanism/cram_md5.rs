@@ -5,7 +5,8 @@ use std::fmt::Write;
 use hmac::{Hmac, Mac};
 use md5::Md5;
 use secrecy::{ExposeSecret, SecretString};
-use smtp_core::{BoxError, Mechanism, SecretBytes};
+use smtp_core::BoxError;
+use smtp_core::sasl::{Mechanism, SecretBytes};
 
 use super::{secret, shown};
 use crate::error::Error;

@@ -1,7 +1,8 @@
 //! LOGIN (draft-murchison-sasl-login): username and password, one challenge each.
 
 use secrecy::{ExposeSecret, SecretString};
-use smtp_core::{BoxError, Mechanism, SecretBytes};
+use smtp_core::BoxError;
+use smtp_core::sasl::{Mechanism, SecretBytes};
 
 use super::{secret, shown};
 use crate::error::Error;

@@ -1,4 +1,4 @@
-//! The SASL mechanisms, each a small [`smtp_core::Mechanism`], and
+//! The SASL mechanisms, each a small [`smtp_core::sasl::Mechanism`], and
 //! [`MechanismKind`], the names the authenticator chooses among.
 
 #[cfg(feature = "cram-md5")]
@@ -15,7 +15,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use secrecy::SecretSlice;
-use smtp_core::SecretBytes;
+use smtp_core::sasl::SecretBytes;
 
 use crate::error::Error;
 
@@ -186,7 +186,7 @@ pub(crate) fn shown(challenge: &[u8]) -> String {
 #[cfg(test)]
 pub(crate) mod test_util {
     use secrecy::ExposeSecret;
-    use smtp_core::SecretBytes;
+    use smtp_core::sasl::SecretBytes;
 
     pub fn bytes(s: Option<SecretBytes>) -> Vec<u8> {
         s.expect("an initial response").expose_secret().to_vec()

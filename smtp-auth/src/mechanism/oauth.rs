@@ -4,7 +4,8 @@
 //! acknowledges so the server can finish with its 5xx.
 
 use secrecy::{ExposeSecret, SecretString};
-use smtp_core::{BoxError, Mechanism, SecretBytes};
+use smtp_core::BoxError;
+use smtp_core::sasl::{Mechanism, SecretBytes};
 
 use super::{secret, shown};
 use crate::error::Error;

@@ -1,7 +1,8 @@
 //! PLAIN (RFC 4616): `[authzid] NUL authcid NUL passwd` in the initial response.
 
 use secrecy::{ExposeSecret, SecretString};
-use smtp_core::{BoxError, Mechanism, SecretBytes};
+use smtp_core::BoxError;
+use smtp_core::sasl::{Mechanism, SecretBytes};
 
 use super::{secret, shown};
 use crate::error::Error;

@@ -21,7 +21,8 @@ use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use smtp_core::{BoxError, Mechanism, SecretBytes};
+use smtp_core::BoxError;
+use smtp_core::sasl::{Mechanism, SecretBytes};
 
 use super::oauth::gs2_saslname;
 use super::{DEFAULT_MAX_ITERATIONS, DEFAULT_MIN_ITERATIONS, secret, shown};

@@ -2,16 +2,14 @@
 
 use std::sync::Arc;
 
-use smtp_core::Authenticator;
+use smtp_core::sasl::Authenticator;
 
 use crate::error::Error;
 use crate::loaded::Loaded;
 
 #[cfg(feature = "auth")]
 pub(super) fn authenticator(loaded: &Loaded) -> Result<Option<Arc<dyn Authenticator>>, Error> {
-    use smtp_auth::{
-        Credentials, MechanismKind, PasswordSource, SaslAuthenticator, StaticToken, TokenCommand,
-    };
+    use smtp_auth::{Credentials, MechanismKind, SaslAuthenticator, StaticToken, TokenCommand};
 
     let a = &loaded.config.auth;
     let Some(user) = &a.username else {
@@ -22,12 +20,13 @@ pub(super) fn authenticator(loaded: &Loaded) -> Result<Option<Arc<dyn Authentica
         source: Box::new(e),
     };
     let o = &a.oauth2;
-    let credentials = if let Some(p) = &a.password {
-        Credentials::password(user, p.clone())
-    } else if let Some(path) = &a.password_file {
-        Credentials::password_from(user, PasswordSource::file(path))
-    } else if let Some(cmd) = &a.password_command {
-        Credentials::password_from(user, PasswordSource::command(cmd))
+    let password = super::password_source(
+        a.password.as_ref(),
+        a.password_file.as_ref(),
+        a.password_command.as_ref(),
+    );
+    let credentials = if let Some(source) = password {
+        Credentials::password_from(user, source)
     } else if let Some(token) = &o.token {
         Credentials::oauth2(user, Arc::new(StaticToken::new(token.clone())))
     } else if let Some(cmd) = &o.token_command {

@@ -15,6 +15,29 @@ use crate::error::Error;
 use crate::loaded::Loaded;
 use crate::model::{MessageConfig, PoolSettings, RateLimitConfig, RetryConfig};
 
+/// A password's source from a `password`, `password_file` and
+/// `password_command` trio of keys (`auth.*` and `proxy.*`), in that order
+/// of preference: smtp-auth's one implementation reads both, so a proxy
+/// password follows the rules of a login password (one trailing newline
+/// removed, empty output refused, `sh -c` under the same time limit, stderr
+/// never read).
+#[cfg(any(feature = "auth", feature = "proxy"))]
+fn password_source(
+    password: Option<&secrecy::SecretString>,
+    file: Option<&std::path::PathBuf>,
+    command: Option<&String>,
+) -> Option<smtp_auth::PasswordSource> {
+    use smtp_auth::PasswordSource;
+
+    if let Some(p) = password {
+        Some(PasswordSource::Literal(p.clone()))
+    } else if let Some(path) = file {
+        Some(PasswordSource::file(path))
+    } else {
+        command.map(PasswordSource::command)
+    }
+}
+
 /// Where messages go.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -188,5 +211,88 @@ impl Loaded {
             b = b.connector(connector);
         }
         Ok(b)
+    }
+}
+
+#[cfg(all(test, feature = "auth", feature = "proxy"))]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use crate::{Config, LoadOptions};
+
+    /// The auth and proxy sources the same `*_command` / `*_file` value
+    /// gives, from a loaded configuration.
+    fn both(key: &str, value: &str) -> [smtp_auth::PasswordSource; 2] {
+        let env = [
+            ("SMTP_HOST".to_string(), "mail.example.test".to_string()),
+            ("SMTP_AUTH__USERNAME".to_string(), "user".to_string()),
+            (
+                "SMTP_PROXY__URL".to_string(),
+                "socks5h://user@127.0.0.1:1080".to_string(),
+            ),
+            (format!("SMTP_AUTH__{key}"), value.to_string()),
+            (format!("SMTP_PROXY__{key}"), value.to_string()),
+        ];
+        let options = LoadOptions::new().skip_system_files(true).env(env);
+        let loaded = Config::load(&options).unwrap();
+        let a = &loaded.config.auth;
+        let auth = super::password_source(
+            a.password.as_ref(),
+            a.password_file.as_ref(),
+            a.password_command.as_ref(),
+        )
+        .unwrap();
+        let (proxy_key, proxy) = super::proxy::password_source(&loaded).unwrap();
+        assert_eq!(proxy_key, format!("proxy.{}", key.to_lowercase()));
+        [auth, proxy]
+    }
+
+    async fn outcome(source: &smtp_auth::PasswordSource) -> Result<String, String> {
+        source
+            .resolve()
+            .await
+            .map(|p| p.expose_secret().to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    #[tokio::test]
+    async fn proxy_and_auth_password_commands_behave_the_same() {
+        let cases: [(&str, Result<&str, &str>); 5] = [
+            ("printf 'pw\\n'", Ok("pw")),
+            ("printf 'pw\\r\\n'", Ok("pw")),
+            ("printf 'pw\\n\\n'", Ok("pw\n")),
+            ("printf ''", Err("password command produced no output")),
+            ("exit 3", Err("password command failed with exit code 3")),
+        ];
+        for (command, expected) in cases {
+            let [auth, proxy] = both("PASSWORD_COMMAND", command);
+            let expected = expected.map(str::to_string).map_err(str::to_string);
+            assert_eq!(outcome(&auth).await, expected, "auth: {command}");
+            assert_eq!(outcome(&proxy).await, expected, "proxy: {command}");
+            // The same time limit: a hung command is killed after as long.
+            let timeout = |s: &smtp_auth::PasswordSource| match s {
+                smtp_auth::PasswordSource::Command { timeout, .. } => *timeout,
+                other => panic!("not a command: {other:?}"),
+            };
+            assert_eq!(timeout(&auth), smtp_auth::DEFAULT_COMMAND_TIMEOUT);
+            assert_eq!(timeout(&proxy), timeout(&auth));
+        }
+    }
+
+    #[tokio::test]
+    async fn proxy_and_auth_password_files_behave_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, expected) in [
+            ("pw\n", Ok("pw")),
+            ("pw\r\n", Ok("pw")),
+            ("\n", Err("password file produced no output")),
+        ] {
+            let path = dir.path().join("pass");
+            std::fs::write(&path, text).unwrap();
+            let expected = expected.map(str::to_string).map_err(str::to_string);
+            for source in both("PASSWORD_FILE", &path.display().to_string()) {
+                assert_eq!(outcome(&source).await, expected, "{text:?}");
+            }
+        }
     }
 }

@@ -159,7 +159,7 @@ pub(crate) fn shown(kind: KeyKind, value: &Value) -> String {
     match (kind, value) {
         (KeyKind::Secret, _) => "<redacted>".into(),
         (KeyKind::ProxyUrl, Value::String(_, s)) => {
-            format!("{:?}", smtp_core::proxy_url::redact(s))
+            format!("{:?}", smtp_core::ProxyUrl::redact(s))
         }
         (KeyKind::ProxyUrl, _) => "<redacted>".into(),
         (_, Value::String(_, s)) => format!("{s:?}"),

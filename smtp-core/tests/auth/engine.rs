@@ -6,7 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use base64::Engine;
 use secrecy::SecretSlice;
-use smtp_core::{AuthContext, Authenticator, BoxError, Error, Mechanism, Phase, SecretBytes};
+use smtp_core::sasl::{AuthContext, Authenticator, Mechanism, SecretBytes};
+use smtp_core::{BoxError, Error, Phase};
 use smtp_testkit::engine::*;
 
 #[derive(Debug)]

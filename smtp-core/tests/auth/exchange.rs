@@ -9,10 +9,8 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::SecretSlice;
-use smtp_core::{
-    AuthContext, Authenticator, BoxError, Error, Mechanism, MemoryTranscript, Phase, SecretBytes,
-    Security, SmtpTransport, Timeouts,
-};
+use smtp_core::sasl::{AuthContext, Authenticator, Mechanism, SecretBytes};
+use smtp_core::{BoxError, Error, MemoryTranscript, Phase, Security, SmtpTransport, Timeouts};
 use smtp_testkit::engine::*;
 use smtp_testkit::{ScriptConn, ScriptedServer};
 

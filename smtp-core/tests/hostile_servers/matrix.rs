@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use secrecy::SecretSlice;
+use smtp_core::sasl::{AuthContext, Authenticator, Mechanism, SecretBytes};
 use smtp_core::{
-    AuthContext, Authenticator, BoxError, BoxStream, Error, Mechanism, MessageSource, Phase,
-    SecretBytes, Security, SmtpTransport, Timeouts, TlsInfo, TlsUpgrade, Transport,
+    BoxError, BoxStream, Error, MessageSource, Phase, Security, SmtpTransport, Timeouts, TlsInfo,
+    TlsUpgrade, Transport,
 };
 use smtp_testkit::engine::envelope;
 use smtp_testkit::{ScriptedServer, Step};

@@ -285,16 +285,16 @@ struct PlainIfOffered;
 
 struct Plain;
 
-impl smtp_core::Mechanism for Plain {
+impl smtp_core::sasl::Mechanism for Plain {
     fn name(&self) -> &'static str {
         "PLAIN"
     }
-    fn initial_response(&mut self) -> Option<smtp_core::SecretBytes> {
+    fn initial_response(&mut self) -> Option<smtp_core::sasl::SecretBytes> {
         Some(secrecy::SecretSlice::from(
             b"\0user\0forged-235-secret".to_vec(),
         ))
     }
-    fn respond(&mut self, _: &[u8]) -> Result<smtp_core::SecretBytes, smtp_core::BoxError> {
+    fn respond(&mut self, _: &[u8]) -> Result<smtp_core::sasl::SecretBytes, smtp_core::BoxError> {
         Err("PLAIN takes no challenge".into())
     }
     fn sends_secret_in_clear(&self) -> bool {
@@ -303,16 +303,16 @@ impl smtp_core::Mechanism for Plain {
 }
 
 #[async_trait::async_trait]
-impl smtp_core::Authenticator for PlainIfOffered {
+impl smtp_core::sasl::Authenticator for PlainIfOffered {
     async fn mechanism(
         &self,
-        ctx: &smtp_core::AuthContext<'_>,
-    ) -> Result<Option<Box<dyn smtp_core::Mechanism>>, smtp_core::BoxError> {
+        ctx: &smtp_core::sasl::AuthContext<'_>,
+    ) -> Result<Option<Box<dyn smtp_core::sasl::Mechanism>>, smtp_core::BoxError> {
         Ok(ctx
             .offered
             .iter()
             .any(|m| m == "PLAIN")
-            .then(|| Box::new(Plain) as Box<dyn smtp_core::Mechanism>))
+            .then(|| Box::new(Plain) as Box<dyn smtp_core::sasl::Mechanism>))
     }
     fn allow_cleartext(&self) -> bool {
         true

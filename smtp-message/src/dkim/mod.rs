@@ -12,8 +12,8 @@ use std::sync::Arc;
 use mail_auth::common::crypto::DkimKey;
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::DkimSigner as AuthSigner;
+use smtp_core::BodyEncoder;
 use smtp_core::MessageSource;
-use smtp_core::encoder::BodyEncoder;
 
 use crate::Error;
 

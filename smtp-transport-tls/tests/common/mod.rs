@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
+use smtp_core::sasl::{AuthContext, Authenticator, Mechanism, SecretBytes};
 use smtp_core::{
-    Address, AuthContext, Authenticator, BoxError, BoxStream, Envelope, Mechanism, MessageSource,
-    SecretBytes, Security, SmtpTransport, Timeouts, TlsInfo,
+    Address, BoxError, BoxStream, Envelope, MessageSource, Security, SmtpTransport, Timeouts,
+    TlsInfo,
 };
 use smtp_testkit::Peers;
 use smtp_transport_tls::{Error, RustlsUpgrade, RustlsUpgradeBuilder};

@@ -9,9 +9,8 @@ use crate::common::{peers, rig_tls};
 use async_trait::async_trait;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use smtp_core::{
-    AuthContext, Authenticator, BoxError, Mechanism, Security, SmtpTransport, Timeouts,
-};
+use smtp_core::sasl::{AuthContext, Authenticator, Mechanism};
+use smtp_core::{BoxError, Security, SmtpTransport, Timeouts};
 use smtp_testkit::ScriptedServer;
 
 /// Records what the engine offers it and stays anonymous.

@@ -14,7 +14,8 @@ mod wire;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use secrecy::{ExposeSecret, SecretString};
-use smtp_core::{BoxError, Mechanism, SecretBytes};
+use smtp_core::BoxError;
+use smtp_core::sasl::{Mechanism, SecretBytes};
 
 use super::{secret, shown};
 use crate::error::Error;
@@ -36,7 +37,7 @@ const FILETIME_UNIX_OFFSET: u64 = 11_644_473_600;
 ///
 /// ```
 /// use smtp_auth::mechanism::Ntlm;
-/// use smtp_core::Mechanism;
+/// use smtp_core::sasl::Mechanism;
 ///
 /// let mut ntlm = Ntlm::new(r"CORP\alice", "s3cret".into());
 /// let negotiate = ntlm.initial_response().expect("NTLM starts with NEGOTIATE");

@@ -4,7 +4,7 @@
 //! bytes, the responses must be the spec's bytes.
 
 use secrecy::{ExposeSecret, SecretString};
-use smtp_core::Mechanism;
+use smtp_core::sasl::Mechanism;
 
 use super::{Ntlm, response, wire};
 use crate::error::Error;
