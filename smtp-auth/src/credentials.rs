@@ -108,9 +108,8 @@ impl From<SecretString> for PasswordSource {
 /// Longest username: RFC 4616 has servers accept authentication
 /// identities of up to 255 octets; longer ones are refused before connecting.
 pub(crate) const MAX_USERNAME_LEN: usize = 255;
-/// Longest literal password, so `AUTH PLAIN <base64>` stays within the
-/// 12,288-octet line RFC 4954 §4 has servers accept.
-pub(crate) const MAX_PASSWORD_LEN: usize = 8192;
+/// Longest password: the engine's SASL limit.
+pub(crate) const MAX_PASSWORD_LEN: usize = smtp_core::sasl::MAX_SECRET_LEN;
 
 /// The secret half of [`Credentials`].
 #[derive(Clone, Debug)]

@@ -160,11 +160,10 @@ fn non_empty(value: &Value) -> Result<String, String> {
 /// Longest text value: one header line (RFC 5322 §2.1.1), the most any
 /// text key (display name, subject prefix) can fill.
 const MAX_TEXT_LEN: usize = 998;
-/// Longest host or EHLO name: an RFC 5321 §4.5.3.1.2 domain.
-const MAX_HOST_LEN: usize = 255;
-/// Longest secret: the AUTH line carrying it in base64 stays within the
-/// 12,288 octets RFC 4954 §4 has servers accept.
-const MAX_SECRET_LEN: usize = 8192;
+/// Longest host or EHLO name: the engine's limit.
+const MAX_HOST_LEN: usize = smtp_core::MAX_NAME_LEN;
+/// Longest secret: the SASL limit smtp-auth checks credentials against.
+const MAX_SECRET_LEN: usize = smtp_core::sasl::MAX_SECRET_LEN;
 
 fn text(value: &Value) -> Result<String, String> {
     let s = non_empty(value)?;

@@ -325,7 +325,9 @@ pub fn check_wire_value(what: &'static str, value: &str) -> Result<(), Error> {
 }
 
 /// Longest host, EHLO or TLS server name: an RFC 5321 §4.5.3.1.2 domain.
-pub(crate) const MAX_NAME_LEN: usize = 255;
+/// The one limit every layer checks names against (smtp-config refuses a
+/// longer `host` or `ehlo_name` when it loads).
+pub const MAX_NAME_LEN: usize = 255;
 
 /// [`check_wire_value`] for a name (host, EHLO, TLS server name), which is
 /// also at most [`MAX_NAME_LEN`] bytes.

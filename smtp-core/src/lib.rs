@@ -29,7 +29,7 @@ mod tls_version;
 mod transcript;
 mod transport;
 
-pub use address::{Address, Envelope};
+pub use address::{Address, Envelope, MAX_NAME_LEN};
 pub use capabilities::Capabilities;
 pub use classify::{Classify, PluginError, Retry};
 pub use connector::{AsyncStream, BoxStream, Connector, Target, TcpConnector};

@@ -10,6 +10,12 @@ use secrecy::SecretSlice;
 use crate::error::BoxError;
 use crate::reply::Reply;
 
+/// Longest secret (password, token) a mechanism is given: the AUTH line
+/// carrying it in base64 stays within the 12,288 octets RFC 4954 §4 has
+/// servers accept. smtp-auth refuses longer credentials, smtp-config longer
+/// secret values, both against this one limit.
+pub const MAX_SECRET_LEN: usize = 8192;
+
 /// Bytes that must not be logged: a SASL response.
 pub type SecretBytes = SecretSlice<u8>;
 
