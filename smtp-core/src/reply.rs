@@ -191,6 +191,8 @@ impl fmt::Display for ReplyParseError {
 pub struct ReplyParser {
     pending: Vec<String>,
     code: Option<u16>,
+    /// The enhanced code of the pending reply's first line.
+    enhanced: Option<EnhancedCode>,
 }
 
 impl ReplyParser {
@@ -265,34 +267,30 @@ impl ReplyParser {
             return Err(ReplyParseError::TooManyLines);
         }
         self.code = Some(code);
-        let text = line.get(4..).unwrap_or(&[]);
+        let text = String::from_utf8_lossy(line.get(4..).unwrap_or(&[]));
+        let text = printable(&text);
+        // The enhanced code comes off every line of the reply's class
+        // before the line is stored: one allocation per line.
+        let class = (code / 100) as u8;
+        let stripped = match EnhancedCode::parse_prefix(&text) {
+            Some((e, rest)) if e.class == class => {
+                if self.pending.is_empty() {
+                    self.enhanced = Some(e);
+                }
+                Some(rest.to_owned())
+            }
+            _ => None,
+        };
         self.pending
-            .push(printable(&String::from_utf8_lossy(text)).into_owned());
+            .push(stripped.unwrap_or_else(|| text.into_owned()));
         if !last {
             return Ok(None);
         }
-        let mut lines = std::mem::take(&mut self.pending);
         self.code = None;
-        let mut enhanced = None;
-        if matches!(code / 100, 2 | 4 | 5) {
-            let class = (code / 100) as u8;
-            // Strip the enhanced code from every line that carries the
-            // same class, keeping the first one's value.
-            for (i, l) in lines.iter_mut().enumerate() {
-                if let Some((e, rest)) = EnhancedCode::parse_prefix(l)
-                    && e.class == class
-                {
-                    if i == 0 {
-                        enhanced = Some(e);
-                    }
-                    *l = rest.to_string();
-                }
-            }
-        }
         Ok(Some(Reply {
             code,
-            enhanced,
-            lines,
+            enhanced: self.enhanced.take(),
+            lines: std::mem::take(&mut self.pending),
         }))
     }
 }
