@@ -3,7 +3,8 @@
 # Postfix (submission port, Maildir counted) over 1 and 4 connections, with
 # no added latency and through the 20 ms delay relay, next to lettre's pool
 # and Python's smtplib doing the same; TLS 1.3 session resumption (CPU per
-# connection and round trips to the post-TLS EHLO, with and without); the
+# connection and round trips to the post-TLS EHLO, with and without,
+# against Postfix and against aiosmtpd, which renews tickets); the
 # memory of an idle pooled TLS connection; and the round trips per message
 # of bulk sending with reconnection every 100 messages, with the successor
 # opened ahead (a pool of 2 for one worker) and without (a pool of 1 leaves
@@ -45,11 +46,15 @@ HOST="${PEERS_HOST:-127.0.0.1}"
 PF_SUB="${PEERS_POSTFIX_SUBMISSION_PORT:?peers.env lacks PEERS_POSTFIX_SUBMISSION_PORT}"
 PF_TLS13="${PEERS_POSTFIX_TLS13_STARTTLS_PORT:?peers.env lacks PEERS_POSTFIX_TLS13_STARTTLS_PORT}"
 MAILDIR="${PEERS_POSTFIX_MAILDIR:?peers.env lacks PEERS_POSTFIX_MAILDIR}/new"
+# aiosmtpd (Python's ssl on OpenSSL) issues a TLS 1.3 ticket on resumed
+# handshakes too, which Postfix never does: the resumption rows run on both.
+AIO_TLS="${PEERS_AIOSMTPD_STARTTLS_PORT:?peers.env lacks PEERS_AIOSMTPD_STARTTLS_PORT}"
+AIO_MAILDIR="${PEERS_AIOSMTPD_MAILDIR:?peers.env lacks PEERS_AIOSMTPD_MAILDIR}/new"
 CA="${PEERS_CA_CERT:?peers.env lacks PEERS_CA_CERT}"
 TLS_NAME="${PEERS_TLS_NAME:-localhost}"
 export BENCH_SMTP_USER="${PEERS_SMTP_USER:?peers.env lacks PEERS_SMTP_USER}"
 export BENCH_SMTP_PASS="${PEERS_SMTP_PASS:?peers.env lacks PEERS_SMTP_PASS}"
-for port in "$PF_SUB" "$PF_TLS13"; do
+for port in "$PF_SUB" "$PF_TLS13" "$AIO_TLS"; do
   (exec 3<>"/dev/tcp/$HOST/$port") 2>/dev/null ||
     die "Postfix does not answer on $HOST:$port: start the test peers with 'sudo scripts/peers/start.sh'"
 done
@@ -111,14 +116,17 @@ for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/$HOST/$SINK") 2>/dev/null && break;
 R_SINK="$(relay relay-sink "$SINK")"
 R_SUB="$(relay relay-sub "$PF_SUB")"
 R_TLS="$(relay relay-tls13 "$PF_TLS13")"
+R_AIO="$(relay relay-aio "$AIO_TLS")"
 say "smtp-sink :$SINK (relay :$R_SINK), Postfix submission :$PF_SUB (relay :$R_SUB)," \
-  "TLS 1.3 :$PF_TLS13 (relay :$R_TLS); RTT ${RTT_MS} ms"
+  "TLS 1.3 :$PF_TLS13 (relay :$R_TLS), aiosmtpd STARTTLS :$AIO_TLS (relay :$R_AIO); RTT ${RTT_MS} ms"
 
 sink_count() { tr '\r' '\n' <"$WORK/sink.out" | sed -n 's/.*mesg=\([0-9]*\).*/\1/p' | tail -n 1 | grep . || echo 0; }
 # Other tests share the Maildir and delete their files while we search it.
 maildir_files() { grep -rlsF "Subject: $1" "$MAILDIR" || true; }
 maildir_count() { maildir_files "$1" | wc -l; }
 forget() { maildir_files "$1" | xargs -r rm -f; } # counted: keep the Maildir small
+aio_files() { grep -rlsF "Subject: $1" "$AIO_MAILDIR" || true; }
+aio_count() { aio_files "$1" | wc -l; }
 expect_count() { # label counter-fn expected [arg] [tries]
   local got
   for _ in $(seq 1 "${5:-40}"); do
@@ -269,6 +277,34 @@ one_round() {
     record "starttls_${resume}_resumed" "$(field resumed "$out")"
   done
 
+  # The same against aiosmtpd, which renews tickets on resumption (and
+  # requires AUTH: PLAIN, the same credentials): every connection after
+  # the first can resume. The 1-message run is a full handshake, so the
+  # marginal figure is per resumed connection when all N-1 resume.
+  for resume in yes no; do
+    tag="b20a-$$-$r-$resume"
+    out="$WORK/aio-newconn-$resume-$r.txt"
+    measure "$out" "$BENCH" newconn --port "$AIO_TLS" --security starttls --auth plain --ca-file "$CA" \
+      --tls-name "$TLS_NAME" --resume "$resume" --messages "$N_CONN" \
+      --from sender@example.test --to bench@example.test --tag "$tag" ||
+      { cat "$out" >&2; say "FAIL: newconn aiosmtpd"; exit 1; }
+    one="$WORK/aio-newconn1-$resume-$r.txt"
+    measure "$one" "$BENCH" newconn --port "$AIO_TLS" --security starttls --auth plain --ca-file "$CA" \
+      --tls-name "$TLS_NAME" --resume "$resume" --messages 1 \
+      --from sender@example.test --to bench@example.test --tag "$tag" ||
+      { cat "$one" >&2; say "FAIL: newconn aiosmtpd"; exit 1; }
+    expect_count "aiosmtpd: new TLS connection per message, resume=$resume" aio_count \
+      $((N_CONN + 1)) "$tag" 400
+    aio_files "$tag" | xargs -r rm -f
+    record "aio_newconn_${resume}_cpu_us" "$(marginal_cpu "$out" "$N_CONN" "$one")"
+    record "aio_newconn_${resume}_resumed" "$(field tls_resumed "$out")"
+    out="$WORK/aio-starttls-$resume-$r.txt"
+    measure "$out" "$BENCH" starttls --port "$R_AIO" --messages 20 --ca-file "$CA" \
+      --tls-name "$TLS_NAME" --resume "$resume" || { cat "$out" >&2; say "FAIL: starttls aiosmtpd"; exit 1; }
+    record "aio_starttls_${resume}_rtts" "$(calc "$(field setup_median_secs "$out") * 1000 / $rtt" 2)"
+    record "aio_starttls_${resume}_resumed" "$(field resumed "$out")"
+  done
+
   # Memory per idle pooled connection: STARTTLS + AUTH, and plain.
   out="$WORK/idle-tls-$r.txt"
   measure "$out" "$BENCH" idle --port "$PF_SUB" --security starttls --auth plain --ca-file "$CA" \
@@ -336,6 +372,11 @@ row "  connections resumed (of $N_CONN), with / without the cache" "$(v newconn_
 x="$(v starttls_yes_rtts)"
 row "STARTTLS set-up to the post-TLS EHLO, RTT, resumed" "$x" "6 (floor)" "$(met "$x" "x < 6.5")"
 row "STARTTLS set-up to the post-TLS EHLO, RTT, full handshake" "$(v starttls_no_rtts)" "6 (floor)" "-"
+x="$(v aio_newconn_yes_resumed)"
+row "aiosmtpd (renews tickets): connections resumed of $N_CONN, cache / off" "$x/$(v aio_newconn_no_resumed)" "$((N_CONN - 1))" "$(met "$x" "x >= $((N_CONN - 1))")"
+row "aiosmtpd: new TLS 1.3 connection: CPU µs, resumed / full" "$(v aio_newconn_yes_cpu_us)/$(v aio_newconn_no_cpu_us)" "-" "-"
+row "aiosmtpd: STARTTLS set-up to post-TLS EHLO, RTT, resumed / full" "$(v aio_starttls_yes_rtts)/$(v aio_starttls_no_rtts)" "6 (floor)" "-"
+row "aiosmtpd: set-ups resumed (of 20), cache / off" "$(v aio_starttls_yes_resumed)/$(v aio_starttls_no_resumed)" "-" "-"
 x="$(v idle_tls_kib)"
 row "memory per idle pooled TLS connection, KiB (RSS)" "$x" "<= 64" "$(met "$x" "x <= 64")"
 row "memory per idle pooled plain connection, KiB (RSS)" "$(v idle_plain_kib)" "-" "-"

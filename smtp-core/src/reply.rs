@@ -29,18 +29,19 @@ impl fmt::Display for EnhancedCode {
 impl EnhancedCode {
     /// Parses `x.y.z` at the start of `text`; returns the code and the rest.
     pub fn parse_prefix(text: &str) -> Option<(EnhancedCode, &str)> {
-        let end = text.find(' ').unwrap_or(text.len());
-        let mut parts = text[..end].split('.');
-        let class: u8 = parse_num(parts.next()?, 1)?.try_into().ok()?;
-        let subject = parse_num(parts.next()?, 3)?;
-        let detail = parse_num(parts.next()?, 3)?;
-        if parts.next().is_some() || !matches!(class, 2 | 4 | 5) {
+        // Bytes, not `split`: this runs on every line of every reply.
+        let bytes = text.as_bytes();
+        let end = memchr::memchr(b' ', bytes).unwrap_or(bytes.len());
+        let (class, at) = parse_num(bytes, 0, 1)?;
+        let (subject, at) = parse_num(bytes, dot(bytes, at, end)?, 3)?;
+        let (detail, at) = parse_num(bytes, dot(bytes, at, end)?, 3)?;
+        if at != end || !matches!(class, 2 | 4 | 5) {
             return None;
         }
         let rest = text[end..].trim_start_matches(' ');
         Some((
             EnhancedCode {
-                class,
+                class: class as u8,
                 subject,
                 detail,
             },
@@ -49,11 +50,25 @@ impl EnhancedCode {
     }
 }
 
-fn parse_num(s: &str, max_digits: usize) -> Option<u16> {
-    if s.is_empty() || s.len() > max_digits || !s.bytes().all(|b| b.is_ascii_digit()) {
+/// The position after a `.` at `at`, if it is one (and before `end`).
+fn dot(bytes: &[u8], at: usize, end: usize) -> Option<usize> {
+    (at < end && bytes[at] == b'.').then_some(at + 1)
+}
+
+/// 1 to `max_digits` ASCII digits at `start`, up to the next non-digit:
+/// the value and the position after them.
+fn parse_num(bytes: &[u8], start: usize, max_digits: usize) -> Option<(u16, usize)> {
+    let digits = bytes[start.min(bytes.len())..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if digits == 0 || digits > max_digits {
         return None;
     }
-    s.parse().ok()
+    let value = bytes[start..start + digits]
+        .iter()
+        .fold(0u16, |v, b| v * 10 + u16::from(b - b'0'));
+    Some((value, start + digits))
 }
 
 /// One complete (possibly multi-line) reply.
@@ -127,7 +142,12 @@ impl fmt::Display for Reply {
 /// server cannot drive a terminal, forge lines or disguise a message
 /// through error messages and transcripts. Tab stays.
 pub(crate) fn printable(text: &str) -> Cow<'_, str> {
-    if !text.contains(hidden) {
+    // Nearly every reply is printable ASCII: a byte test settles it.
+    if text
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) || b == b'\t')
+        || !text.contains(hidden)
+    {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -191,6 +211,8 @@ impl fmt::Display for ReplyParseError {
 pub struct ReplyParser {
     pending: Vec<String>,
     code: Option<u16>,
+    /// The enhanced code of the pending reply's first line.
+    enhanced: Option<EnhancedCode>,
 }
 
 impl ReplyParser {
@@ -220,7 +242,7 @@ impl ReplyParser {
         let mut used = 0;
         loop {
             let rest = &buf[used..];
-            let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+            let Some(nl) = memchr::memchr(b'\n', rest) else {
                 if rest.len() > MAX_LINE_LEN {
                     return Err(ReplyParseError::LineTooLong);
                 }
@@ -266,33 +288,34 @@ impl ReplyParser {
         }
         self.code = Some(code);
         let text = line.get(4..).unwrap_or(&[]);
+        // `from_utf8` is much quicker than `from_utf8_lossy` on valid text.
+        let text = match std::str::from_utf8(text) {
+            Ok(t) => Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(text),
+        };
+        let text = printable(&text);
+        // The enhanced code comes off every line of the reply's class
+        // before the line is stored: one allocation per line.
+        let class = (code / 100) as u8;
+        let stripped = match EnhancedCode::parse_prefix(&text) {
+            Some((e, rest)) if e.class == class => {
+                if self.pending.is_empty() {
+                    self.enhanced = Some(e);
+                }
+                Some(rest.to_owned())
+            }
+            _ => None,
+        };
         self.pending
-            .push(printable(&String::from_utf8_lossy(text)).into_owned());
+            .push(stripped.unwrap_or_else(|| text.into_owned()));
         if !last {
             return Ok(None);
         }
-        let mut lines = std::mem::take(&mut self.pending);
         self.code = None;
-        let mut enhanced = None;
-        if matches!(code / 100, 2 | 4 | 5) {
-            let class = (code / 100) as u8;
-            // Strip the enhanced code from every line that carries the
-            // same class, keeping the first one's value.
-            for (i, l) in lines.iter_mut().enumerate() {
-                if let Some((e, rest)) = EnhancedCode::parse_prefix(l)
-                    && e.class == class
-                {
-                    if i == 0 {
-                        enhanced = Some(e);
-                    }
-                    *l = rest.to_string();
-                }
-            }
-        }
         Ok(Some(Reply {
             code,
-            enhanced,
-            lines,
+            enhanced: self.enhanced.take(),
+            lines: std::mem::take(&mut self.pending),
         }))
     }
 }

@@ -1,5 +1,5 @@
-//! TLS session resumption against the rig's Postfix (TLS 1.3 tickets):
-//! connections made with one upgrade share its session cache.
+//! TLS session resumption against the rig's Postfix and aiosmtpd (TLS 1.3
+//! tickets): connections made with one upgrade share its session cache.
 
 mod common;
 
@@ -42,4 +42,25 @@ async fn resumption_off_makes_every_handshake_a_full_one() {
     let port = peers().postfix_tls13_starttls_port;
     let transport = transport(port, Security::StartTlsRequired, upgrade);
     assert_eq!(resumed_in_a_row(&transport).await, [false, false]);
+}
+
+/// aiosmtpd (Python's `ssl` on OpenSSL) sends a fresh ticket after a
+/// resumed handshake too, unlike Postfix (whose ticket callback renews
+/// tickets only when built with `session_ticket_debug`): with such a
+/// server the cache resumes every connection after the first, so the
+/// alternation against Postfix is the server's doing, not the client's.
+#[tokio::test]
+async fn every_later_connection_resumes_when_the_server_renews_tickets() {
+    let upgrade = rig_tls().min_version(TlsVersion::Tls1_3).build().unwrap();
+    let port = peers().aiosmtpd_starttls_port;
+    let transport = authed_transport(port, Security::StartTlsRequired, upgrade);
+    let mut resumed = Vec::new();
+    for _ in 0..4 {
+        let session = transport.connect().await.expect("a STARTTLS session");
+        let info = session.tls_info().expect("tls info");
+        assert_eq!(info.version, "TLSv1.3");
+        resumed.push(info.resumed);
+        session.quit().await;
+    }
+    assert_eq!(resumed, [false, true, true, true]);
 }

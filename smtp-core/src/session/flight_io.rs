@@ -2,7 +2,7 @@
 //! replies taken from the read buffer without waiting, and the time
 //! allowed for each awaited reply.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 
@@ -78,26 +78,27 @@ impl Session {
         let Some(stream) = self.stream.as_mut() else {
             return (0, Err(Error::ConnectionClosed { phase }));
         };
-        let result = tokio::time::timeout(limit, async {
-            while written < bytes.len() {
-                match stream.write(&bytes[written..]).await? {
-                    0 => return Err(std::io::ErrorKind::WriteZero.into()),
-                    n => written += n,
+        // Most flights fit the socket buffer: the write completes on its
+        // first poll and the session's timer is never armed.
+        let result = self
+            .timer
+            .run(limit, async {
+                while written < bytes.len() {
+                    match stream.write(&bytes[written..]).await? {
+                        0 => return Err(std::io::ErrorKind::WriteZero.into()),
+                        n => written += n,
+                    }
                 }
-            }
-            stream.flush().await
-        })
-        .await;
+                stream.flush().await
+            })
+            .await;
         let result = match result {
-            Ok(Ok(())) => {
-                self.last_used = Instant::now();
-                Ok(())
-            }
-            Ok(Err(source)) => {
+            Some(Ok(())) => Ok(()),
+            Some(Err(source)) => {
                 self.broken = true;
                 Err(super::io_error(phase, source))
             }
-            Err(_) => {
+            None => {
                 self.broken = true;
                 Err(Error::Timeout {
                     phase,

@@ -15,6 +15,7 @@ mod flight_io;
 mod guard;
 mod inflight;
 mod starttls;
+mod timer;
 mod transaction;
 mod window;
 
@@ -63,6 +64,7 @@ pub struct Session {
     /// transcript.
     scrub: Vec<secrecy::SecretString>,
     last_used: Instant,
+    timer: timer::SessionTimer,
 }
 
 impl std::fmt::Debug for Session {
@@ -110,6 +112,7 @@ impl Session {
             auth_pending: false,
             scrub: Vec::new(),
             last_used: Instant::now(),
+            timer: timer::SessionTimer::default(),
         };
         let span = tracing::debug_span!("smtp.connection", server = %s.config.target, security = %s.config.security);
         s.handshake().instrument(span).await?;
@@ -434,51 +437,50 @@ impl Session {
     }
 
     /// Reads one complete reply, logging each line as it is consumed.
+    ///
+    /// A reply already buffered costs no clock read and no timer; a read
+    /// goes into the buffer's spare capacity (no zero fill) under the
+    /// session's one timer, armed only if the read has to wait.
     async fn read_reply(&mut self, phase: Phase, timeout: Duration) -> Result<Reply, Error> {
+        if let Some(reply) = self.parse_buffered(phase)? {
+            return self.check_reply(phase, reply);
+        }
         let limit = self.limit(timeout);
         let started = Instant::now();
         let mut noticed = false;
         loop {
-            if let Some(reply) = self.parse_buffered(phase)? {
-                self.last_used = Instant::now();
-                return self.check_reply(phase, reply);
-            }
             let remaining = limit.saturating_sub(started.elapsed());
             // Waiting for the greeting with nothing received: wake up once
             // to say so (see SessionEvent::Waiting), then wait on.
             let notice = (phase == Phase::Greeting && !noticed && self.rbuf.is_empty())
                 .then(|| crate::WAITING_NOTICE_AFTER.saturating_sub(started.elapsed()))
                 .filter(|until| *until < remaining);
-            let old = self.rbuf.len();
-            self.rbuf.resize(old + READ_CHUNK, 0);
+            if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 2 {
+                self.rbuf.reserve(READ_CHUNK);
+            }
             let read = {
                 let stream = self
                     .stream
                     .as_mut()
                     .ok_or(Error::ConnectionClosed { phase })?;
-                tokio::time::timeout(
-                    notice.unwrap_or(remaining),
-                    stream.read(&mut self.rbuf[old..]),
-                )
-                .await
+                self.timer
+                    .run(notice.unwrap_or(remaining), stream.read_buf(&mut self.rbuf))
+                    .await
             };
             let n = match read {
-                Err(_) if notice.is_some() => {
-                    self.rbuf.truncate(old);
+                None if notice.is_some() => {
                     noticed = true;
                     let elapsed = started.elapsed();
                     tracing::info!(target = %self.config.target, ?elapsed, "still waiting for the greeting");
                     self.event(SessionEvent::Waiting { phase, elapsed });
                     continue;
                 }
-                Ok(Ok(n)) => n,
-                Ok(Err(source)) => {
-                    self.rbuf.truncate(old);
+                Some(Ok(n)) => n,
+                Some(Err(source)) => {
                     self.broken = true;
                     return Err(io_error(phase, source));
                 }
-                Err(_) => {
-                    self.rbuf.truncate(old);
+                None => {
                     self.broken = true;
                     return Err(Error::Timeout {
                         phase,
@@ -486,10 +488,14 @@ impl Session {
                     });
                 }
             };
-            self.rbuf.truncate(old + n);
             if n == 0 {
                 self.broken = true;
                 return Err(Error::ConnectionClosed { phase });
+            }
+            // Replies taken from the buffer later arrived in this read.
+            self.last_used = Instant::now();
+            if let Some(reply) = self.parse_buffered(phase)? {
+                return self.check_reply(phase, reply);
             }
         }
     }

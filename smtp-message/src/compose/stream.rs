@@ -156,13 +156,24 @@ impl Composed {
                 })?;
             }
         }
+        // The base64 buffers only serve attachments: a message without
+        // any (one per recipient in bulk sends) skips their 57 KiB zero
+        // fill and the 76 KiB reservation.
+        let (input, out) = if readers.is_empty() {
+            (Box::default(), Vec::new())
+        } else {
+            (
+                vec![0; CHUNK_IN].into_boxed_slice(),
+                Vec::with_capacity(CHUNK_IN / LINE_IN * 78),
+            )
+        };
         let reader = ComposedReader {
             pieces: self.pieces.clone(),
             parts: readers,
             state: State::Piece { idx: 0, pos: 0 },
-            input: vec![0; CHUNK_IN].into_boxed_slice(),
+            input,
             in_len: 0,
-            out: Vec::with_capacity(CHUNK_IN / LINE_IN * 78),
+            out,
             out_pos: 0,
         };
         Ok(MessageSource::from_reader(reader, self.size).with_eight_bit(self.eight_bit))
