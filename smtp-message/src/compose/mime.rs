@@ -71,6 +71,40 @@ pub(crate) fn layout(c: &Composer, checked: &Checked) -> std::io::Result<Layout>
         value.write_header(&mut out, name.len() + 2)?;
     }
 
+    let body = c.body.pieces(c)?;
+    let mut pieces = Vec::with_capacity(body.len());
+    // The header block ends in CRLF, so normalising it apart from the body
+    // gives the bytes normalising them together would.
+    let mut first = wire::normalize(&out, false);
+    first.extend_from_slice(&body[0]);
+    pieces.push(Arc::from(first));
+    pieces.extend(body[1..].iter().cloned());
+    Ok(Layout { pieces, message_id })
+}
+
+/// The MIME body of a template (everything after the header block), split
+/// at the attachments and CRLF-normalised, written at most once: a bulk
+/// run that clones one [`Composer`] per recipient encodes the same text
+/// once, not once per message (mail-builder's encoding choice scans every
+/// byte). A MIME boundary need only be unique within a message, so the
+/// messages may share one.
+#[derive(Clone, Default)]
+pub(crate) struct BodyCache(Arc<std::sync::OnceLock<Vec<Arc<[u8]>>>>);
+
+impl BodyCache {
+    fn pieces(&self, c: &Composer) -> std::io::Result<Vec<Arc<[u8]>>> {
+        if let Some(pieces) = self.0.get() {
+            return Ok(pieces.clone());
+        }
+        let pieces = body_pieces(c)?;
+        // Two threads building the first message at once both write it;
+        // either result is right.
+        let _ = self.0.set(pieces.clone());
+        Ok(pieces)
+    }
+}
+
+fn body_pieces(c: &Composer) -> std::io::Result<Vec<Arc<[u8]>>> {
     let nonce = generate_message_id("x@placeholder");
     let tokens: Vec<String> = (0..c.attachments.len())
         .map(|i| format!("\0smtp-message-attachment-{i}-{nonce}\0"))
@@ -91,6 +125,7 @@ pub(crate) fn layout(c: &Composer, checked: &Checked) -> std::io::Result<Layout>
         .transfer_encoding("base64");
         body.attachments.get_or_insert_with(Vec::new).push(part);
     }
+    let mut out = Vec::with_capacity(1024);
     body.write_body(&mut out)?;
 
     let mut pieces = Vec::with_capacity(tokens.len() + 1);
@@ -102,7 +137,7 @@ pub(crate) fn layout(c: &Composer, checked: &Checked) -> std::io::Result<Layout>
         rest = &rest[at + token.len()..];
     }
     pieces.push(Arc::from(wire::normalize(rest, true)));
-    Ok(Layout { pieces, message_id })
+    Ok(pieces)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -142,5 +177,48 @@ mod tests {
         assert_eq!(ids.len(), 100);
         assert!(ids.iter().all(|i| i.ends_with("@mail.example.test")));
         assert!(generate_message_id("a@bücher.example").ends_with("@localhost"));
+    }
+
+    #[test]
+    fn clones_of_a_template_share_one_written_body_until_one_changes_it() {
+        let template = Composer::new("app@example.test").text_body("héllo wörld\n".repeat(20));
+        let a = template.clone().to("x@example.test");
+        let b = template.clone().to("y@example.test");
+        let la = layout(&a, &a.check().unwrap()).unwrap();
+        assert!(
+            template.body.0.get().is_some(),
+            "written once, for every clone"
+        );
+        let lb = layout(&b, &b.check().unwrap()).unwrap();
+        let body = |l: &Layout| {
+            let text = String::from_utf8(l.pieces[0].to_vec()).unwrap();
+            let at = text.find("Content-Type: text/plain").expect(&text);
+            text[at..].to_string()
+        };
+        assert_eq!(body(&la), body(&lb));
+        assert!(
+            body(&la).contains("aMOpbGxv"),
+            "the text, encoded: {}",
+            body(&la)
+        );
+        let la_text = String::from_utf8(la.pieces[0].to_vec()).unwrap();
+        assert!(la_text.contains("To: <x@example.test>") || la_text.contains("To: x@example.test"));
+
+        let changed = template
+            .clone()
+            .to("z@example.test")
+            .text_body("other text\n");
+        assert!(
+            changed.body.0.get().is_none(),
+            "a new body starts a new cache"
+        );
+        let lc = layout(&changed, &changed.check().unwrap()).unwrap();
+        assert!(body(&lc).contains("other text") && !body(&lc).contains("aMOpbGxv"));
+        // The template's own cache is untouched by the clone's change.
+        let again = template.clone().to("w@example.test");
+        assert_eq!(
+            body(&layout(&again, &again.check().unwrap()).unwrap()),
+            body(&la)
+        );
     }
 }

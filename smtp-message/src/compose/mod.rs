@@ -39,6 +39,9 @@ pub struct Composer {
     attachments: Vec<Attachment>,
     headers: Vec<(String, String)>,
     message_id: Option<String>,
+    /// The MIME body as written once, shared by clones until one of them
+    /// changes a body or an attachment (each setter starts a new one).
+    body: mime::BodyCache,
 }
 
 impl fmt::Debug for Composer {
@@ -70,6 +73,7 @@ impl Composer {
             attachments: Vec::new(),
             headers: Vec::new(),
             message_id: None,
+            body: mime::BodyCache::default(),
         }
     }
 
@@ -112,18 +116,21 @@ impl Composer {
     /// Sets the plain-text body.
     pub fn text_body(mut self, s: impl Into<String>) -> Self {
         self.text = Some(Arc::from(s.into()));
+        self.body = mime::BodyCache::default();
         self
     }
 
     /// Sets the HTML body (with a text body: `multipart/alternative`).
     pub fn html_body(mut self, s: impl Into<String>) -> Self {
         self.html = Some(Arc::from(s.into()));
+        self.body = mime::BodyCache::default();
         self
     }
 
     /// Adds an attachment (the message becomes `multipart/mixed`).
     pub fn attach(mut self, a: Attachment) -> Self {
         self.attachments.push(a);
+        self.body = mime::BodyCache::default();
         self
     }
 
