@@ -7,34 +7,10 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 use super::Session;
-use super::inflight::Expect;
 use crate::error::{Error, Phase};
 use crate::reply::Reply;
-use crate::transcript::Direction;
 
 impl Session {
-    pub(super) fn expect_timeout(&self, expect: Expect) -> Duration {
-        let t = &self.config.timeouts;
-        match expect {
-            Expect::Chunk { last: true, .. } => t.data_end,
-            Expect::Chunk { last: false, .. } => t.data_block,
-            _ => t.command,
-        }
-    }
-
-    pub(super) fn push_line(&self, line: &str, out: &mut Vec<u8>) {
-        self.log(Direction::Client, line);
-        out.extend_from_slice(line.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-
-    pub(super) fn log_chunk(&self, header: &str, len: usize) {
-        self.log(
-            Direction::Client,
-            &format!("{header} <{len} bytes of message data>"),
-        );
-    }
-
     /// A reply already in the read buffer, without reading the socket.
     pub(super) fn buffered_reply(&mut self, phase: Phase) -> Result<Option<Reply>, Error> {
         match self.parse_buffered(phase)? {

@@ -1,23 +1,23 @@
 //! One SMTP connection: greeting, EHLO, STARTTLS, AUTH, transactions.
 //!
 //! Split one file per verb, after mail-send / smtp-proto: `ehlo`,
-//! `starttls`, `auth`, `envelope` (MAIL/RCPT), `data` (DATA/BDAT);
-//! `transaction` runs one message, `window` (with `inflight`) many at
-//! once over CHUNKING, `batch` the public send calls. This
-//! file holds the connection state and the timed read/write primitives.
+//! `starttls`, `auth`, `envelope` (MAIL/RCPT), `data` (reading bodies).
+//! Sending messages is a sans-IO planner (`plan/`: the transaction logic
+//! of DATA, BDAT and windowed BDAT) run by one driver loop (`drive`);
+//! `batch` holds the public send calls. This file holds the connection
+//! state and the timed read/write primitives.
 
 mod auth;
 mod batch;
 mod data;
+mod drive;
 mod ehlo;
 mod envelope;
 mod flight_io;
 mod guard;
-mod inflight;
+mod plan;
 mod starttls;
 mod timer;
-mod transaction;
-mod window;
 
 use std::future::Future;
 use std::sync::Arc;

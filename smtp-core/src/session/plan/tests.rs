@@ -1,0 +1,1 @@
+//! Planner tests: see below.
