@@ -44,14 +44,13 @@ impl BodyReader {
         if self.finished {
             return Ok((Vec::new(), true));
         }
-        // A full look-ahead means the size hint (if any) was low: go to
-        // full chunks; otherwise EOF is next and a small buffer will do.
-        let cap = if self.ahead.len() == self.ahead.capacity() {
-            CHUNK
-        } else {
-            1
-        };
-        let mut current = Vec::with_capacity(cap);
+        if self.ahead.len() < self.ahead.capacity() {
+            // The look-ahead stopped short of its capacity: at EOF.
+            self.finished = true;
+            return Ok((std::mem::take(&mut self.ahead), true));
+        }
+        // A full look-ahead: more may follow, in full chunks.
+        let mut current = Vec::with_capacity(CHUNK);
         read_full(message, &mut current).await?;
         check_seven_bit(self.seven_bit_only, &current)?;
         std::mem::swap(&mut current, &mut self.ahead);

@@ -70,6 +70,9 @@ impl Session {
                         }
                         _ => Err(Error::ConnectionClosed { phase: Phase::Mail }),
                     };
+                    if opened.as_ref().is_ok_and(|o| o.last) {
+                        release(&mut sources, slot);
+                    }
                     plan.opened(opened);
                 }
                 Action::Body(slot) => {
@@ -77,6 +80,9 @@ impl Session {
                         Some(Some(source)) => self.read_chunk(source).await,
                         _ => Err(Error::ConnectionClosed { phase: Phase::Data }),
                     };
+                    if chunk.as_ref().is_ok_and(|c| c.1) {
+                        release(&mut sources, slot);
+                    }
                     plan.body(slot, chunk);
                 }
                 Action::Write => self.write_planned(plan).await,
@@ -90,9 +96,7 @@ impl Session {
                 // Each message gets the whole total limit, counted from
                 // when the one before it was settled.
                 self.deadline = total.map(|t| Instant::now() + t);
-                if let Some(s) = sources.get_mut(slot) {
-                    *s = None;
-                }
+                release(&mut sources, slot);
                 if let Some(r) = results.get_mut(slot) {
                     *r = Some(result);
                 }
@@ -150,16 +154,17 @@ impl Session {
         }
         let t = &self.config.timeouts;
         let timeout = if kind.body { t.data_block } else { t.command };
-        let (written, result) = self
-            .write_counted(plan.output(), kind.phase, timeout)
-            .await;
+        let (written, result) = self.write_counted(plan.output(), kind.phase, timeout).await;
         plan.written(written, result);
     }
 
     /// One reply, waiting; then every reply that already came, so that
     /// the next write carries as many new transactions as it can.
     async fn read_planned(&mut self, plan: &mut Planner, expect: Expect) {
-        match self.read_reply(expect.phase(), self.expect_timeout(expect)).await {
+        match self
+            .read_reply(expect.phase(), self.expect_timeout(expect))
+            .await
+        {
             Ok(reply) => plan.reply(reply),
             Err(e) => return plan.failed(e),
         }
@@ -180,5 +185,14 @@ impl Session {
             Expect::End(_) | Expect::Discard(_) => t.data_end,
             _ => t.command,
         }
+    }
+}
+
+/// Closes a message source as soon as its end was read (or its message
+/// settled): a file or pipe is not held open for the rest of the batch,
+/// and its buffers go back to the allocator while they are warm.
+fn release(sources: &mut [Option<Source>], slot: usize) {
+    if let Some(s) = sources.get_mut(slot) {
+        *s = None;
     }
 }

@@ -89,9 +89,7 @@ impl Expect {
         match self {
             Expect::Mail(_) => Phase::Mail,
             Expect::Rcpt(_) => Phase::Rcpt,
-            Expect::Data(_) | Expect::Chunk(_) | Expect::End(_) | Expect::Discard(_) => {
-                Phase::Data
-            }
+            Expect::Data(_) | Expect::Chunk(_) | Expect::End(_) | Expect::Discard(_) => Phase::Data,
             Expect::Rset => Phase::Reset,
             Expect::Quit => Phase::Quit,
         }
@@ -165,9 +163,13 @@ pub(crate) struct Planner {
     txs: VecDeque<Tx>,
     expects: VecDeque<Expect>,
     out: Vec<u8>,
+    /// Reused to encode a BDAT message of one chunk.
+    scratch: Vec<u8>,
     out_kind: Option<WriteKind>,
     /// A DATA body chunk is in the output: write it before reading more.
     flush_now: bool,
+    /// Something was written already.
+    wrote: bool,
     /// Client lines for the transcript, when someone reads it.
     notes: Option<Vec<String>>,
     settled: Vec<(usize, Result<Delivery, Error>)>,
@@ -197,8 +199,10 @@ impl Planner {
             txs: VecDeque::new(),
             expects: VecDeque::new(),
             out: Vec::new(),
+            scratch: Vec::new(),
             out_kind: None,
             flush_now: false,
+            wrote: false,
             notes: None,
             settled: Vec::new(),
             next_id: 0,
@@ -222,7 +226,7 @@ impl Planner {
             window: 1,
         };
         let mut p = Planner::new(mode, Vec::new(), false);
-        let mut tx = Tx::new(0, 0, Vec::new(), Vec::new(), true);
+        let mut tx = Tx::new(0, 0, None, Vec::new(), true);
         tx.raw_data = true;
         tx.data = DataCmd::Go;
         p.ready = Some(tx);
@@ -269,13 +273,20 @@ impl Planner {
         };
         let id = self.next_id;
         self.next_id += 1;
-        let recipients = q.envelope.to().to_vec();
-        let mut tx = Tx::new(id, q.slot, recipients, opened.lines, !self.mode.chunking);
+        let dot_stuffing = !self.mode.chunking;
+        let mut tx = Tx::new(id, q.slot, Some(q.envelope), opened.lines, dot_stuffing);
         if self.mode.chunking && opened.last {
-            let mut whole = Vec::with_capacity(opened.first.len() + 2);
-            tx.encoder.encode(&opened.first, &mut whole);
-            tx.encoder.finish(&mut whole);
-            tx.whole = Some(whole);
+            self.scratch.clear();
+            tx.encoder.encode(&opened.first, &mut self.scratch);
+            tx.encoder.finish(&mut self.scratch);
+            // Without dot-stuffing the encoder only ever adds bytes (line
+            // ends completed): the same length means the same bytes, and
+            // the chunk read is kept as it is.
+            tx.whole = Some(if self.scratch.len() == opened.first.len() {
+                opened.first
+            } else {
+                self.scratch.clone()
+            });
         } else {
             tx.raw = Some((opened.first, opened.last));
         }
@@ -332,6 +343,7 @@ impl Planner {
         self.out.clear();
         self.out_kind = None;
         self.flush_now = false;
+        self.wrote = true;
         if let Err(e) = result {
             self.fail_all(&e);
         }
@@ -344,12 +356,15 @@ impl Planner {
 
     /// Client lines to log, in order (empty unless [`Planner::keep_notes`]).
     pub fn take_notes(&mut self) -> Vec<String> {
-        self.notes.as_mut().map(std::mem::take).unwrap_or_default()
+        match self.notes.as_mut() {
+            Some(notes) if !notes.is_empty() => std::mem::take(notes),
+            _ => Vec::new(),
+        }
     }
 
     /// Messages whose outcome is settled since the last call.
-    pub fn take_settled(&mut self) -> Vec<(usize, Result<Delivery, Error>)> {
-        std::mem::take(&mut self.settled)
+    pub fn take_settled(&mut self) -> std::vec::Drain<'_, (usize, Result<Delivery, Error>)> {
+        self.settled.drain(..)
     }
 
     /// True once the connection failed.
@@ -464,18 +479,27 @@ impl Planner {
             if !may_command {
                 return Advance::Blocked;
             }
-            let n = if mode.pipelining { tx.lines.len() } else { tx.lines_out + 1 };
+            let n = if mode.pipelining {
+                tx.lines.len()
+            } else {
+                tx.lines_out + 1
+            };
             let from = tx.lines_out;
             tx.lines_out = n;
             tx.unanswered += n - from;
-            let lines: Vec<(String, Expect)> = (from..n)
-                .map(|i| {
-                    let expect = if i == 0 { Expect::Mail(id) } else { Expect::Rcpt(id) };
-                    (tx.lines[i].clone(), expect)
-                })
-                .collect();
-            for (line, expect) in lines {
-                self.push_line(&line, expect);
+            // Lent out while the output grows, then put back (a replay
+            // needs them).
+            let lines = std::mem::take(&mut tx.lines);
+            for (i, line) in lines.iter().enumerate().take(n).skip(from) {
+                let expect = if i == 0 {
+                    Expect::Mail(id)
+                } else {
+                    Expect::Rcpt(id)
+                };
+                self.push_line(line, expect);
+            }
+            if let Some(tx) = self.txs.back_mut() {
+                tx.lines = lines;
             }
             return Advance::Progress;
         }
@@ -492,7 +516,11 @@ impl Planner {
             }
         }
         if mode.chunking {
-            let limit = if mode.pipelining { CHUNKS_UNANSWERED } else { 1 };
+            let limit = if mode.pipelining {
+                CHUNKS_UNANSWERED
+            } else {
+                1
+            };
             if tx.chunks_unanswered >= limit || !may_command {
                 return Advance::Blocked;
             }
@@ -529,7 +557,10 @@ impl Planner {
     // ----- the output --------------------------------------------------------
 
     fn note_kind(&mut self, phase: Phase, body: bool) {
-        let after_idle = self.expects.is_empty();
+        // As a server's reply can only be checked for where none is due,
+        // and polling costs a system call: before the first write, and
+        // before each command without PIPELINING.
+        let after_idle = self.expects.is_empty() && !body && (!self.wrote || !self.mode.pipelining);
         let kind = self.out_kind.get_or_insert(WriteKind {
             phase,
             body,

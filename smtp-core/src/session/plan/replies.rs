@@ -103,9 +103,7 @@ impl Planner {
                     // Neither accepted nor refused: what happened to the
                     // message is unknown, and so is where the server is.
                     return Err(Error::UnknownOutcome {
-                        detail: format!(
-                            "the end of data got {reply}, which is not a final reply"
-                        ),
+                        detail: format!("the end of data got {reply}, which is not a final reply"),
                     });
                 }
                 tx.end = Some(reply);
@@ -134,19 +132,17 @@ impl Planner {
             let Some(tx) = self.txs.pop_front() else {
                 break;
             };
-            let slot = tx.slot;
-            match tx.finish(can_replay) {
-                Ok(result) => self.settled.push((slot, result)),
-                Err(tx) => {
-                    tracing::debug!(
-                        slot,
-                        "MAIL got 503 behind a failed transaction: sending again"
-                    );
-                    let id = self.next_id;
-                    self.next_id += 1;
-                    self.rset_needed = true;
-                    self.replays.push_back(replay(id, tx));
-                }
+            if tx.wants_replay(can_replay) {
+                tracing::debug!(
+                    slot = tx.slot,
+                    "MAIL got 503 behind a failed transaction: sending again"
+                );
+                let id = self.next_id;
+                self.next_id += 1;
+                self.rset_needed = true;
+                self.replays.push_back(replay(id, tx));
+            } else {
+                self.settled.push((tx.slot, tx.finish()));
             }
         }
     }
@@ -155,7 +151,7 @@ impl Planner {
 /// The transaction afresh, to go once more: its commands and its whole
 /// encoded body, none of the replies.
 fn replay(id: u64, old: Tx) -> Tx {
-    let mut tx = Tx::new(id, old.slot, old.recipients, old.lines, false);
+    let mut tx = Tx::new(id, old.slot, old.envelope, old.lines, false);
     tx.whole = old.whole;
     tx.replayed = true;
     tx

@@ -1,7 +1,7 @@
 //! One transaction in the planner: what of it went out, what the server
 //! said so far, and the outcome those replies settle.
 
-use crate::address::Address;
+use crate::address::{Address, Envelope};
 use crate::delivery::{Delivery, RecipientOutcome};
 use crate::encoder::BodyEncoder;
 use crate::error::{Error, Phase};
@@ -24,7 +24,8 @@ pub(super) enum DataCmd {
 pub(super) struct Tx {
     pub id: u64,
     pub slot: usize,
-    pub recipients: Vec<Address>,
+    /// `None` after a raw `DATA` (no envelope of ours).
+    pub envelope: Option<Envelope>,
     /// `MAIL` and the `RCPT`s, kept for a replay.
     pub lines: Vec<String>,
     /// How many of `lines` went into the output.
@@ -76,14 +77,14 @@ impl Tx {
     pub fn new(
         id: u64,
         slot: usize,
-        recipients: Vec<Address>,
+        envelope: Option<Envelope>,
         lines: Vec<String>,
         dot_stuffing: bool,
     ) -> Tx {
         Tx {
             id,
             slot,
-            recipients,
+            envelope,
             lines,
             lines_out: 0,
             data: DataCmd::NotSent,
@@ -110,11 +111,15 @@ impl Tx {
         }
     }
 
+    fn recipients(&self) -> &[Address] {
+        self.envelope.as_ref().map_or(&[], Envelope::to)
+    }
+
     /// Files the reply to one of its RCPTs; true when the last RCPT reply
     /// left no recipient accepted.
     pub fn rcpt_reply(&mut self, reply: Reply) -> bool {
         let answered = self.accepted.len() + self.rejected.len();
-        let Some(recipient) = self.recipients.get(answered).cloned() else {
+        let Some(recipient) = self.recipients().get(answered).cloned() else {
             return false;
         };
         let outcome = RecipientOutcome { recipient, reply };
@@ -128,9 +133,7 @@ impl Tx {
 
     /// Every RCPT was answered and none accepted.
     pub fn no_recipient_accepted(&self) -> bool {
-        !self.raw_data
-            && self.accepted.is_empty()
-            && self.rejected.len() == self.recipients.len()
+        !self.raw_data && self.accepted.is_empty() && self.rejected.len() == self.recipients().len()
     }
 
     /// A refusal already heard, which settles the outcome whatever else
@@ -156,17 +159,19 @@ impl Tx {
         })
     }
 
-    /// Every reply is in: the result, or the transaction back for a
-    /// replay (its MAIL hit a transaction the server had left open).
-    pub fn finish(mut self, can_replay: bool) -> Result<Result<Delivery, Error>, Tx> {
+    /// Every reply is in, and its MAIL hit a transaction the server had
+    /// left open (`503`): it is to go once more, if it can.
+    pub fn wants_replay(&self, can_replay: bool) -> bool {
         let accepted_end = self.end.as_ref().is_some_and(Reply::is_positive);
         let mail_503 = self.mail.as_ref().is_some_and(|m| m.code == 503);
-        if mail_503 && !accepted_end && can_replay && !self.replayed && self.whole.is_some() {
-            return Err(self);
-        }
+        mail_503 && !accepted_end && can_replay && !self.replayed && self.whole.is_some()
+    }
+
+    /// Every reply is in: the outcome.
+    pub fn finish(mut self) -> Result<Delivery, Error> {
         let end = self.end.take();
         let refusal = self.refusal();
-        Ok(match (refusal, end) {
+        match (refusal, end) {
             // The server said no earlier, then yes to the data: it may
             // have queued the message under a transaction of its own.
             (Some(e), Some(end)) if end.is_positive() => Err(Error::UnknownOutcome {
@@ -188,17 +193,14 @@ impl Tx {
                 phase: Phase::Data,
                 detail: "the transaction ended without a reply to its end of data".into(),
             }),
-        })
+        }
     }
 
     /// The connection failed with `error` before every reply came.
     pub fn fail(mut self, error: &Error) -> Result<Delivery, Error> {
         if self.end.is_some() {
             // The reply to the end of data came (a `421`, say): it decides.
-            return match self.finish(false) {
-                Ok(result) => result,
-                Err(_) => Err(copy_error(error)),
-            };
+            return self.finish();
         }
         if let Some(e) = self.refusal() {
             return Err(e);
