@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 
 use super::Session;
+use super::drive::Source;
 use super::plan::{Planner, QuitState};
 use crate::address::Envelope;
 use crate::delivery::Delivery;
@@ -94,9 +95,15 @@ impl Session {
                 .collect();
             return (failed, QuitState::NotWanted);
         }
-        let (envelopes, messages) = items.into_iter().unzip();
+        // Split in one pass into buffers of the exact size: a batch may
+        // hold tens of thousands of messages.
+        let mut sources = Vec::with_capacity(items.len());
+        let envelopes = items.into_iter().map(|(envelope, message)| {
+            sources.push(Source::new(message));
+            envelope
+        });
         let mut plan = Planner::new(self.plan_mode(), envelopes, quit);
-        let results = self.drive(&mut plan, messages).await;
+        let results = self.drive(&mut plan, sources).await;
         self.in_flight = false;
         (results, plan.quit_state())
     }
@@ -106,7 +113,10 @@ impl Session {
     pub async fn send_data(&mut self, message: MessageSource) -> Result<Reply, Error> {
         self.begin(Phase::Data)?;
         let mut plan = Planner::after_raw_data();
-        let result = self.drive(&mut plan, vec![message]).await.pop();
+        let result = self
+            .drive(&mut plan, vec![Source::new(message)])
+            .await
+            .pop();
         self.in_flight = false;
         match result {
             Some(Ok(delivery)) => Ok(delivery.reply),

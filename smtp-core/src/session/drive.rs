@@ -15,9 +15,18 @@ use crate::message::MessageSource;
 use crate::transcript::Direction;
 
 /// A message's body as the driver reads it.
-struct Source {
+pub(super) struct Source {
     message: MessageSource,
     reader: Option<BodyReader>,
+}
+
+impl Source {
+    pub fn new(message: MessageSource) -> Option<Source> {
+        Some(Source {
+            message,
+            reader: None,
+        })
+    }
 }
 
 impl Session {
@@ -31,11 +40,11 @@ impl Session {
     }
 
     /// Runs `plan` to its end over this connection, reading the bodies of
-    /// `messages` (by slot); one result per message.
+    /// its messages from `sources` (by slot); one result per message.
     pub(super) async fn drive(
         &mut self,
         plan: &mut Planner,
-        messages: Vec<MessageSource>,
+        mut sources: Vec<Option<Source>>,
     ) -> Vec<Result<Delivery, Error>> {
         let total = self.config.timeouts.total;
         // The pool arms the first deadline itself so that connecting
@@ -47,16 +56,7 @@ impl Session {
             plan.keep_notes();
         }
         let mut results: Vec<Option<Result<Delivery, Error>>> =
-            messages.iter().map(|_| None).collect();
-        let mut sources: Vec<Option<Source>> = messages
-            .into_iter()
-            .map(|message| {
-                Some(Source {
-                    message,
-                    reader: None,
-                })
-            })
-            .collect();
+            sources.iter().map(|_| None).collect();
         loop {
             let action = plan.next_action();
             for line in plan.take_notes() {

@@ -184,7 +184,7 @@ pub(crate) struct Planner {
 impl Planner {
     /// A planner for `messages` (in slot order), `QUIT` riding behind the
     /// last one when `quit`.
-    pub fn new(mode: Mode, messages: Vec<Envelope>, quit: bool) -> Planner {
+    pub fn new(mode: Mode, messages: impl IntoIterator<Item = Envelope>, quit: bool) -> Planner {
         let queue = messages
             .into_iter()
             .enumerate()

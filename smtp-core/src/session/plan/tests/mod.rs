@@ -111,7 +111,7 @@ fn unreadable() -> Error {
 /// Runs the planner against the model server; the connection drops when
 /// the client asks for reply number `drop_at`.
 fn run(mode: Mode, messages: &[Message], drop_at: Option<usize>, quit: bool) -> Run {
-    let envelopes = messages
+    let envelopes: Vec<Envelope> = messages
         .iter()
         .enumerate()
         .map(|(slot, m)| envelope(slot, m.policy.rcpt_ok.len()))
