@@ -1,6 +1,6 @@
-//! The message body: DATA with dot-stuffing, or BDAT chunks (RFC 3030).
+//! Reading the message body in bounded chunks, one chunk ahead. The
+//! planner (`plan/`) encodes them: dot-stuffing for DATA, BDAT framing.
 
-use crate::encoder::BodyEncoder;
 use crate::error::Error;
 use crate::message::MessageSource;
 
@@ -9,22 +9,20 @@ use crate::message::MessageSource;
 pub(crate) const CHUNK: usize = 256 * 1024;
 
 /// Reads the message one chunk ahead, so the last chunk is known when it
-/// is encoded: the terminator (or `LAST`) then rides in the same write.
-pub(crate) struct BodyChunks {
-    encoder: BodyEncoder,
+/// is handed out: the terminator (or `LAST`) then rides in the same write.
+pub(crate) struct BodyReader {
     /// The server takes 7-bit only and the message did not say it is
-    /// 7-bit: every chunk is checked before it is encoded.
+    /// 7-bit: every chunk is checked before it is sent.
     seven_bit_only: bool,
     ahead: Vec<u8>,
     finished: bool,
 }
 
-impl BodyChunks {
+impl BodyReader {
     pub async fn start(
         message: &mut MessageSource,
-        dot_stuffing: bool,
         eight_bit_mime: bool,
-    ) -> Result<BodyChunks, Error> {
+    ) -> Result<BodyReader, Error> {
         let seven_bit_only = !eight_bit_mime && message.eight_bit() != Some(false);
         // A small message needs a small buffer: sized from the known size,
         // one byte more so EOF is seen in the same chunk.
@@ -34,47 +32,30 @@ impl BodyChunks {
         let mut ahead = Vec::with_capacity(cap);
         read_full(message, &mut ahead).await?;
         check_seven_bit(seven_bit_only, &ahead)?;
-        Ok(BodyChunks {
-            encoder: BodyEncoder::new(dot_stuffing),
+        Ok(BodyReader {
             seven_bit_only,
             ahead,
             finished: false,
         })
     }
 
-    /// True when the whole message is in the first chunk (its end was
-    /// already seen): it then goes out as one `BDAT n LAST`.
-    pub fn is_whole(&self) -> bool {
-        !self.finished && self.ahead.len() < self.ahead.capacity()
-    }
-
-    /// Appends the next encoded chunk to `out`; returns true for the last
-    /// one (then the DATA terminator has been appended too).
-    pub async fn next(
-        &mut self,
-        message: &mut MessageSource,
-        out: &mut Vec<u8>,
-    ) -> Result<bool, Error> {
+    /// The next raw chunk, and whether it is the last.
+    pub async fn next(&mut self, message: &mut MessageSource) -> Result<(Vec<u8>, bool), Error> {
         if self.finished {
-            return Ok(true);
+            return Ok((Vec::new(), true));
         }
-        // A full look-ahead means the size hint (if any) was low: go to
-        // full chunks; otherwise EOF is next and a small buffer will do.
-        let cap = if self.ahead.len() == self.ahead.capacity() {
-            CHUNK
-        } else {
-            1
-        };
-        let mut current = Vec::with_capacity(cap);
+        if self.ahead.len() < self.ahead.capacity() {
+            // The look-ahead stopped short of its capacity: at EOF.
+            self.finished = true;
+            return Ok((std::mem::take(&mut self.ahead), true));
+        }
+        // A full look-ahead: more may follow, in full chunks.
+        let mut current = Vec::with_capacity(CHUNK);
         read_full(message, &mut current).await?;
         check_seven_bit(self.seven_bit_only, &current)?;
         std::mem::swap(&mut current, &mut self.ahead);
-        self.encoder.encode(&current, out);
-        if self.ahead.is_empty() {
-            self.encoder.finish(out);
-            self.finished = true;
-        }
-        Ok(self.finished)
+        self.finished = self.ahead.is_empty();
+        Ok((current, self.finished))
     }
 }
 
@@ -96,18 +77,4 @@ async fn read_full(message: &mut MessageSource, buf: &mut Vec<u8>) -> Result<(),
         }
     }
     Ok(())
-}
-
-/// Frames one BDAT chunk: `BDAT <n>[ LAST]\r\n<bytes>`.
-pub(crate) fn bdat_frame(chunk: &[u8], last: bool, out: &mut Vec<u8>) -> String {
-    let header = if last {
-        format!("BDAT {} LAST", chunk.len())
-    } else {
-        format!("BDAT {}", chunk.len())
-    };
-    out.reserve(header.len() + 2 + chunk.len());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(chunk);
-    header
 }

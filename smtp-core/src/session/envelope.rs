@@ -8,17 +8,6 @@ use crate::message::MessageSource;
 use crate::tls::TlsInfo;
 use crate::transcript::SessionEvent;
 
-/// The commands that open a transaction, already checked against what
-/// the server offers.
-#[derive(Debug, Clone)]
-pub(crate) struct Prelude {
-    /// `MAIL FROM:<..> params` then one `RCPT TO:<..>` per recipient, and
-    /// `DATA` when it can ride along (PIPELINING without CHUNKING).
-    pub lines: Vec<String>,
-    /// True when the last line is `DATA`.
-    pub has_data: bool,
-}
-
 impl super::Session {
     /// [`prelude`] for this session; says so (event and warning) when a
     /// DSN request is dropped because the server lacks DSN.
@@ -26,7 +15,7 @@ impl super::Session {
         &self,
         envelope: &Envelope,
         message: &MessageSource,
-    ) -> Result<Prelude, Error> {
+    ) -> Result<Vec<String>, Error> {
         let p = prelude(&self.caps, self.tls.as_ref(), envelope, message)?;
         self.note_dsn_dropped(envelope);
         Ok(p)
@@ -41,7 +30,7 @@ impl super::Session {
     }
 }
 
-/// Builds MAIL/RCPT (and DATA) for one message, refusing early what the
+/// Builds MAIL/RCPT for one message (the planner adds DATA or BDAT), refusing early what the
 /// server would refuse: a message over `SIZE`, non-ASCII addresses
 /// without `SMTPUTF8`, a DSN request without `DSN`, REQUIRETLS without
 /// verified TLS and `REQUIRETLS`.
@@ -50,7 +39,7 @@ pub(crate) fn prelude(
     tls: Option<&TlsInfo>,
     envelope: &Envelope,
     message: &MessageSource,
-) -> Result<Prelude, Error> {
+) -> Result<Vec<String>, Error> {
     if let (Some(limit), Some(size)) = (caps.size.filter(|&l| l > 0), message.size())
         && size > limit
     {
@@ -68,12 +57,7 @@ pub(crate) fn prelude(
     if caps.eight_bit_mime && message.eight_bit() != Some(false) {
         body_params.push_str(" BODY=8BITMIME");
     }
-    let mut lines = envelope_lines(caps, tls, envelope, &body_params)?;
-    let has_data = caps.pipelining && !caps.chunking;
-    if has_data {
-        lines.push("DATA".into());
-    }
-    Ok(Prelude { lines, has_data })
+    envelope_lines(caps, tls, envelope, &body_params)
 }
 
 /// `MAIL FROM` (with `body_params`, the message's own `SIZE`/`BODY`,
@@ -184,18 +168,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            p.lines,
+            p,
             vec![
                 "MAIL FROM:<a@b.c> SIZE=8 BODY=8BITMIME SMTPUTF8",
                 "RCPT TO:<x@y.z>",
                 "RCPT TO:<ü@y.z>",
-                "DATA"
             ]
         );
     }
 
     #[test]
-    fn seven_bit_body_has_no_body_param_and_chunking_has_no_data() {
+    fn seven_bit_body_has_no_body_param() {
         let caps = Capabilities {
             pipelining: true,
             chunking: true,
@@ -209,8 +192,7 @@ mod tests {
             &MessageSource::from_bytes("ascii"),
         )
         .unwrap();
-        assert_eq!(p.lines, vec!["MAIL FROM:<a@b.c>", "RCPT TO:<x@y.z>"]);
-        assert!(!p.has_data);
+        assert_eq!(p, vec!["MAIL FROM:<a@b.c>", "RCPT TO:<x@y.z>"]);
     }
 
     #[test]
@@ -265,6 +247,6 @@ mod tests {
             &MessageSource::from_bytes(""),
         )
         .unwrap();
-        assert_eq!(p.lines[0], "MAIL FROM:<>");
+        assert_eq!(p[0], "MAIL FROM:<>");
     }
 }

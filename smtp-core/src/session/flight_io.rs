@@ -4,54 +4,48 @@
 
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::Session;
-use super::inflight::Expect;
 use crate::error::{Error, Phase};
 use crate::reply::Reply;
-use crate::transcript::Direction;
 
 impl Session {
-    pub(super) fn expect_timeout(&self, expect: Expect) -> Duration {
-        let t = &self.config.timeouts;
-        match expect {
-            Expect::Chunk { last: true, .. } => t.data_end,
-            Expect::Chunk { last: false, .. } => t.data_block,
-            _ => t.command,
-        }
-    }
-
-    pub(super) fn push_line(&self, line: &str, out: &mut Vec<u8>) {
-        self.log(Direction::Client, line);
-        out.extend_from_slice(line.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-
-    pub(super) fn log_chunk(&self, header: &str, len: usize) {
-        self.log(
-            Direction::Client,
-            &format!("{header} <{len} bytes of message data>"),
-        );
-    }
-
-    /// A reply already in the read buffer, without reading the socket.
+    /// A reply already in the read buffer, without reading the socket;
+    /// a failure breaks the session, as in [`Session::read_reply`].
     pub(super) fn buffered_reply(&mut self, phase: Phase) -> Result<Option<Reply>, Error> {
-        match self.parse_buffered(phase)? {
-            Some(reply) => self.check_reply(phase, reply).map(Some),
-            None => Ok(None),
+        let result = match self.parse_buffered(phase) {
+            Ok(Some(reply)) => self.check_reply(phase, reply).map(Some),
+            other => other,
+        };
+        self.broken |= result.is_err();
+        result
+    }
+
+    /// Polls the stream for bytes once, never waiting: `None` when none
+    /// are there, else how many were read (`Some(Err)`: an error, which
+    /// the next real read or write reports).
+    pub(super) async fn poll_read_once(
+        &mut self,
+        buf: &mut [u8],
+    ) -> Option<Result<usize, std::io::Error>> {
+        let stream = self.stream.as_mut()?;
+        let mut read = std::pin::pin!(stream.read(buf));
+        // Poll once and never wait (a zero `timeout` would wait for the
+        // next millisecond tick of tokio's timer).
+        match std::future::poll_fn(|cx| std::task::Poll::Ready(read.as_mut().poll(cx))).await {
+            std::task::Poll::Pending => None,
+            std::task::Poll::Ready(r) => Some(r),
         }
     }
 
     /// Takes what the parser can use from the read buffer (logging the
     /// bytes it consumed) and returns the reply they complete, if any,
-    /// before [`Self::check_reply`]. Bytes that are no reply break the
-    /// session.
+    /// before [`Self::check_reply`]. Bytes that are no reply are an error.
     pub(super) fn parse_buffered(&mut self, phase: Phase) -> Result<Option<Reply>, Error> {
         let (reply, used) = match self.parser.parse(&self.rbuf) {
             Ok(r) => r,
             Err(e) => {
-                self.broken = true;
                 return Err(Error::Protocol {
                     phase,
                     detail: e.to_string(),
@@ -94,18 +88,14 @@ impl Session {
             .await;
         let result = match result {
             Some(Ok(())) => Ok(()),
-            Some(Err(source)) => {
-                self.broken = true;
-                Err(super::io_error(phase, source))
-            }
-            None => {
-                self.broken = true;
-                Err(Error::Timeout {
-                    phase,
-                    after: limit,
-                })
-            }
+            Some(Err(source)) => Err(super::io_error(phase, source)),
+            None => Err(Error::Timeout {
+                phase,
+                after: limit,
+            }),
         };
+        // Half a write leaves the server mid-command: not reusable.
+        self.broken |= result.is_err();
         (written, result)
     }
 }

@@ -3,14 +3,13 @@
 //! any command asked for them. Each would otherwise be taken for the
 //! answer to the wrong command.
 
-use tokio::io::AsyncReadExt;
-
 use super::Session;
 use crate::error::{Error, Phase};
 use crate::reply::Reply;
 
 impl Session {
-    /// Replies no command of `phase` can get. `421` (RFC 5321 §3.8: the
+    /// Replies no command of `phase` can get (the caller, reading the
+    /// reply, breaks the session on the error). `421` (RFC 5321 §3.8: the
     /// server is closing) ends the session wherever it comes. A `3xx` is
     /// only an answer to DATA (`354`) or AUTH (`334`): elsewhere client and
     /// server disagree about where they are, and the next line written
@@ -18,12 +17,10 @@ impl Session {
     /// `smtp shell`) may get anything.
     pub(super) fn check_reply(&mut self, phase: Phase, reply: Reply) -> Result<Reply, Error> {
         if reply.code == 421 {
-            self.broken = true;
             return Err(Error::Rejected { phase, reply });
         }
         let expects_intermediate = matches!(phase, Phase::Data | Phase::Auth | Phase::Reset);
         if reply.is_intermediate() && !expects_intermediate {
-            self.broken = true;
             return Err(Error::Protocol {
                 phase,
                 detail: format!("unexpected intermediate reply {reply}"),
@@ -39,17 +36,10 @@ impl Session {
     /// is dropped. Polls the stream once, never waiting, so bytes that
     /// arrived but were not read yet count too.
     pub(super) async fn ensure_no_surplus(&mut self, phase: Phase) -> Result<(), Error> {
-        if self.rbuf.is_empty()
-            && !self.parser.in_reply()
-            && let Some(stream) = self.stream.as_mut()
-        {
+        if self.rbuf.is_empty() && !self.parser.in_reply() {
             let mut buf = [0u8; 512];
-            let read = stream.read(&mut buf);
-            let mut read = std::pin::pin!(read);
-            let polled =
-                std::future::poll_fn(|cx| std::task::Poll::Ready(read.as_mut().poll(cx))).await;
             // EOF or an error: the command's own write or read reports it.
-            if let std::task::Poll::Ready(Ok(n)) = polled {
+            if let Some(Ok(n)) = self.poll_read_once(&mut buf).await {
                 self.rbuf.extend_from_slice(&buf[..n]);
             }
         }

@@ -1,23 +1,23 @@
 //! One SMTP connection: greeting, EHLO, STARTTLS, AUTH, transactions.
 //!
 //! Split one file per verb, after mail-send / smtp-proto: `ehlo`,
-//! `starttls`, `auth`, `envelope` (MAIL/RCPT), `data` (DATA/BDAT);
-//! `transaction` runs one message, `window` (with `inflight`) many at
-//! once over CHUNKING, `batch` the public send calls. This
-//! file holds the connection state and the timed read/write primitives.
+//! `starttls`, `auth`, `envelope` (MAIL/RCPT), `data` (reading bodies).
+//! Sending messages is a sans-IO planner (`plan/`: the transaction logic
+//! of DATA, BDAT and windowed BDAT) run by one driver loop (`drive`);
+//! `batch` holds the public send calls. This file holds the connection
+//! state and the timed read/write primitives.
 
 mod auth;
 mod batch;
 mod data;
+mod drive;
 mod ehlo;
 mod envelope;
 mod flight_io;
 mod guard;
-mod inflight;
+mod plan;
 mod starttls;
 mod timer;
-mod transaction;
-mod window;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -224,27 +224,15 @@ impl Session {
     /// stream once and never waits, so a session reused right after a
     /// send costs no extra RSET.
     pub(crate) async fn is_quiet(&mut self) -> bool {
-        if self.broken || self.in_flight || !self.rbuf.is_empty() {
+        if self.broken || self.in_flight || !self.rbuf.is_empty() || self.stream.is_none() {
             return false;
         }
-        let Some(stream) = self.stream.as_mut() else {
-            return false;
-        };
         let mut byte = [0u8; 1];
-        let read = stream.read(&mut byte);
-        let mut read = std::pin::pin!(read);
-        // Poll once and never wait (a zero `timeout` would wait for the
-        // next millisecond tick of tokio's timer).
-        let polled =
-            std::future::poll_fn(|cx| std::task::Poll::Ready(read.as_mut().poll(cx))).await;
-        match polled {
-            std::task::Poll::Pending => true,
-            std::task::Poll::Ready(Ok(n)) => {
-                self.rbuf.extend_from_slice(&byte[..n]);
-                self.broken = true;
-                false
-            }
-            std::task::Poll::Ready(Err(_)) => {
+        match self.poll_read_once(&mut byte).await {
+            None => true,
+            Some(n) => {
+                // EOF, an error, or a stray byte: not reusable.
+                self.rbuf.extend_from_slice(&byte[..n.unwrap_or(0)]);
                 self.broken = true;
                 false
             }
@@ -436,12 +424,20 @@ impl Session {
         self.write_counted(bytes, phase, timeout).await.1
     }
 
-    /// Reads one complete reply, logging each line as it is consumed.
-    ///
+    /// Reads one complete reply, logging each line as it is consumed. A
+    /// failure (silence, EOF, bytes that are no reply, a reply no command
+    /// of the phase can get) leaves no known reply boundary: the session
+    /// is broken.
+    async fn read_reply(&mut self, phase: Phase, timeout: Duration) -> Result<Reply, Error> {
+        let result = self.await_reply(phase, timeout).await;
+        self.broken |= result.is_err();
+        result
+    }
+
     /// A reply already buffered costs no clock read and no timer; a read
     /// goes into the buffer's spare capacity (no zero fill) under the
     /// session's one timer, armed only if the read has to wait.
-    async fn read_reply(&mut self, phase: Phase, timeout: Duration) -> Result<Reply, Error> {
+    async fn await_reply(&mut self, phase: Phase, timeout: Duration) -> Result<Reply, Error> {
         if let Some(reply) = self.parse_buffered(phase)? {
             return self.check_reply(phase, reply);
         }
@@ -476,12 +472,8 @@ impl Session {
                     continue;
                 }
                 Some(Ok(n)) => n,
-                Some(Err(source)) => {
-                    self.broken = true;
-                    return Err(io_error(phase, source));
-                }
+                Some(Err(source)) => return Err(io_error(phase, source)),
                 None => {
-                    self.broken = true;
                     return Err(Error::Timeout {
                         phase,
                         after: limit,
@@ -489,7 +481,6 @@ impl Session {
                 }
             };
             if n == 0 {
-                self.broken = true;
                 return Err(Error::ConnectionClosed { phase });
             }
             // Replies taken from the buffer later arrived in this read.
