@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use common::*;
 use smtp_core::{BoxStream, Security, Transport};
+use smtp_testkit::openssl_pin;
 use smtp_testkit::{unique_tag, wait_for_mail_async};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

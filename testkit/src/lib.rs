@@ -12,6 +12,7 @@ mod maildir;
 mod peers;
 pub mod relay;
 mod scripted;
+mod spki;
 mod trap;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +25,7 @@ pub use peers::{DEFAULT_PEERS_ENV, PEERS_ENV_VAR, Peers, peers, peers_env_path};
 #[cfg(feature = "tls")]
 pub use scripted::rig_tls_accept;
 pub use scripted::{Duplex, ScriptConn, ScriptedServer, Step, TlsAccept};
+pub use spki::openssl_pin;
 pub use trap::ConnectionTrap;
 
 /// A string no other test (in this or another process, in this or an

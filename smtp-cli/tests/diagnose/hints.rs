@@ -634,22 +634,9 @@ fn smtp_test_finds_relay_denied_without_sending() {
 
 /// The base64 SHA-256 of a PEM certificate's SubjectPublicKeyInfo, by
 /// openssl (independent of the code under test).
-fn spki_sha256_of(pem: &str) -> String {
-    let sh = format!(
-        "openssl x509 -in '{pem}' -pubkey -noout | openssl pkey -pubin -outform der \
-         | openssl dgst -sha256 -binary | base64"
-    );
-    let out = std::process::Command::new("sh")
-        .args(["-c", &sh])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "openssl failed");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 #[test]
 fn a_pin_alone_trusts_a_self_signed_server() {
-    let pin = spki_sha256_of(&get("PEERS_SELFSIGNED_CERT"));
+    let pin = smtp_testkit::openssl_pin(get("PEERS_SELFSIGNED_CERT"));
     let args = [
         "--tls-server-name",
         "localhost",
@@ -665,7 +652,7 @@ fn a_pin_alone_trusts_a_self_signed_server() {
     assert_eq!(code, 0, "{text}");
     assert_says(&text, &["[ok  ] tls", "result: ok"]);
     // A pin of another key is still refused, and says so.
-    let other = spki_sha256_of(&get("PEERS_SERVER_CERT"));
+    let other = smtp_testkit::openssl_pin(get("PEERS_SERVER_CERT"));
     let args = [
         "--tls-server-name",
         "localhost",

@@ -66,20 +66,6 @@ fn send_through_an_https_proxy_with_implicit_tls_inside() {
     );
 }
 
-/// The base64 SHA-256 of a PEM certificate's key, as openssl computes it.
-fn openssl_pin(pem: &str) -> String {
-    let sh = format!(
-        "openssl x509 -in '{pem}' -pubkey -noout | openssl pkey -pubin -outform der \
-         | openssl dgst -sha256 -binary | base64"
-    );
-    let out = std::process::Command::new("sh")
-        .args(["-c", &sh])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "openssl failed");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 #[test]
 fn a_mail_server_pin_is_not_applied_to_the_https_proxy() {
     // The mail server is Postfix with a self-signed certificate, trusted by
@@ -91,10 +77,10 @@ fn a_mail_server_pin_is_not_applied_to_the_https_proxy() {
         get("PEERS_PROXY_USER"),
         get("PEERS_SQUID_HTTPS_AUTH_PORT")
     );
-    let pin = openssl_pin(&get("PEERS_SELFSIGNED_CERT"));
+    let pin = smtp_testkit::openssl_pin(get("PEERS_SELFSIGNED_CERT"));
     assert_ne!(
         pin,
-        openssl_pin(&get("PEERS_SERVER_CERT")),
+        smtp_testkit::openssl_pin(get("PEERS_SERVER_CERT")),
         "keys must differ"
     );
     let out = smtp(home.path())

@@ -33,26 +33,6 @@ pub fn rig_tls() -> RustlsUpgradeBuilder {
         .add_ca_file(&peers().ca_cert)
 }
 
-/// The SPKI pin of a PEM certificate, computed by openssl: an independent
-/// check of what this crate computes.
-pub fn openssl_pin(cert: &std::path::Path) -> String {
-    let script = format!(
-        "openssl x509 -in '{}' -pubkey -noout | openssl pkey -pubin -outform der \
-         | openssl dgst -sha256 -binary | base64",
-        cert.display()
-    );
-    let out = std::process::Command::new("sh")
-        .args(["-c", &script])
-        .output()
-        .expect("openssl is installed with the rig (scripts/peers/install.sh)");
-    assert!(
-        out.status.success(),
-        "openssl failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// A plain TCP connection to a rig port.
 pub async fn tcp(port: u16) -> TcpStream {
     let stream = TcpStream::connect(peers().addr(port))

@@ -4,6 +4,7 @@
 
 use crate::common::*;
 use smtp_core::Security;
+use smtp_testkit::openssl_pin;
 use smtp_transport_tls::{Error, RustlsUpgradeBuilder};
 
 async fn try_port(config: RustlsUpgradeBuilder, port: u16, name: &str) -> Result<bool, Error> {
