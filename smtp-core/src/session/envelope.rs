@@ -24,7 +24,7 @@ impl super::Session {
     pub(super) fn note_dsn_dropped(&self, envelope: &Envelope) {
         if envelope.wants_dsn() && !self.caps.dsn {
             let from = format!("<{}>", envelope.from().map(|a| a.as_str()).unwrap_or(""));
-            tracing::warn!(target = %self.config.target, %from, "the server does not offer DSN: sending without the DSN request (dsn.if_unsupported = drop)");
+            tracing::warn!(target = %self.config.target, %from, "the server does not offer DSN: sending without the DSN request, which allows that (IfUnsupported::Drop)");
             self.event(SessionEvent::DsnDropped { from });
         }
     }
