@@ -1,5 +1,7 @@
 //! MAIL FROM / RCPT TO command lines (RFC 5321 §4.1.1.2-3 and extensions).
 
+use std::fmt::Write as _;
+
 use crate::address::Envelope;
 use crate::capabilities::Capabilities;
 use crate::dsn::{IfUnsupported, xtext};
@@ -48,11 +50,13 @@ pub(crate) fn prelude(
     if !caps.eight_bit_mime && message.eight_bit() == Some(true) {
         return Err(Error::EightBitNotSupported);
     }
-    let mut body_params = String::new();
+    // Written in place, not formatted piece by piece: this runs once per
+    // message (issue 20).
+    let mut body_params = String::with_capacity(40);
     if caps.size.is_some()
         && let Some(size) = message.size()
     {
-        body_params.push_str(&format!(" SIZE={size}"));
+        let _ = write!(body_params, " SIZE={size}");
     }
     if caps.eight_bit_mime && message.eight_bit() != Some(false) {
         body_params.push_str(" BODY=8BITMIME");
@@ -103,34 +107,40 @@ pub(crate) fn envelope_lines(
     {
         return Err(Error::DsnNotSupported);
     }
-    let mut mail = format!(
-        "MAIL FROM:<{}>{body_params}",
-        envelope.from().map(|a| a.as_str()).unwrap_or("")
-    );
+    let from = envelope.from().map(|a| a.as_str()).unwrap_or("");
+    let mut mail = String::with_capacity(64 + from.len() + body_params.len());
+    mail.push_str("MAIL FROM:<");
+    mail.push_str(from);
+    mail.push('>');
+    mail.push_str(body_params);
     if envelope.needs_smtputf8() {
         mail.push_str(" SMTPUTF8");
     }
     if dsn && let Some(d) = envelope.dsn() {
         if let Some(ret) = d.ret_value() {
-            mail.push_str(&format!(" RET={ret}"));
+            let _ = write!(mail, " RET={ret}");
         }
         if let Some(envid) = d.envid_value() {
-            mail.push_str(&format!(" ENVID={}", xtext(envid)));
+            let _ = write!(mail, " ENVID={}", xtext(envid));
         }
     }
     if envelope.requires_tls() {
         mail.push_str(" REQUIRETLS");
     }
-    let mut lines = vec![mail];
+    let mut lines = Vec::with_capacity(1 + envelope.to().len());
+    lines.push(mail);
     for (i, r) in envelope.to().iter().enumerate() {
-        let mut rcpt = format!("RCPT TO:<{r}>");
+        let mut rcpt = String::with_capacity(if dsn { 96 } else { 12 } + r.as_str().len());
+        rcpt.push_str("RCPT TO:<");
+        rcpt.push_str(r.as_str());
+        rcpt.push('>');
         if dsn {
             let (notify, orcpt) = envelope.rcpt_dsn_params(i);
             if let Some(n) = notify {
-                rcpt.push_str(&format!(" NOTIFY={n}"));
+                let _ = write!(rcpt, " NOTIFY={n}");
             }
             if let Some(o) = orcpt {
-                rcpt.push_str(&format!(" ORCPT={}", o.encoded()));
+                let _ = write!(rcpt, " ORCPT={}", o.encoded());
             }
         }
         lines.push(rcpt);

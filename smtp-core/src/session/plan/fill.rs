@@ -2,6 +2,8 @@
 //! replies so far allow, new transactions while there is room, `QUIT`
 //! last; and the output they are written into.
 
+use std::io::Write as _;
+
 use super::tx::DataCmd;
 use super::{Action, CHUNKS_UNANSWERED, Expect, Planner, QuitState, WriteKind};
 use crate::error::Phase;
@@ -218,15 +220,13 @@ impl Planner {
     /// `BDAT <n>[ LAST]` and the chunk, for the newest transaction.
     fn push_bdat(&mut self, chunk: &[u8], last: bool) {
         self.note_kind(Phase::Data, true);
-        let header = if last {
-            format!("BDAT {} LAST", chunk.len())
-        } else {
-            format!("BDAT {}", chunk.len())
-        };
-        self.note(|| format!("{header} <{} bytes of message data>", chunk.len()));
-        self.out.reserve(header.len() + 2 + chunk.len());
-        self.out.extend_from_slice(header.as_bytes());
-        self.out.extend_from_slice(b"\r\n");
+        let last_word = if last { " LAST" } else { "" };
+        let n = chunk.len();
+        self.note(|| format!("BDAT {n}{last_word} <{n} bytes of message data>"));
+        // The command goes straight into the output, not through a string
+        // of its own: once per message (issue 20).
+        self.out.reserve(32 + n);
+        let _ = write!(self.out, "BDAT {n}{last_word}\r\n");
         self.out.extend_from_slice(chunk);
         let end = self.out.len();
         let Some(tx) = self.txs.back_mut() else {
