@@ -46,6 +46,14 @@ def run(cmd, out_path, env=None):
     return ru.ru_utime, ru.ru_stime
 
 
+def quartiles(xs):
+    """The first and third quartiles, as "q1-q3" (the spread of a median)."""
+    if len(xs) < 2:
+        return "-"
+    q1, _, q3 = statistics.quantiles(xs, n=4, method="inclusive")
+    return f"{q1:.3f}-{q3:.3f}"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench-a", required=True)
@@ -57,14 +65,22 @@ def main():
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--runtime", default="current", help="smtp-bench runtime: current|multi")
     ap.add_argument("--lib-only", action="store_true", help="leave the CLI out even if given")
+    ap.add_argument("--pin", metavar="CLIENT,SINK",
+                    help="run every client on one CPU and the sink on another (taskset -c), "
+                         "e.g. 0,1: the same placement for every program, so the kernel's "
+                         "wake-up path does not change between runs")
     a = ap.parse_args()
     source = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
     sink_bin = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
     work = tempfile.mkdtemp(prefix="smtp-cpu-ab.")
     port = free_port()
     sink_out = open(os.path.join(work, "sink.out"), "w")
+    pin_client, pin_sink = [], []
+    if a.pin:
+        client_cpu, sink_cpu = a.pin.split(",")
+        pin_client, pin_sink = ["taskset", "-c", client_cpu], ["taskset", "-c", sink_cpu]
     sink = subprocess.Popen(
-        [sink_bin, "-c", "-u", "nobody", "-h", "sink.example.test", f"127.0.0.1:{port}", "1024"],
+        pin_sink + [sink_bin, "-c", "-u", "nobody", "-h", "sink.example.test", f"127.0.0.1:{port}", "1024"],
         stdout=sink_out, stderr=subprocess.STDOUT)
     try:
         for _ in range(100):
@@ -115,8 +131,9 @@ def main():
             order = names[r % len(names):] + names[: r % len(names)]
             for name in order:
                 base = sink_count()
-                user_n, sys_n = run(programs[name](a.messages), os.path.join(work, "out"), env)
-                user_1, sys_1 = run(programs[name](1), os.path.join(work, "out"), env)
+                out = os.path.join(work, "out")
+                user_n, sys_n = run(pin_client + programs[name](a.messages), out, env)
+                user_1, sys_1 = run(pin_client + programs[name](1), out, env)
                 cpu_n, cpu_1 = user_n + sys_n, user_1 + sys_1
                 want = base + a.messages + 1
                 for _ in range(40):
@@ -132,13 +149,13 @@ def main():
             print(f"round {r + 1}: " + ", ".join(f"{k} {marginal[k][-1]:.1f}" for k in names)
                   + f" µs/msg marginal (load {os.getloadavg()[0]:.1f})", file=sys.stderr)
         print(f"| program | CPU µs/msg marginal, median | of it user | whole process | ratio to "
-              f"smtp-source (median of same-round ratios) | per round |")
-        print("| --- | ---: | ---: | ---: | ---: | --- |")
+              f"smtp-source (median of same-round ratios) | middle half of the ratios | per round |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
         for k in names:
             ratios = [m / s for m, s in zip(marginal[k], marginal["source"])]
             print(f"| {k} | {statistics.median(marginal[k]):.1f} | {statistics.median(user[k]):.1f} | "
                   f"{statistics.median(whole[k]):.1f} | "
-                  f"{statistics.median(ratios):.3f} | "
+                  f"{statistics.median(ratios):.3f} | {quartiles(ratios)} | "
                   + " ".join(f"{x:.1f}" for x in marginal[k]) + " |")
     finally:
         sink.kill()

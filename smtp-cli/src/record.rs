@@ -98,6 +98,9 @@ fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 impl Transcript for Recorder {
+    fn wants_lines(&self) -> bool {
+        self.memory.is_some() || self.file.is_some()
+    }
     fn line(&self, direction: Direction, line: &str) {
         if self.memory.is_none() && self.file.is_none() {
             return;

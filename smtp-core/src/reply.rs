@@ -22,8 +22,35 @@ pub struct EnhancedCode {
 
 impl fmt::Display for EnhancedCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.class, self.subject, self.detail)
+        // Digits by hand: every outcome of a bulk run prints one, and
+        // three integer `write!`s cost more than the rest of the reply.
+        let mut buf = [0u8; 17];
+        let mut at = push_decimal(&mut buf, 0, u16::from(self.class));
+        buf[at] = b'.';
+        at = push_decimal(&mut buf, at + 1, self.subject);
+        buf[at] = b'.';
+        at = push_decimal(&mut buf, at + 1, self.detail);
+        f.write_str(std::str::from_utf8(&buf[..at]).unwrap_or_default())
     }
+}
+
+/// Writes `n` in decimal at `buf[at..]`; returns the position after it.
+fn push_decimal(buf: &mut [u8], at: usize, n: u16) -> usize {
+    let mut digits = [0u8; 5];
+    let mut len = 0;
+    let mut n = n;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for (i, d) in digits[..len].iter().rev().enumerate() {
+        buf[at + i] = *d;
+    }
+    at + len
 }
 
 impl EnhancedCode {
@@ -123,13 +150,19 @@ impl Reply {
 
 impl fmt::Display for Reply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.code)?;
+        // As `code enhanced text()`, written piece by piece: every outcome
+        // of a bulk run prints its reply.
+        let mut code = [0u8; 5];
+        let len = push_decimal(&mut code, 0, self.code);
+        f.write_str(std::str::from_utf8(&code[..len]).unwrap_or_default())?;
         if let Some(e) = self.enhanced {
             write!(f, " {e}")?;
         }
-        let text = self.text();
-        if !text.is_empty() {
-            write!(f, " {text}")?;
+        if self.lines.iter().any(|l| !l.is_empty()) || self.lines.len() > 1 {
+            for line in &self.lines {
+                f.write_str(" ")?;
+                f.write_str(line)?;
+            }
         }
         Ok(())
     }
@@ -329,6 +362,42 @@ mod tests {
         let (r, used) = p.parse(input).unwrap();
         assert_eq!(used, input.len());
         r.unwrap()
+    }
+
+    #[test]
+    fn codes_print_as_their_numbers() {
+        for (class, subject, detail) in [(2, 0, 0), (4, 7, 10), (5, 999, 999), (5, 1, 100)] {
+            let e = EnhancedCode {
+                class,
+                subject,
+                detail,
+            };
+            assert_eq!(e.to_string(), format!("{class}.{subject}.{detail}"));
+        }
+        let wide = EnhancedCode {
+            class: 255,
+            subject: u16::MAX,
+            detail: u16::MAX,
+        };
+        assert_eq!(
+            wide.to_string(),
+            "255.65535.65535",
+            "any value a caller sets"
+        );
+        for code in [0, 7, 42, 250, 599, u16::MAX] {
+            let r = Reply {
+                code,
+                enhanced: None,
+                lines: vec!["a".into(), "".into(), "b".into()],
+            };
+            assert_eq!(r.to_string(), format!("{code} a  b"));
+        }
+        let bare = Reply {
+            code: 250,
+            enhanced: None,
+            lines: vec![String::new()],
+        };
+        assert_eq!(bare.to_string(), "250");
     }
 
     #[test]

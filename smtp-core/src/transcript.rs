@@ -98,6 +98,12 @@ pub trait Transcript: Send + Sync + std::fmt::Debug {
     fn line(&self, direction: Direction, line: &str);
     /// A session milestone. Default: ignored.
     fn event(&self, _event: &SessionEvent) {}
+    /// False for a transcript that keeps only events: the session then
+    /// neither formats nor sends it any line (in a bulk send that is
+    /// several lines per message). Asked once per message. Default: true.
+    fn wants_lines(&self) -> bool {
+        true
+    }
 }
 
 /// A transcript kept in memory (tests, `smtp test`).

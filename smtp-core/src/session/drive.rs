@@ -52,7 +52,7 @@ impl Session {
         if self.deadline.is_none() {
             self.deadline = total.map(|t| Instant::now() + t);
         }
-        if self.config.transcript.is_some() || tracing::enabled!(tracing::Level::TRACE) {
+        if self.lines_wanted() {
             plan.keep_notes();
         }
         let mut results: Vec<Option<Result<Delivery, Error>>> =

@@ -384,12 +384,22 @@ impl Session {
         }
     }
 
+    /// Whether protocol lines go anywhere: a transcript that wants them,
+    /// or a `smtp::wire` trace. Lets the hot paths skip formatting them.
+    pub(super) fn lines_wanted(&self) -> bool {
+        self.config
+            .transcript
+            .as_ref()
+            .is_some_and(|t| t.wants_lines())
+            || tracing::enabled!(target: "smtp::wire", tracing::Level::TRACE)
+    }
+
     fn log(&self, direction: Direction, line: &str) {
         let line = match direction {
             Direction::Server => self.scrubbed(line),
             _ => std::borrow::Cow::Borrowed(line),
         };
-        if let Some(t) = &self.config.transcript {
+        if let Some(t) = self.config.transcript.as_ref().filter(|t| t.wants_lines()) {
             t.line(direction, &line);
         }
         tracing::trace!(target: "smtp::wire", "{}: {}", direction.tag(), line);
@@ -492,7 +502,7 @@ impl Session {
     }
 
     fn log_server_bytes(&self, used: usize) {
-        if self.config.transcript.is_none() && !tracing::enabled!(tracing::Level::TRACE) {
+        if !self.lines_wanted() {
             return;
         }
         for line in self.rbuf[..used]

@@ -392,3 +392,49 @@ async fn data_path_is_byte_exact_on_aiosmtpd() {
     );
     assert!(transcript.text().contains("C: DATA"));
 }
+
+/// Keeps events, refuses lines (as the CLI's recorder without a file).
+#[derive(Debug, Default)]
+struct EventsOnly {
+    lines: std::sync::atomic::AtomicUsize,
+    events: std::sync::Mutex<Vec<smtp_core::SessionEvent>>,
+}
+
+impl smtp_core::Transcript for EventsOnly {
+    fn wants_lines(&self) -> bool {
+        false
+    }
+    fn line(&self, _: smtp_core::Direction, _: &str) {
+        self.lines
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn event(&self, event: &smtp_core::SessionEvent) {
+        self.events.lock().unwrap().push(event.clone());
+    }
+}
+
+#[tokio::test]
+async fn a_transcript_that_wants_no_lines_gets_the_events_and_none_of_the_pipelined_lines() {
+    let events_only = Arc::new(EventsOnly::default());
+    let (builder, _) = plain(port("PEERS_SMTP_SINK_PORT"));
+    let t = builder.transcript(events_only.clone()).build().unwrap();
+    let items = (0..3)
+        .map(|i| {
+            (
+                envelope("s@example.test", &[&format!("r{i}@example.test")]),
+                msg(&format!("quiet{i}")),
+            )
+        })
+        .collect();
+    let results = t.send_batch(items).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let events = events_only.events.lock().unwrap().clone();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, smtp_core::SessionEvent::Capabilities { .. })),
+        "events still arrive: {events:?}"
+    );
+    let lines = events_only.lines.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(lines, 0, "lines handed to a transcript that wants none");
+}

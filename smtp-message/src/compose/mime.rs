@@ -20,9 +20,11 @@ use mail_builder::mime::{BodyPart, MimePart};
 use super::{Checked, Composer};
 use crate::wire;
 
-/// The fixed pieces of a message: `pieces[i]` comes before attachment `i`,
-/// the last one after the last attachment. Each piece is CRLF-normalised,
-/// exactly the bytes sent.
+/// The fixed pieces of a message: `pieces[0]` is the header block, then
+/// come the MIME body's pieces, where `pieces[i + 1]` comes before
+/// attachment `i` and the last one after the last attachment. Each is
+/// CRLF-normalised, exactly the bytes sent. The body pieces are the
+/// template's, shared: only the header block is written per message.
 pub(crate) struct Layout {
     pub(crate) pieces: Vec<Arc<[u8]>>,
     pub(crate) message_id: String,
@@ -30,37 +32,43 @@ pub(crate) struct Layout {
 
 pub(crate) fn layout(c: &Composer, checked: &Checked) -> std::io::Result<Layout> {
     let extra_id = c
+        .fixed
         .headers
         .iter()
         .any(|(n, _)| n.eq_ignore_ascii_case("Message-ID"));
     let message_id = match &checked.own_id {
         Some(id) => id.clone(),
-        None => generate_message_id(&c.from),
+        None => generate_message_id(&c.fixed.from),
     };
 
-    let mut headers: Vec<(&str, HeaderType<'_>)> = Vec::new();
-    let from: Address<'_> = match &c.from_name {
-        Some(name) => (name.as_str(), c.from.as_str()).into(),
-        None => c.from.as_str().into(),
+    let mut headers: Vec<(&str, HeaderType<'_>)> = Vec::with_capacity(9 + c.fixed.headers.len());
+    let from: Address<'_> = match &c.fixed.from_name {
+        Some(name) => (name.as_str(), c.fixed.from.as_str()).into(),
+        None => c.fixed.from.as_str().into(),
     };
     headers.push(("From", from.into()));
-    for (name, list) in [("To", &c.to), ("Cc", &c.cc), ("Reply-To", &c.reply_to)] {
+    for (name, list) in [
+        ("To", &c.to),
+        ("Cc", &c.cc),
+        ("Reply-To", &c.fixed.reply_to),
+    ] {
         if !list.is_empty() {
             let list: Vec<&str> = list.iter().map(String::as_str).collect();
             headers.push((name, Address::from(list).into()));
         }
     }
-    if let Some(s) = &c.subject {
+    if let Some(s) = &c.fixed.subject {
         headers.push(("Subject", Text::new(s.as_str()).into()));
     }
-    if !checked.own_date {
-        headers.push(("Date", Date::now().into()));
+    let date = (!checked.own_date).then(date_now);
+    if let Some(date) = &date {
+        headers.push(("Date", Raw::new(date.as_str()).into()));
     }
     if !extra_id {
         headers.push(("Message-ID", MessageId::new(message_id.as_str()).into()));
     }
     headers.push(("MIME-Version", Raw::new("1.0").into()));
-    for (name, value) in &c.headers {
+    for (name, value) in &c.fixed.headers {
         headers.push((name.as_str(), Raw::new(value.as_str()).into()));
     }
 
@@ -71,15 +79,32 @@ pub(crate) fn layout(c: &Composer, checked: &Checked) -> std::io::Result<Layout>
         value.write_header(&mut out, name.len() + 2)?;
     }
 
-    let body = c.body.pieces(c)?;
-    let mut pieces = Vec::with_capacity(body.len());
     // The header block ends in CRLF, so normalising it apart from the body
     // gives the bytes normalising them together would.
-    let mut first = wire::normalize(&out, false);
-    first.extend_from_slice(&body[0]);
-    pieces.push(Arc::from(first));
-    pieces.extend(body[1..].iter().cloned());
+    let mut pieces = Vec::with_capacity(c.fixed.attachments.len() + 2);
+    pieces.push(Arc::from(wire::normalize(&out, false)));
+    c.fixed.body.append_pieces(c, &mut pieces)?;
     Ok(Layout { pieces, message_id })
+}
+
+/// The `Date` value for now, as mail-builder writes it, made once per
+/// second: a bulk run builds thousands of messages a second, and the
+/// calendar arithmetic and formatting cost more than the rest of the header.
+fn date_now() -> String {
+    use std::cell::RefCell;
+    thread_local! {
+        static LAST: RefCell<(i64, String)> = const { RefCell::new((i64::MIN, String::new())) };
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    LAST.with_borrow_mut(|(second, text)| {
+        if *second != now {
+            *second = now;
+            *text = Date::new(now).to_rfc822();
+        }
+        text.clone()
+    })
 }
 
 /// The MIME body of a template (everything after the header block), split
@@ -92,31 +117,33 @@ pub(crate) fn layout(c: &Composer, checked: &Checked) -> std::io::Result<Layout>
 pub(crate) struct BodyCache(Arc<std::sync::OnceLock<Vec<Arc<[u8]>>>>);
 
 impl BodyCache {
-    fn pieces(&self, c: &Composer) -> std::io::Result<Vec<Arc<[u8]>>> {
+    fn append_pieces(&self, c: &Composer, out: &mut Vec<Arc<[u8]>>) -> std::io::Result<()> {
         if let Some(pieces) = self.0.get() {
-            return Ok(pieces.clone());
+            out.extend(pieces.iter().cloned());
+            return Ok(());
         }
         let pieces = body_pieces(c)?;
+        out.extend(pieces.iter().cloned());
         // Two threads building the first message at once both write it;
         // either result is right.
-        let _ = self.0.set(pieces.clone());
-        Ok(pieces)
+        let _ = self.0.set(pieces);
+        Ok(())
     }
 }
 
 fn body_pieces(c: &Composer) -> std::io::Result<Vec<Arc<[u8]>>> {
     let nonce = generate_message_id("x@placeholder");
-    let tokens: Vec<String> = (0..c.attachments.len())
+    let tokens: Vec<String> = (0..c.fixed.attachments.len())
         .map(|i| format!("\0smtp-message-attachment-{i}-{nonce}\0"))
         .collect();
     let mut body = MessageBuilder::new();
-    if let Some(t) = &c.text {
+    if let Some(t) = &c.fixed.text {
         body = body.text_body(Cow::Borrowed(t.as_ref()));
     }
-    if let Some(h) = &c.html {
+    if let Some(h) = &c.fixed.html {
         body = body.html_body(Cow::Borrowed(h.as_ref()));
     }
-    for (a, token) in c.attachments.iter().zip(&tokens) {
+    for (a, token) in c.fixed.attachments.iter().zip(&tokens) {
         let part = MimePart::new(
             ContentType::new(a.content_type.as_str()),
             BodyPart::Binary(Cow::Borrowed(token.as_bytes())),
@@ -157,12 +184,39 @@ pub(crate) fn generate_message_id(from: &str) -> String {
         d if !d.is_empty() && d.is_ascii() => d,
         _ => "localhost",
     };
+    // Nanoseconds fit 64 bits until the year 2554.
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let pid = PID.get_or_init(std::process::id);
-    format!("{nanos:x}.{n:x}.{pid:x}@{domain}")
+    // `format!` with `{:x}` costs more than the rest of the header block.
+    let mut id = String::with_capacity(16 + 16 + 8 + 3 + domain.len());
+    push_hex(&mut id, nanos);
+    id.push('.');
+    push_hex(&mut id, n);
+    id.push('.');
+    push_hex(&mut id, u64::from(*pid));
+    id.push('@');
+    id.push_str(domain);
+    id
+}
+
+/// `n` in lower-case hex without leading zeros, as `{:x}` writes it.
+fn push_hex(out: &mut String, n: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 16];
+    let mut at = buf.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        buf[at] = DIGITS[(n & 0xf) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -180,18 +234,48 @@ mod tests {
     }
 
     #[test]
+    fn hex_is_written_as_format_writes_it() {
+        for n in [0, 1, 15, 16, 255, 0xdead_beef, u64::MAX] {
+            let mut s = String::new();
+            push_hex(&mut s, n);
+            assert_eq!(s, format!("{n:x}"));
+        }
+    }
+
+    #[test]
+    fn the_date_is_the_current_second_as_mail_builder_writes_it() {
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let date = date_now();
+        let after = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        assert!(
+            (before..=after).any(|t| Date::new(t).to_rfc822() == date),
+            "{date}"
+        );
+    }
+
+    #[test]
     fn clones_of_a_template_share_one_written_body_until_one_changes_it() {
         let template = Composer::new("app@example.test").text_body("héllo wörld\n".repeat(20));
         let a = template.clone().to("x@example.test");
         let b = template.clone().to("y@example.test");
         let la = layout(&a, &a.check().unwrap()).unwrap();
         assert!(
-            template.body.0.get().is_some(),
+            template.fixed.body.0.get().is_some(),
             "written once, for every clone"
         );
         let lb = layout(&b, &b.check().unwrap()).unwrap();
         let body = |l: &Layout| {
-            let text = String::from_utf8(l.pieces[0].to_vec()).unwrap();
+            let text = String::from_utf8(l.pieces[1].to_vec()).unwrap();
+            assert!(
+                !text.contains("Message-ID:"),
+                "the body pieces carry no header"
+            );
             let at = text.find("Content-Type: text/plain").expect(&text);
             text[at..].to_string()
         };
@@ -204,12 +288,17 @@ mod tests {
         let la_text = String::from_utf8(la.pieces[0].to_vec()).unwrap();
         assert!(la_text.contains("To: <x@example.test>") || la_text.contains("To: x@example.test"));
 
+        assert!(
+            Arc::ptr_eq(&a.fixed, &template.fixed),
+            "a clone that only adds recipients shares everything else"
+        );
         let changed = template
             .clone()
             .to("z@example.test")
             .text_body("other text\n");
+        assert!(!Arc::ptr_eq(&changed.fixed, &template.fixed));
         assert!(
-            changed.body.0.get().is_none(),
+            changed.fixed.body.0.get().is_none(),
             "a new body starts a new cache"
         );
         let lc = layout(&changed, &changed.check().unwrap()).unwrap();

@@ -6,7 +6,7 @@ mod mime;
 mod stream;
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::io::AsyncRead;
 
@@ -24,14 +24,21 @@ pub(crate) type SharedReader = Arc<Mutex<Option<Box<dyn AsyncRead + Send + Unpin
 /// [`Composed`] message to send; it takes `&self`, so one template builds
 /// any number of messages (each with its own Date and Message-ID).
 ///
-/// Cloning is cheap: bodies and attachment contents are shared (`Arc`).
+/// Cloning is cheap: everything but the recipients is shared (`Arc`) until
+/// a clone changes it, so a bulk run clones one template per recipient.
 #[derive(Clone)]
 pub struct Composer {
-    from: String,
-    from_name: Option<String>,
+    fixed: Arc<Fixed>,
     to: Vec<String>,
     cc: Vec<String>,
     bcc: Vec<String>,
+}
+
+/// Everything of a [`Composer`] but its recipients.
+#[derive(Clone)]
+struct Fixed {
+    from: String,
+    from_name: Option<String>,
     reply_to: Vec<String>,
     subject: Option<String>,
     text: Option<Arc<str>>,
@@ -42,17 +49,19 @@ pub struct Composer {
     /// The MIME body as written once, shared by clones until one of them
     /// changes a body or an attachment (each setter starts a new one).
     body: mime::BodyCache,
+    /// `from` once validated: it is set only by [`Composer::new`].
+    from_checked: Arc<OnceLock<smtp_core::Address>>,
 }
 
 impl fmt::Debug for Composer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Composer")
-            .field("from", &self.from)
+            .field("from", &self.fixed.from)
             .field("to", &self.to)
             .field("cc", &self.cc)
             .field("bcc", &self.bcc)
-            .field("subject", &self.subject)
-            .field("attachments", &self.attachments)
+            .field("subject", &self.fixed.subject)
+            .field("attachments", &self.fixed.attachments)
             .finish_non_exhaustive()
     }
 }
@@ -61,25 +70,33 @@ impl Composer {
     /// A message from `from`: the envelope sender and the `From` header.
     pub fn new(from: impl Into<String>) -> Composer {
         Composer {
-            from: from.into(),
-            from_name: None,
+            fixed: Arc::new(Fixed {
+                from: from.into(),
+                from_name: None,
+                reply_to: Vec::new(),
+                subject: None,
+                text: None,
+                html: None,
+                attachments: Vec::new(),
+                headers: Vec::new(),
+                message_id: None,
+                body: mime::BodyCache::default(),
+                from_checked: Arc::default(),
+            }),
             to: Vec::new(),
             cc: Vec::new(),
             bcc: Vec::new(),
-            reply_to: Vec::new(),
-            subject: None,
-            text: None,
-            html: None,
-            attachments: Vec::new(),
-            headers: Vec::new(),
-            message_id: None,
-            body: mime::BodyCache::default(),
         }
+    }
+
+    /// The shared part, copied first if another clone holds it too.
+    fn fixed_mut(&mut self) -> &mut Fixed {
+        Arc::make_mut(&mut self.fixed)
     }
 
     /// The display name in `From` (RFC 2047-encoded when not ASCII).
     pub fn from_name(mut self, name: impl Into<String>) -> Self {
-        self.from_name = Some(name.into());
+        self.fixed_mut().from_name = Some(name.into());
         self
     }
 
@@ -103,34 +120,37 @@ impl Composer {
 
     /// Adds a `Reply-To` address.
     pub fn reply_to(mut self, addr: impl Into<String>) -> Self {
-        self.reply_to.push(addr.into());
+        self.fixed_mut().reply_to.push(addr.into());
         self
     }
 
     /// Sets the subject (RFC 2047-encoded when not ASCII).
     pub fn subject(mut self, s: impl Into<String>) -> Self {
-        self.subject = Some(s.into());
+        self.fixed_mut().subject = Some(s.into());
         self
     }
 
     /// Sets the plain-text body.
     pub fn text_body(mut self, s: impl Into<String>) -> Self {
-        self.text = Some(Arc::from(s.into()));
-        self.body = mime::BodyCache::default();
+        let fixed = self.fixed_mut();
+        fixed.text = Some(Arc::from(s.into()));
+        fixed.body = mime::BodyCache::default();
         self
     }
 
     /// Sets the HTML body (with a text body: `multipart/alternative`).
     pub fn html_body(mut self, s: impl Into<String>) -> Self {
-        self.html = Some(Arc::from(s.into()));
-        self.body = mime::BodyCache::default();
+        let fixed = self.fixed_mut();
+        fixed.html = Some(Arc::from(s.into()));
+        fixed.body = mime::BodyCache::default();
         self
     }
 
     /// Adds an attachment (the message becomes `multipart/mixed`).
     pub fn attach(mut self, a: Attachment) -> Self {
-        self.attachments.push(a);
-        self.body = mime::BodyCache::default();
+        let fixed = self.fixed_mut();
+        fixed.attachments.push(a);
+        fixed.body = mime::BodyCache::default();
         self
     }
 
@@ -141,14 +161,14 @@ impl Composer {
     /// `MIME-Version`, `Content-*`) and `Bcc` are refused by
     /// [`build`](Composer::build).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.fixed_mut().headers.push((name.into(), value.into()));
         self
     }
 
     /// Sets the Message-ID (with or without `<>`). Without it, one is
     /// generated in the sender's domain for every [`build`](Composer::build).
     pub fn message_id(mut self, id: impl Into<String>) -> Self {
-        self.message_id = Some(id.into());
+        self.fixed_mut().message_id = Some(id.into());
         self
     }
 
@@ -166,8 +186,16 @@ impl Composer {
 
     /// Every check, on the exact values that will be written.
     fn check(&self) -> Result<Checked, Error> {
-        let from = validate::address("from", &self.from)?;
-        if let Some(name) = &self.from_name {
+        let fixed = &*self.fixed;
+        let from = match fixed.from_checked.get() {
+            Some(from) => from.clone(),
+            None => {
+                let from = validate::address("from", &fixed.from)?;
+                let _ = fixed.from_checked.set(from.clone());
+                from
+            }
+        };
+        if let Some(name) = &fixed.from_name {
             validate::check_header_value("from name", name)?;
         }
         let mut rcpts = Vec::new();
@@ -179,18 +207,18 @@ impl Composer {
                 }
             }
         }
-        for a in &self.reply_to {
+        for a in &fixed.reply_to {
             validate::address("reply-to", a)?;
         }
-        if let Some(s) = &self.subject {
+        if let Some(s) = &fixed.subject {
             validate::check_header_value("subject", s)?;
         }
         let mut own_id = None;
         let mut own_date = false;
-        for (name, value) in &self.headers {
+        for (name, value) in &fixed.headers {
             validate::check_extra_header(name, value)?;
             if name.eq_ignore_ascii_case("Message-ID") {
-                if own_id.is_some() || self.message_id.is_some() {
+                if own_id.is_some() || fixed.message_id.is_some() {
                     return Err(Error::invalid(
                         "header name",
                         name,
@@ -205,10 +233,10 @@ impl Composer {
                 own_date = true;
             }
         }
-        if let Some(id) = &self.message_id {
+        if let Some(id) = &fixed.message_id {
             own_id = Some(message_id("message id", id)?);
         }
-        for a in &self.attachments {
+        for a in &fixed.attachments {
             a.check()?;
         }
         if rcpts.is_empty() {

@@ -24,6 +24,7 @@ const CHUNK_IN: usize = LINE_IN * 1024;
 pub struct Composed {
     envelope: Envelope,
     message_id: String,
+    /// The header block, then the body pieces around the attachments.
     pieces: Vec<Arc<[u8]>>,
     parts: Vec<Part>,
     size: Option<u64>,
@@ -52,8 +53,8 @@ impl fmt::Debug for Composed {
 impl Composed {
     pub(super) fn new(c: &Composer, checked: Checked) -> Result<Composed, Error> {
         let layout = mime::layout(c, &checked)?;
-        let mut parts = Vec::with_capacity(c.attachments.len());
-        for a in &c.attachments {
+        let mut parts = Vec::with_capacity(c.fixed.attachments.len());
+        for a in &c.fixed.attachments {
             let len = match &a.source {
                 Source::File(path) => {
                     let meta =
@@ -75,17 +76,18 @@ impl Composed {
                 len,
             });
         }
-        let fixed: u64 = layout.pieces.iter().map(|p| p.len() as u64).sum();
+        let pieces = layout.pieces;
+        let fixed: u64 = pieces.iter().map(|p| p.len() as u64).sum();
         let size = parts
             .iter()
             .try_fold(fixed, |acc, p| Some(acc + wire::base64_len(p.len?)));
         // Attachments are base64 (ASCII): only the fixed pieces can be 8-bit,
         // when an address has raw UTF-8 or an extra header has non-ASCII.
-        let eight_bit = layout.pieces.iter().any(|p| !p.is_ascii());
+        let eight_bit = pieces.iter().any(|p| !p.is_ascii());
         Ok(Composed {
             envelope: checked.envelope,
             message_id: layout.message_id,
-            pieces: layout.pieces,
+            pieces,
             parts,
             size,
             eight_bit,
@@ -186,7 +188,8 @@ struct PartReader {
 }
 
 enum State {
-    /// Copying fixed piece `idx` from `pos`.
+    /// Copying fixed piece `idx` from `pos`: piece 0 is the header block,
+    /// piece `i + 1` comes before attachment `i`.
     Piece {
         idx: usize,
         pos: usize,
@@ -252,11 +255,16 @@ impl AsyncRead for ComposedReader {
                         this.state = State::Piece { idx, pos: pos + n };
                         return Poll::Ready(Ok(()));
                     }
-                    this.state = if idx < this.parts.len() {
-                        this.in_len = 0;
-                        State::Part { idx, read: 0 }
-                    } else {
-                        State::Done
+                    this.state = match idx {
+                        0 => State::Piece { idx: 1, pos: 0 },
+                        _ if idx - 1 < this.parts.len() => {
+                            this.in_len = 0;
+                            State::Part {
+                                idx: idx - 1,
+                                read: 0,
+                            }
+                        }
+                        _ => State::Done,
                     };
                 }
                 State::Part { idx, read } => {
@@ -281,7 +289,7 @@ impl AsyncRead for ComposedReader {
                         this.encode(tail);
                         this.in_len = 0;
                         this.state = State::Piece {
-                            idx: idx + 1,
+                            idx: idx + 2,
                             pos: 0,
                         };
                         continue;
