@@ -11,7 +11,7 @@ mod raw;
 mod validate;
 mod wire;
 
-pub use compose::{Attachment, Composed, Composer};
+pub use compose::{Attachment, Composed, Composer, Recipient};
 pub use error::Error;
 pub use raw::{RawMessage, RawOptions};
 pub use validate::{MAX_HEADER_LINE, check_header_name, check_header_value};

@@ -6,24 +6,26 @@ use std::path::Path;
 
 use anyhow::Result;
 use serde::Serialize;
-use smtp_core::Error;
 use smtp_core::bulk::{Outcome, Summary};
+use smtp_core::{Error, RecipientOutcome};
 use smtp_queue::{ActivityLog, Attempt};
 
 use crate::exit::{self, Exit};
 use crate::setup;
 
-/// One outcome as printed with `--json`.
-#[derive(Debug, Serialize)]
+/// One outcome as printed with `--json`. Borrowed from the outcome and
+/// written straight into the output buffer: a bulk run prints one per
+/// message.
+#[derive(Serialize)]
 struct Line<'a> {
     message: &'a str,
     /// Position in the input (outcomes come as messages complete).
     index: u64,
     status: &'static str,
     attempts: u32,
-    accepted: Vec<String>,
-    rejected: Vec<Rejected>,
-    reply: Option<String>,
+    accepted: Accepted<'a>,
+    rejected: Rejected<'a>,
+    reply: Option<Shown<&'a smtp_core::Reply>>,
     error: Option<String>,
     hint: Option<String>,
     /// The hint's stable code (docs/troubleshooting.md has an entry per code).
@@ -32,10 +34,39 @@ struct Line<'a> {
     retry_at: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct Rejected {
-    recipient: String,
-    reply: String,
+/// A value serialized as the string its `Display` writes.
+struct Shown<T>(T);
+
+impl<T: std::fmt::Display> Serialize for Shown<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+/// The accepted recipients, as `["a@example.com", ...]`.
+struct Accepted<'a>(&'a [RecipientOutcome]);
+
+impl Serialize for Accepted<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|r| r.recipient.as_str()))
+    }
+}
+
+/// The refused recipients, as `[{"recipient": ..., "reply": ...}, ...]`.
+struct Rejected<'a>(&'a [RecipientOutcome]);
+
+impl Serialize for Rejected<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct One<'a> {
+            recipient: &'a str,
+            reply: Shown<&'a smtp_core::Reply>,
+        }
+        s.collect_seq(self.0.iter().map(|r| One {
+            recipient: r.recipient.as_str(),
+            reply: Shown(&r.reply),
+        }))
+    }
 }
 
 pub fn status(result: &Result<smtp_core::Delivery, Error>) -> &'static str {
@@ -70,17 +101,11 @@ fn line(o: &Outcome) -> Line<'_> {
         index: o.index,
         status: status(&o.result),
         attempts: o.attempts,
-        accepted: accepted.iter().map(|a| a.recipient.to_string()).collect(),
-        rejected: rejected
-            .iter()
-            .map(|r| Rejected {
-                recipient: r.recipient.to_string(),
-                reply: r.reply.to_string(),
-            })
-            .collect(),
+        accepted: Accepted(accepted),
+        rejected: Rejected(rejected),
         reply: match &o.result {
-            Ok(d) => Some(d.reply.to_string()),
-            Err(e) => e.reply().map(|r| r.to_string()),
+            Ok(d) => Some(Shown(&d.reply)),
+            Err(e) => e.reply().map(Shown),
         },
         error: o.result.as_ref().err().map(setup::describe),
         hint: hint.map(|h| crate::wording::hint_text(&h)),
@@ -113,6 +138,8 @@ pub struct Printer {
     /// Outcomes by status: sent, failed-permanent, failed-transient, unknown.
     counts: [u64; 4],
     code: u8,
+    /// The line being printed, kept for the next one.
+    buf: Vec<u8>,
 }
 
 impl Printer {
@@ -134,6 +161,7 @@ impl Printer {
             seen: 0,
             counts: [0; 4],
             code: exit::OK,
+            buf: Vec::new(),
         }
     }
 
@@ -147,14 +175,19 @@ impl Printer {
             .position(|s| *s == l.status)
             .unwrap_or(3);
         self.counts[slot] += 1;
-        let mut text = String::new();
+        let mut text = std::mem::take(&mut self.buf);
+        text.clear();
         if self.json {
-            text = serde_json::to_string(&l).unwrap_or_default();
-            text.push('\n');
+            // Only an I/O error could fail it, and a Vec never gives one.
+            let _ = serde_json::to_writer(&mut text, &l);
+            text.push(b'\n');
         } else {
-            self.text(&l, &mut text);
+            let mut shown = String::new();
+            self.text(&l, &mut shown);
+            text.extend_from_slice(shown.as_bytes());
         }
-        self.out(&text);
+        self.out_bytes(&text);
+        self.buf = text;
         if let Some(bar) = &self.progress
             && self.seen > 1
         {
@@ -168,32 +201,30 @@ impl Printer {
         match l.status {
             "sent" if self.outbox && self.quiet_success => {}
             "sent" if self.outbox => {
-                let path = l
-                    .reply
+                let reply = l.reply.as_ref().map(|r| r.0.to_string());
+                let path = reply
                     .as_deref()
                     .and_then(|r| r.split("written to ").nth(1))
                     .unwrap_or("");
-                let _ = writeln!(
-                    out,
-                    "saved to outbox: {path} (for {})",
-                    l.accepted.join(", ")
-                );
+                let accepted: Vec<&str> =
+                    l.accepted.0.iter().map(|r| r.recipient.as_str()).collect();
+                let _ = writeln!(out, "saved to outbox: {path} (for {})", accepted.join(", "));
             }
             "sent" => {
                 if !self.quiet_success {
-                    for a in &l.accepted {
-                        let _ = writeln!(out, "sent: {a}");
+                    for a in l.accepted.0 {
+                        let _ = writeln!(out, "sent: {}", a.recipient);
                     }
                 }
-                for r in &l.rejected {
+                for r in l.rejected.0 {
                     let _ = writeln!(out, "rejected: {} ({})", r.recipient, r.reply);
                 }
                 if let (Some(reply), false) = (&l.reply, self.quiet_success) {
-                    let _ = writeln!(out, "  server: {reply}");
+                    let _ = writeln!(out, "  server: {}", reply.0);
                 }
             }
             status => {
-                for r in &l.rejected {
+                for r in l.rejected.0 {
                     let _ = writeln!(out, "rejected: {} ({})", r.recipient, r.reply);
                 }
                 // Failures go to stderr, as they happen.
@@ -246,9 +277,13 @@ impl Printer {
 
     /// Writes `text` to stdout now (a closed stdout ends the process).
     pub fn out(&self, text: &str) {
+        self.out_bytes(text.as_bytes());
+    }
+
+    fn out_bytes(&self, text: &[u8]) {
         let write = || -> std::io::Result<()> {
             let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
+            out.write_all(text)?;
             out.flush()
         };
         let written = match &self.progress {

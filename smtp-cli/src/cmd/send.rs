@@ -277,10 +277,11 @@ fn list_job(
     };
     let rcpt = list_entry(&line)?;
     let key = rcpt.to_string();
-    if let Err(e) = Address::new(rcpt) {
-        return invalid(format!("{list}:{line_no}: {key}"), e);
-    }
-    match template.clone().to(rcpt).build() {
+    let address = match Address::new(rcpt) {
+        Ok(a) => a,
+        Err(e) => return invalid(format!("{list}:{line_no}: {key}"), e),
+    };
+    match template.clone().to(address).build() {
         Ok(composed) => {
             let envelope = composed.envelope().clone();
             Some(Ok(Job::new(key, envelope, composed)))

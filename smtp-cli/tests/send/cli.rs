@@ -481,3 +481,48 @@ fn test_command_checks_relay_permission_without_sending() {
         "{log}"
     );
 }
+
+#[test]
+fn a_json_line_names_each_accepted_and_refused_recipient_with_the_replies() {
+    let home = tempfile::tempdir().unwrap();
+    let refused = peers().get("PEERS_REJECTED_RCPT").unwrap().to_string();
+    let mut cmd = smtp(home.path());
+    cmd.arg("send");
+    plain_args(&mut cmd, "PEERS_POSTFIX_PLAIN_PORT");
+    cmd.args([
+        "--from",
+        "me@example.test",
+        "--to",
+        "ops@example.test",
+        "--to",
+        &refused,
+        "--subject",
+        &unique_tag("cli-json-line"),
+        "--body",
+        "x",
+        "--json",
+    ]);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 1, "a refused recipient fails the run: {out}{err}");
+    let line: serde_json::Value = serde_json::from_str(out.trim()).expect(&out);
+    assert_eq!(line["status"], "sent", "{line}");
+    assert_eq!(
+        line["accepted"],
+        serde_json::json!(["ops@example.test"]),
+        "{line}"
+    );
+    assert_eq!(line["rejected"][0]["recipient"], refused.as_str(), "{line}");
+    let refusal = line["rejected"][0]["reply"]
+        .as_str()
+        .expect("a reply string");
+    assert!(refusal.starts_with("550 5.1.1 "), "{line}");
+    let reply = line["reply"].as_str().expect("the end-of-data reply");
+    assert!(
+        reply.starts_with("250 2.0.0 Ok: ") && reply.contains(" queued as "),
+        "{line}"
+    );
+    assert!(
+        line["error"].is_null() && line["retry_at"].is_null(),
+        "{line}"
+    );
+}

@@ -17,7 +17,7 @@ use mail_builder::headers::text::Text;
 use mail_builder::headers::{Header, HeaderType};
 use mail_builder::mime::{BodyPart, MimePart};
 
-use super::{Checked, Composer};
+use super::{Checked, Composer, Recipient};
 use crate::wire;
 
 /// The fixed pieces of a message: `pieces[0]` is the header block, then
@@ -47,15 +47,15 @@ pub(crate) fn layout(c: &Composer, checked: &Checked) -> std::io::Result<Layout>
         None => c.fixed.from.as_str().into(),
     };
     headers.push(("From", from.into()));
-    for (name, list) in [
-        ("To", &c.to),
-        ("Cc", &c.cc),
-        ("Reply-To", &c.fixed.reply_to),
-    ] {
+    for (name, list) in [("To", &c.to), ("Cc", &c.cc)] {
         if !list.is_empty() {
-            let list: Vec<&str> = list.iter().map(String::as_str).collect();
+            let list: Vec<&str> = list.iter().map(Recipient::as_str).collect();
             headers.push((name, Address::from(list).into()));
         }
+    }
+    if !c.fixed.reply_to.is_empty() {
+        let list: Vec<&str> = c.fixed.reply_to.iter().map(String::as_str).collect();
+        headers.push(("Reply-To", Address::from(list).into()));
     }
     if let Some(s) = &c.fixed.subject {
         headers.push(("Subject", Text::new(s.as_str()).into()));
@@ -231,6 +231,29 @@ mod tests {
         assert_eq!(ids.len(), 100);
         assert!(ids.iter().all(|i| i.ends_with("@mail.example.test")));
         assert!(generate_message_id("a@bücher.example").ends_with("@localhost"));
+    }
+
+    #[test]
+    fn a_checked_address_goes_in_as_it_is_and_text_is_checked_at_build() {
+        let checked = smtp_core::Address::new("x@example.test").unwrap();
+        let built = Composer::new("app@example.test")
+            .to(checked.clone())
+            .cc("y@example.test")
+            .text_body("hi")
+            .build()
+            .unwrap();
+        assert_eq!(
+            built.envelope().to(),
+            &[checked, smtp_core::Address::new("y@example.test").unwrap()]
+        );
+        let refused = Composer::new("app@example.test")
+            .to("not an address")
+            .text_body("hi")
+            .build();
+        assert!(
+            matches!(&refused, Err(crate::Error::InvalidAddress { field, .. }) if field == "to"),
+            "{refused:?}"
+        );
     }
 
     #[test]

@@ -29,9 +29,62 @@ pub(crate) type SharedReader = Arc<Mutex<Option<Box<dyn AsyncRead + Send + Unpin
 #[derive(Clone)]
 pub struct Composer {
     fixed: Arc<Fixed>,
-    to: Vec<String>,
-    cc: Vec<String>,
-    bcc: Vec<String>,
+    to: Vec<Recipient>,
+    cc: Vec<Recipient>,
+    bcc: Vec<Recipient>,
+}
+
+/// A `To`, `Cc` or `Bcc` address given to a [`Composer`]: text, checked by
+/// [`Composer::build`], or an [`smtp_core::Address`] already checked (a
+/// bulk run that validated its list is not charged twice).
+#[derive(Clone, Debug)]
+pub struct Recipient(RecipientInner);
+
+#[derive(Clone, Debug)]
+enum RecipientInner {
+    Text(String),
+    Checked(smtp_core::Address),
+}
+
+impl Recipient {
+    /// The address as written.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            RecipientInner::Text(s) => s,
+            RecipientInner::Checked(a) => a.as_str(),
+        }
+    }
+
+    fn check(&self, field: &str) -> Result<smtp_core::Address, Error> {
+        match &self.0 {
+            RecipientInner::Text(s) => validate::address(field, s),
+            RecipientInner::Checked(a) => Ok(a.clone()),
+        }
+    }
+}
+
+impl From<String> for Recipient {
+    fn from(s: String) -> Recipient {
+        Recipient(RecipientInner::Text(s))
+    }
+}
+
+impl From<&str> for Recipient {
+    fn from(s: &str) -> Recipient {
+        Recipient(RecipientInner::Text(s.to_string()))
+    }
+}
+
+impl From<&String> for Recipient {
+    fn from(s: &String) -> Recipient {
+        Recipient(RecipientInner::Text(s.clone()))
+    }
+}
+
+impl From<smtp_core::Address> for Recipient {
+    fn from(a: smtp_core::Address) -> Recipient {
+        Recipient(RecipientInner::Checked(a))
+    }
 }
 
 /// Everything of a [`Composer`] but its recipients.
@@ -101,19 +154,19 @@ impl Composer {
     }
 
     /// Adds a `To` recipient.
-    pub fn to(mut self, addr: impl Into<String>) -> Self {
+    pub fn to(mut self, addr: impl Into<Recipient>) -> Self {
         self.to.push(addr.into());
         self
     }
 
     /// Adds a `Cc` recipient.
-    pub fn cc(mut self, addr: impl Into<String>) -> Self {
+    pub fn cc(mut self, addr: impl Into<Recipient>) -> Self {
         self.cc.push(addr.into());
         self
     }
 
     /// Adds a `Bcc` recipient: in the envelope only, never in the content.
-    pub fn bcc(mut self, addr: impl Into<String>) -> Self {
+    pub fn bcc(mut self, addr: impl Into<Recipient>) -> Self {
         self.bcc.push(addr.into());
         self
     }
@@ -201,7 +254,7 @@ impl Composer {
         let mut rcpts = Vec::new();
         for (field, list) in [("to", &self.to), ("cc", &self.cc), ("bcc", &self.bcc)] {
             for a in list {
-                let a = validate::address(field, a)?;
+                let a = a.check(field)?;
                 if !rcpts.contains(&a) {
                     rcpts.push(a);
                 }
