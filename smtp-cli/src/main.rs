@@ -22,14 +22,6 @@ mod wording;
 
 use clap::Parser;
 
-/// mimalloc instead of the C library's allocator: a bulk send allocates a
-/// few dozen small blocks per message (composition, replies, the outcome),
-/// and glibc's `malloc`/`free` took a quarter of the CLI's instructions
-/// (docs/benchmarks.md, round 5). The library crates leave the choice to
-/// the program that links them.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     exit::init_logging(cli.global.verbose);
