@@ -11,6 +11,19 @@ fn msg(subject: &str) -> MessageSource {
     MessageSource::from_bytes(format!("Subject: {subject}\r\n\r\n.dot\r\nbody\r\n"))
 }
 
+/// Three messages from s@example.test to r0, r1 and r2, subjects
+/// `{tag}0`..`{tag}2`.
+fn three_messages(tag: &str) -> Vec<(smtp_core::Envelope, MessageSource)> {
+    (0..3)
+        .map(|i| {
+            (
+                envelope("s@example.test", &[&format!("r{i}@example.test")]),
+                msg(&format!("{tag}{i}")),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn pipelining_sends_mail_rcpt_data_in_one_write_and_dot_with_last_chunk() {
     let recorder = Arc::new(RecordingConnector::default());
@@ -41,14 +54,7 @@ async fn next_transaction_rides_behind_the_previous_end_of_data() {
     let recorder = Arc::new(RecordingConnector::default());
     let (builder, _) = plain(port("PEERS_SMTP_SINK_PORT"));
     let t = builder.connector(recorder.clone()).build().unwrap();
-    let items = (0..3)
-        .map(|i| {
-            (
-                envelope("s@example.test", &[&format!("r{i}@example.test")]),
-                msg(&format!("batch{i}")),
-            )
-        })
-        .collect();
+    let items = three_messages("batch");
     let results = t.send_batch(items).await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     let writes: Vec<String> = recorder
@@ -182,14 +188,7 @@ async fn data_421_is_transient() {
 async fn messages_after_a_421_in_a_batch_are_not_started() {
     let (builder, _) = plain(port("PEERS_SMTP_SINK_DATA421_PORT"));
     let t = builder.build().unwrap();
-    let items = (0..3)
-        .map(|i| {
-            (
-                envelope("s@example.test", &[&format!("r{i}@example.test")]),
-                msg(&format!("data421-{i}")),
-            )
-        })
-        .collect();
+    let items = three_messages("data421-");
     let results = t.send_batch(items).await;
     assert_eq!(results.len(), 3);
     let first = results[0].as_ref().unwrap_err();
@@ -418,14 +417,7 @@ async fn a_transcript_that_wants_no_lines_gets_the_events_and_none_of_the_pipeli
     let events_only = Arc::new(EventsOnly::default());
     let (builder, _) = plain(port("PEERS_SMTP_SINK_PORT"));
     let t = builder.transcript(events_only.clone()).build().unwrap();
-    let items = (0..3)
-        .map(|i| {
-            (
-                envelope("s@example.test", &[&format!("r{i}@example.test")]),
-                msg(&format!("quiet{i}")),
-            )
-        })
-        .collect();
+    let items = three_messages("quiet");
     let results = t.send_batch(items).await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     let events = events_only.events.lock().unwrap().clone();
