@@ -46,6 +46,14 @@ def run(cmd, out_path, env=None):
     return ru.ru_utime, ru.ru_stime
 
 
+def cpu_pair(text):
+    """`--pin`'s value: two CPU numbers, "client,sink"."""
+    parts = text.split(",")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"expected CLIENT,SINK as two CPU numbers (e.g. 0,1), not {text!r}")
+    return parts
+
+
 def quartiles(xs):
     """The first and third quartiles, as "q1-q3" (the spread of a median)."""
     if len(xs) < 2:
@@ -65,7 +73,7 @@ def main():
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--runtime", default="current", help="smtp-bench runtime: current|multi")
     ap.add_argument("--lib-only", action="store_true", help="leave the CLI out even if given")
-    ap.add_argument("--pin", metavar="CLIENT,SINK",
+    ap.add_argument("--pin", metavar="CLIENT,SINK", type=cpu_pair,
                     help="run every client on one CPU and the sink on another (taskset -c), "
                          "e.g. 0,1: the same placement for every program, so the kernel's "
                          "wake-up path does not change between runs")
@@ -77,7 +85,9 @@ def main():
     sink_out = open(os.path.join(work, "sink.out"), "w")
     pin_client, pin_sink = [], []
     if a.pin:
-        client_cpu, sink_cpu = a.pin.split(",")
+        if not shutil.which("taskset"):
+            sys.exit("bench-cpu-ab: --pin needs taskset (Debian package util-linux)")
+        client_cpu, sink_cpu = a.pin
         pin_client, pin_sink = ["taskset", "-c", client_cpu], ["taskset", "-c", sink_cpu]
     sink = subprocess.Popen(
         pin_sink + [sink_bin, "-c", "-u", "nobody", "-h", "sink.example.test", f"127.0.0.1:{port}", "1024"],

@@ -408,6 +408,39 @@ mod tests {
         }
     }
 
+    /// The reason each check gives, on both sides of the printable-ASCII
+    /// fast path (one byte pass) and the character checks behind it.
+    #[test]
+    fn each_refusal_names_its_reason() {
+        let reason = |raw: &str| match Address::new(raw) {
+            Err(Error::InvalidInput { reason, .. }) => reason,
+            other => panic!("{raw:?}: {other:?}"),
+        };
+        for (raw, want) in [
+            ("a\r@b.c", "contains CR, LF or NUL"),
+            ("a\n@b.c", "contains CR, LF or NUL"),
+            ("a\0@b.c", "contains CR, LF or NUL"),
+            ("a\t@b.c", "contains a control character"),
+            ("a\u{7f}@b.c", "contains a control character"),
+            ("a\u{85}@b.c", "contains a control character"),
+            (
+                "<a@b.c",
+                "contains '<' or '>': give the bare address, without angle brackets",
+            ),
+            ("a b@c.d", "unquoted space in local part"),
+            ("a(b@c.d", "special character in unquoted local part"),
+            ("a\\b@c.d", "special character in unquoted local part"),
+            ("a.@c.d", "misplaced '.' in local part"),
+            ("a@b_c.d", "invalid character in domain"),
+            ("a@b c.d", "invalid character in domain"),
+            ("a@-b.c", "domain label starts or ends with '-'"),
+        ] {
+            assert_eq!(reason(raw), want, "{raw:?}");
+        }
+        Address::new("\"a b\"@c.d").expect("a quoted space");
+        Address::new("ä\u{a0}b@bü.c").expect("non-ASCII local part and domain");
+    }
+
     #[test]
     fn smtputf8_detection() {
         assert!(!Address::new("a@b.c").unwrap().needs_smtputf8());

@@ -100,7 +100,9 @@ pub trait Transcript: Send + Sync + std::fmt::Debug {
     fn event(&self, _event: &SessionEvent) {}
     /// False for a transcript that keeps only events: the session then
     /// neither formats nor sends it any line (in a bulk send that is
-    /// several lines per message). Asked once per message. Default: true.
+    /// several lines per message). May be asked for every line, so the
+    /// answer must not change during the transcript's life (a transcript
+    /// would miss lines). Default: true.
     fn wants_lines(&self) -> bool {
         true
     }
@@ -148,10 +150,20 @@ impl Transcript for MemoryTranscript {
 }
 
 /// Sends transcript lines to `tracing` at TRACE level (target `smtp::wire`).
+///
+/// The session traces every line at that target by itself, so as a
+/// session's transcript this type asks for no lines ([`wants_lines`] is
+/// false) rather than tracing each one twice; [`Transcript::line`] still
+/// traces what it is given.
+///
+/// [`wants_lines`]: Transcript::wants_lines
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TracingTranscript;
 
 impl Transcript for TracingTranscript {
+    fn wants_lines(&self) -> bool {
+        false
+    }
     fn line(&self, direction: Direction, line: &str) {
         tracing::trace!(target: "smtp::wire", "{}: {}", direction.tag(), line);
     }

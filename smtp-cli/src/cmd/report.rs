@@ -182,9 +182,7 @@ impl Printer {
             let _ = serde_json::to_writer(&mut text, &l);
             text.push(b'\n');
         } else {
-            let mut shown = String::new();
-            self.text(&l, &mut shown);
-            text.extend_from_slice(shown.as_bytes());
+            self.text(&l, &mut text);
         }
         self.out_bytes(&text);
         self.buf = text;
@@ -196,8 +194,8 @@ impl Printer {
         }
     }
 
-    fn text(&self, l: &Line<'_>, out: &mut String) {
-        use std::fmt::Write as _;
+    fn text(&self, l: &Line<'_>, out: &mut Vec<u8>) {
+        use std::io::Write as _;
         match l.status {
             "sent" if self.outbox && self.quiet_success => {}
             "sent" if self.outbox => {

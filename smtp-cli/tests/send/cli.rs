@@ -504,7 +504,23 @@ fn a_json_line_names_each_accepted_and_refused_recipient_with_the_replies() {
     ]);
     let (code, out, err) = run(&mut cmd);
     assert_eq!(code, 1, "a refused recipient fails the run: {out}{err}");
-    let line: serde_json::Value = serde_json::from_str(out.trim()).expect(&out);
+    let raw = out.trim();
+    // Scripts may read the fields by position: the order is part of it.
+    let keys = [
+        "\"message\":",
+        "\"index\":",
+        "\"status\":",
+        "\"attempts\":",
+        "\"accepted\":",
+        "\"rejected\":",
+    ];
+    let at: Vec<usize> = keys.iter().map(|k| raw.find(k).expect(k)).collect();
+    assert!(at[0] == 1 && at.windows(2).all(|w| w[0] < w[1]), "{raw}");
+    assert!(
+        raw.ends_with(r#","error":null,"hint":null,"hint_code":null,"retry_at":null}"#),
+        "{raw}"
+    );
+    let line: serde_json::Value = serde_json::from_str(raw).expect(raw);
     assert_eq!(line["status"], "sent", "{line}");
     assert_eq!(
         line["accepted"],

@@ -98,13 +98,16 @@ fn date_now() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    LAST.with_borrow_mut(|(second, text)| {
+    LAST.try_with(|last| {
+        let (second, text) = &mut *last.borrow_mut();
         if *second != now {
             *second = now;
             *text = Date::new(now).to_rfc822();
         }
         text.clone()
     })
+    // A thread being torn down has no cache left.
+    .unwrap_or_else(|_| Date::new(now).to_rfc822())
 }
 
 /// The MIME body of a template (everything after the header block), split
@@ -246,6 +249,15 @@ mod tests {
             built.envelope().to(),
             &[checked, smtp_core::Address::new("y@example.test").unwrap()]
         );
+        let shown = Recipient::from(&built.envelope().to()[0]);
+        assert_eq!(shown, Recipient::from("x@example.test"), "equal as written");
+        assert_eq!(
+            (shown.to_string(), format!("{shown:?}")),
+            (
+                "x@example.test".to_string(),
+                "\"x@example.test\"".to_string()
+            )
+        );
         let refused = Composer::new("app@example.test")
             .to("not an address")
             .text_body("hi")
@@ -272,14 +284,17 @@ mod tests {
             .unwrap()
             .as_secs() as i64;
         let date = date_now();
+        let again = date_now();
         let after = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        assert!(
-            (before..=after).any(|t| Date::new(t).to_rfc822() == date),
-            "{date}"
-        );
+        for d in [&date, &again] {
+            assert!(
+                (before..=after).any(|t| Date::new(t).to_rfc822() == *d),
+                "the cached text is a fresh rendering of a second in range: {d}"
+            );
+        }
     }
 
     #[test]

@@ -37,10 +37,10 @@ pub struct Composer {
 /// A `To`, `Cc` or `Bcc` address given to a [`Composer`]: text, checked by
 /// [`Composer::build`], or an [`smtp_core::Address`] already checked (a
 /// bulk run that validated its list is not charged twice).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Recipient(RecipientInner);
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 enum RecipientInner {
     Text(String),
     Checked(smtp_core::Address),
@@ -60,6 +60,51 @@ impl Recipient {
             RecipientInner::Text(s) => validate::address(field, s),
             RecipientInner::Checked(a) => Ok(a.clone()),
         }
+    }
+}
+
+impl fmt::Debug for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AsRef<str> for Recipient {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// Equal when written the same (checked or not).
+impl PartialEq for Recipient {
+    fn eq(&self, other: &Recipient) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Recipient {}
+
+impl From<std::borrow::Cow<'_, str>> for Recipient {
+    fn from(s: std::borrow::Cow<'_, str>) -> Recipient {
+        Recipient(RecipientInner::Text(s.into_owned()))
+    }
+}
+
+impl From<Box<str>> for Recipient {
+    fn from(s: Box<str>) -> Recipient {
+        Recipient(RecipientInner::Text(s.into()))
+    }
+}
+
+impl From<&smtp_core::Address> for Recipient {
+    fn from(a: &smtp_core::Address) -> Recipient {
+        Recipient(RecipientInner::Checked(a.clone()))
     }
 }
 
@@ -102,8 +147,8 @@ struct Fixed {
     /// The MIME body as written once, shared by clones until one of them
     /// changes a body or an attachment (each setter starts a new one).
     body: mime::BodyCache,
-    /// `from` once validated: it is set only by [`Composer::new`].
-    from_checked: Arc<OnceLock<smtp_core::Address>>,
+    /// `from` once validated (`from` is given only to [`Composer::new`]).
+    from_checked: OnceLock<smtp_core::Address>,
 }
 
 impl fmt::Debug for Composer {
@@ -134,7 +179,7 @@ impl Composer {
                 headers: Vec::new(),
                 message_id: None,
                 body: mime::BodyCache::default(),
-                from_checked: Arc::default(),
+                from_checked: OnceLock::new(),
             }),
             to: Vec::new(),
             cc: Vec::new(),
@@ -153,7 +198,9 @@ impl Composer {
         self
     }
 
-    /// Adds a `To` recipient.
+    /// Adds a `To` recipient: text (`&str`, `String`), checked by
+    /// [`build`](Composer::build), or an [`smtp_core::Address`], taken as
+    /// already checked.
     pub fn to(mut self, addr: impl Into<Recipient>) -> Self {
         self.to.push(addr.into());
         self
