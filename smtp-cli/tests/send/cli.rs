@@ -24,6 +24,14 @@ fn port(key: &str) -> String {
     peers().get(key).unwrap().to_string()
 }
 
+/// `smtp send` in plain text to the peer at `port_key`.
+fn plain_send(home: &Path, port_key: &str) -> Command {
+    let mut cmd = smtp(home);
+    cmd.arg("send");
+    plain_args(&mut cmd, port_key);
+    cmd
+}
+
 fn plain_args(cmd: &mut Command, port_key: &str) {
     cmd.args([
         "--host",
@@ -83,9 +91,7 @@ fn sends_through_postfix_pipelined_and_writes_a_transcript() {
     let home = tempfile::tempdir().unwrap();
     let tag = unique_tag("cli-send");
     let transcript = home.path().join("session.log");
-    let mut cmd = smtp(home.path());
-    cmd.arg("send");
-    plain_args(&mut cmd, "PEERS_POSTFIX_PLAIN_PORT");
+    let mut cmd = plain_send(home.path(), "PEERS_POSTFIX_PLAIN_PORT");
     cmd.args([
         "--from",
         "me@example.test",
@@ -136,9 +142,7 @@ fn sends_through_postfix_pipelined_and_writes_a_transcript() {
 fn exit_codes_follow_the_failure_class() {
     let home = tempfile::tempdir().unwrap();
     let send = |port_key: &str, to: &str| {
-        let mut cmd = smtp(home.path());
-        cmd.arg("send");
-        plain_args(&mut cmd, port_key);
+        let mut cmd = plain_send(home.path(), port_key);
         cmd.args([
             "--from",
             "me@example.test",
@@ -375,9 +379,7 @@ fn bulk_send_count_at_the_server_equals_count_reported_sent() {
     let list = home.path().join("rcpts.txt");
     let rcpts: Vec<String> = (0..12).map(|i| format!("bulk{i}@example.test")).collect();
     std::fs::write(&list, format!("# list\n{}\n", rcpts.join("\n"))).unwrap();
-    let mut cmd = smtp(home.path());
-    cmd.arg("send");
-    plain_args(&mut cmd, "PEERS_POSTFIX_PLAIN_PORT");
+    let mut cmd = plain_send(home.path(), "PEERS_POSTFIX_PLAIN_PORT");
     cmd.args([
         "--from",
         "me@example.test",
@@ -486,9 +488,7 @@ fn test_command_checks_relay_permission_without_sending() {
 fn a_json_line_names_each_accepted_and_refused_recipient_with_the_replies() {
     let home = tempfile::tempdir().unwrap();
     let refused = peers().get("PEERS_REJECTED_RCPT").unwrap().to_string();
-    let mut cmd = smtp(home.path());
-    cmd.arg("send");
-    plain_args(&mut cmd, "PEERS_POSTFIX_PLAIN_PORT");
+    let mut cmd = plain_send(home.path(), "PEERS_POSTFIX_PLAIN_PORT");
     cmd.args([
         "--from",
         "me@example.test",
