@@ -3,6 +3,7 @@
 
 mod attachment;
 mod mime;
+mod recipient;
 mod stream;
 
 use std::fmt;
@@ -14,6 +15,7 @@ use crate::{Error, validate};
 
 pub use attachment::Attachment;
 pub(crate) use attachment::Source;
+pub use recipient::Recipient;
 pub use stream::Composed;
 
 /// A single-use reader behind a lock, shared by clones of its attachment.
@@ -32,104 +34,6 @@ pub struct Composer {
     to: Vec<Recipient>,
     cc: Vec<Recipient>,
     bcc: Vec<Recipient>,
-}
-
-/// A `To`, `Cc` or `Bcc` address given to a [`Composer`]: text, checked by
-/// [`Composer::build`], or an [`smtp_core::Address`] already checked (a
-/// bulk run that validated its list is not charged twice).
-#[derive(Clone)]
-pub struct Recipient(RecipientInner);
-
-#[derive(Clone)]
-enum RecipientInner {
-    Text(String),
-    Checked(smtp_core::Address),
-}
-
-impl Recipient {
-    /// The address as written.
-    pub fn as_str(&self) -> &str {
-        match &self.0 {
-            RecipientInner::Text(s) => s,
-            RecipientInner::Checked(a) => a.as_str(),
-        }
-    }
-
-    fn check(&self, field: &str) -> Result<smtp_core::Address, Error> {
-        match &self.0 {
-            RecipientInner::Text(s) => validate::address(field, s),
-            RecipientInner::Checked(a) => Ok(a.clone()),
-        }
-    }
-}
-
-impl fmt::Debug for Recipient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl fmt::Display for Recipient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl AsRef<str> for Recipient {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-/// Equal when written the same (checked or not).
-impl PartialEq for Recipient {
-    fn eq(&self, other: &Recipient) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for Recipient {}
-
-impl From<std::borrow::Cow<'_, str>> for Recipient {
-    fn from(s: std::borrow::Cow<'_, str>) -> Recipient {
-        Recipient(RecipientInner::Text(s.into_owned()))
-    }
-}
-
-impl From<Box<str>> for Recipient {
-    fn from(s: Box<str>) -> Recipient {
-        Recipient(RecipientInner::Text(s.into()))
-    }
-}
-
-impl From<&smtp_core::Address> for Recipient {
-    fn from(a: &smtp_core::Address) -> Recipient {
-        Recipient(RecipientInner::Checked(a.clone()))
-    }
-}
-
-impl From<String> for Recipient {
-    fn from(s: String) -> Recipient {
-        Recipient(RecipientInner::Text(s))
-    }
-}
-
-impl From<&str> for Recipient {
-    fn from(s: &str) -> Recipient {
-        Recipient(RecipientInner::Text(s.to_string()))
-    }
-}
-
-impl From<&String> for Recipient {
-    fn from(s: &String) -> Recipient {
-        Recipient(RecipientInner::Text(s.clone()))
-    }
-}
-
-impl From<smtp_core::Address> for Recipient {
-    fn from(a: smtp_core::Address) -> Recipient {
-        Recipient(RecipientInner::Checked(a))
-    }
 }
 
 /// Everything of a [`Composer`] but its recipients.
